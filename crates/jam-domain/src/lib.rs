@@ -1,0 +1,21 @@
+//! OpenJam's pure rules and types. No I/O, no async: everything here is a function of its inputs,
+//! so it is unit- and property-tested without a database or a clock.
+//!
+//! Layout:
+//! - `ids`: newtype ids (`JamId`, `IdeaId`, …) so ids of different things cannot be swapped.
+//! - `text`: validated text types (slug, titles, display names, e-mail) with one `parse` each.
+//! - `roles`: staff roles and the signed-in principal.
+//! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
+//! - `clock`: the injected source of time.
+
+pub mod clock;
+pub mod ids;
+pub mod lifecycle;
+pub mod roles;
+pub mod text;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::*;
+pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};
+pub use roles::{Principal, Role};
+pub use text::FieldError;

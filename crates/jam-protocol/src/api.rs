@@ -1,0 +1,223 @@
+//! HTTP bodies of API v1.
+
+use chrono::{DateTime, Utc};
+use jam_domain::{JamState, Role, SessionState};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `{items, next_cursor}`; `next_cursor` is null on the last page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+// ---- identity ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    Staff,
+    Participant,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub kind: PrincipalKind,
+    pub id: Uuid,
+    pub display_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jam_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaffRequest {
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StaffView {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}
+
+// ---- jams and sessions ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VotingMethod {
+    /// Lower bound of the 95% Wilson score interval on the share of +1 votes.
+    Wilson,
+    /// Up minus down.
+    Net,
+    /// Bayesian average of the vote values with a prior from the whole jam.
+    Bayesian,
+}
+
+impl VotingMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VotingMethod::Wilson => "wilson",
+            VotingMethod::Net => "net",
+            VotingMethod::Bayesian => "bayesian",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "wilson" => Some(VotingMethod::Wilson),
+            "net" => Some(VotingMethod::Net),
+            "bayesian" => Some(VotingMethod::Bayesian),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Voting {
+    pub method: VotingMethod,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceInput {
+    pub name: String,
+    #[serde(default)]
+    pub invite_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJamRequest {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub guidelines: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub audiences: Vec<AudienceInput>,
+    #[serde(default)]
+    pub voting: Option<Voting>,
+    #[serde(default)]
+    pub shortlist_size: Option<u32>,
+}
+
+/// Every field optional: only those given change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchJamRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub guidelines: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub voting: Option<Voting>,
+    pub shortlist_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AudienceView {
+    pub name: String,
+    /// Shown to staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invite_code: Option<String>,
+    /// Where an invitee lands (`/j/{slug}?code=…`); staff only, since it carries the code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub join_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub jam_id: Uuid,
+    pub title: String,
+    pub description: String,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+    pub state: SessionState,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JamView {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub guidelines: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub state: JamState,
+    pub audiences: Vec<AudienceView>,
+    pub voting: Voting,
+    pub shortlist_size: u32,
+    pub sessions: Vec<SessionView>,
+    /// The server's time when this was read, so clients can show countdowns without trusting theirs.
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSessionRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub opens_at: DateTime<Utc>,
+    pub closes_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSessionRequest {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub closes_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnouncementRequest {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnnouncementView {
+    pub id: Uuid,
+    pub jam_id: Uuid,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// `staff`, `participant` or `system`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub subject_kind: String,
+    pub subject_id: Option<Uuid>,
+    pub detail: serde_json::Value,
+}

@@ -1,0 +1,13 @@
+//! Wire types of the public contract (`shared/spec/api.md`, `shared/spec/live.md`), shared by the
+//! server, the load generator and the tests. Requests reject unknown fields; responses may grow.
+//!
+//! Layout:
+//! - `problem`: RFC 9457 problem details, the body of every error.
+//! - `api`: HTTP request and response bodies.
+//! - `live`: live protocol frames and event payloads.
+
+pub mod api;
+pub mod live;
+pub mod problem;
+
+pub use problem::Problem;

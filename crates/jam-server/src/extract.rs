@@ -1,0 +1,127 @@
+//! Request extractors that fail with problem+json: a JSON body that must be `application/json`,
+//! within the body limit, well-formed (400) and of the right shape (422 naming the field).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use jam_domain::FieldError;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON request body, parsed strictly.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<AppState>>().map_or(64 * 1024, |s| s.settings.limits.max_body_bytes);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let declared_too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_too_large {
+                return Err(ApiError::TooLarge { limit });
+            }
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::TooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+/// Parses JSON: syntax errors (including invalid UTF-8) are 400, shape errors 422 with the path.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize(&mut de).and_then(|v| {
+        de.end().map_err(|e| serde_path_to_error::Error::new(serde_path_to_error::Path::empty(), e))?;
+        Ok(v)
+    }) {
+        Ok(value) => Ok(value),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let field = if path == "." { "body".to_owned() } else { path };
+                    Err(ApiError::Invalid(vec![FieldError::new(field, strip_position(&inner.to_string()))]))
+                }
+                _ => Err(ApiError::Malformed(format!("malformed JSON: {inner}"))),
+            }
+        }
+    }
+}
+
+/// serde_json appends " at line 1 column 42"; the field path says more.
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Inner,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn status(r: Result<Body, ApiError>) -> (u16, String) {
+        use actix_web::ResponseError;
+        let e = r.unwrap_err();
+        let field = match &e {
+            ApiError::Invalid(v) => v[0].field.clone(),
+            _ => String::new(),
+        };
+        (e.status_code().as_u16(), field)
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_shape_errors_422_with_the_field_path() {
+        assert_eq!(status(parse_json(b"{\"name\": ")).0, 400);
+        assert_eq!(status(parse_json(b"\xff\xfe")).0, 400);
+        assert_eq!(status(parse_json(b"{\"name\":\"a\",\"inner\":{\"count\":1}} trailing")).0, 400);
+        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":"x"}}"#)), (422, "inner.count".into()));
+        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":-1}}"#)), (422, "inner.count".into()));
+        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":1},"extra":1}"#)).0, 422);
+        assert_eq!(status(parse_json(br#"{"inner":{"count":1}}"#)).0, 422);
+        assert!(parse_json::<Body>(br#"{"name":"a","inner":{"count":1}}"#).is_ok());
+    }
+}

@@ -1,0 +1,28 @@
+//! The OpenJam server: the actix-web application and the `jamd` command line.
+//!
+//! Layout:
+//! - `cli`: `jamd serve | migrate | admin create`.
+//! - `settings`: typed, layered configuration (`config/`, `JAM__SECTION__KEY`).
+//! - `startup`: builds the app from settings; binds; runs until SIGINT/SIGTERM.
+//! - `state`: what handlers share (database, broker, clock, metrics, runner handle).
+//! - `routes`: one handler per endpoint of `shared/spec/api.md`, plus operations endpoints.
+//! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
+//! - `extract`: strict JSON bodies with problem+json errors.
+//! - `error`: `ApiError`, one explicit status per variant.
+//! - `views`: database rows to wire views.
+//! - `web_app`: the static browser app with its Content-Security-Policy.
+//! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod views;
+pub mod web_app;

@@ -1,0 +1,48 @@
+//! Operations endpoints, outside `/api/v1`: liveness, readiness (database and broker), metrics.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use sea_orm::ConnectionTrait;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// How long `/readyz` waits for each dependency.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The process is up and serving.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database and the broker answer; 503 (with `Retry-After`) names the one that does not.
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let db = tokio::time::timeout(PROBE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await;
+    if !matches!(db, Ok(Ok(_))) {
+        return Err(ApiError::Unavailable { detail: "database is not answering".into(), retry_after_secs: 2 });
+    }
+    let broker = tokio::time::timeout(PROBE_TIMEOUT, state.broker.ping()).await;
+    if !matches!(broker, Ok(Ok(()))) {
+        return Err(ApiError::Unavailable {
+            detail: format!("broker ({}) is not answering", state.broker.kind()),
+            retry_after_secs: 2,
+        });
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "status": "ready",
+        "database": state.db.get_database_backend().as_str(),
+        "broker": state.broker.kind(),
+    })))
+}
+
+/// Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let o = &state.orchestrator;
+    let body = state.metrics.render(&[
+        ("jam_transitions_recorded_total", "Schedule transitions this node recorded.", o.recorded()),
+        ("jam_transitions_published_total", "Schedule transitions this node published.", o.published()),
+        ("jam_orchestrator_step_errors_total", "Failed schedule steps (retried).", o.step_errors()),
+    ]);
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}

@@ -1,0 +1,315 @@
+//! Typed settings, layered: built-in `config/default.toml`, then `config/$JAM_PROFILE.toml`, then
+//! `JAM__SECTION__KEY` environment variables. Unknown keys and invalid values are errors that name
+//! the key. Settings are passed explicitly; there is no global.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// The shipped defaults, compiled in so a bare binary has them too.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub broker: BrokerSettings,
+    pub auth: AuthSettings,
+    pub orchestrator: OrchestratorSettings,
+    pub clock: ClockSettings,
+    pub log: LogSettings,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Listen address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// The only Origin allowed for state-changing requests and the WebSocket upgrade.
+    pub public_origin: String,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout_secs: u64,
+    /// Set the Secure attribute on cookies.
+    pub secure_cookies: bool,
+    /// Serve the web app from this folder instead of the built-in copy ("" = built-in).
+    pub web_dir: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`; may hold a password, hence secret.
+    pub url: Secret,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub sqlite_busy_timeout_ms: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerKindSetting {
+    Memory,
+    Redis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    pub kind: BrokerKindSetting,
+    /// May hold a password, hence secret.
+    pub redis_url: Secret,
+    pub history_size: usize,
+    pub history_ttl_hours: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub cookie_name: String,
+    pub staff_session_hours: i64,
+    pub participant_session_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrchestratorSettings {
+    pub enabled: bool,
+    pub tick_ms: u64,
+    pub claim_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClockKind {
+    System,
+    File,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSettings {
+    pub kind: ClockKind,
+    /// With `kind = "file"`: the file holding the current time as RFC 3339.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+/// Explicit limits on what clients may send.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub jam_title_max: usize,
+    pub jam_description_max: usize,
+    pub jam_guidelines_max: usize,
+    pub session_title_max: usize,
+    pub session_description_max: usize,
+    pub announcement_max: usize,
+    pub audiences_max: usize,
+    pub sessions_max: usize,
+    pub page_max: u32,
+}
+
+/// A string that never shows in logs or `Debug` output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct SettingsError(String);
+
+/// Where settings come from; the environment by default, a map in tests.
+pub struct Sources {
+    pub dir: PathBuf,
+    pub profile: Option<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Sources {
+    pub fn from_env() -> Self {
+        Self {
+            dir: std::env::var_os("JAM_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from),
+            profile: std::env::var("JAM_PROFILE").ok().filter(|p| !p.is_empty()),
+            env: std::env::vars().filter(|(k, _)| k.starts_with("JAM__")).collect(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::load_from(Sources::from_env())
+    }
+
+    pub fn load_from(sources: Sources) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(profile) = &sources.profile {
+            let path = sources.dir.join(format!("{profile}.toml"));
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "JAM_PROFILE={profile} but {} does not exist",
+                    path.display()
+                )));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        let env = Environment::with_prefix("JAM")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(sources.env.into_iter().collect()));
+        let config = builder.add_source(env).build().map_err(|e| SettingsError(e.to_string()))?;
+        let settings: Settings = config.try_deserialize().map_err(|e| SettingsError(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let fail = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
+        if !(self.server.public_origin.starts_with("http://") || self.server.public_origin.starts_with("https://"))
+            || self.server.public_origin.ends_with('/')
+        {
+            return fail("server.public_origin", "must be scheme://host[:port] without a trailing slash");
+        }
+        let url = self.database.url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return fail("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
+            return fail("database.max_connections", "must be at least 1 and at least min_connections");
+        }
+        if self.broker.history_size == 0 {
+            return fail("broker.history_size", "must be at least 1");
+        }
+        if self.orchestrator.tick_ms == 0 || self.orchestrator.tick_ms > 1000 {
+            return fail("orchestrator.tick_ms", "must be between 1 and 1000 (transitions are due within 1 s)");
+        }
+        if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
+            return fail("clock.file", "must name a file when clock.kind = \"file\"");
+        }
+        if self.auth.staff_session_hours <= 0 || self.auth.participant_session_hours <= 0 {
+            return fail("auth.staff_session_hours", "session lifetimes must be positive");
+        }
+        if self.limits.max_body_bytes < 1024 || self.limits.page_max == 0 {
+            return fail("limits.max_body_bytes", "must be at least 1024 (and limits.page_max at least 1)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn load(env: &[(&str, &str)], profile: Option<&str>) -> Result<Settings, SettingsError> {
+        Settings::load_from(Sources {
+            dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")),
+            profile: profile.map(str::to_owned),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        })
+    }
+
+    #[test]
+    fn the_defaults_are_the_embedded_single_node_setup() {
+        let s = load(&[], None).unwrap();
+        assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+        assert!(s.database.url.expose().starts_with("sqlite://data/"));
+        assert_eq!(s.broker.kind, BrokerKindSetting::Memory);
+    }
+
+    #[test]
+    fn every_file_in_the_config_folder_parses() {
+        let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"));
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let profile = path.file_stem().unwrap().to_string_lossy().into_owned();
+                load(&[], Some(&profile)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "default.toml and at least one profile");
+    }
+
+    #[test]
+    fn the_shipped_default_file_is_the_compiled_in_one() {
+        let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml")).unwrap();
+        assert_eq!(on_disk, DEFAULT_TOML);
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(&[("JAM__SERVER__BIND", "127.0.0.1:0"), ("JAM__BROKER__KIND", "redis")], None).unwrap();
+        assert_eq!(s.server.bind.port(), 0);
+        assert_eq!(s.broker.kind, BrokerKindSetting::Redis);
+    }
+
+    #[test]
+    fn an_unknown_key_is_rejected_by_name() {
+        let err = load(&[("JAM__SERVER__BINDD", "x")], None).unwrap_err().to_string();
+        assert!(err.contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_value_is_rejected_naming_the_key() {
+        let err = load(&[("JAM__SERVER__WORKERS", "many")], None).unwrap_err().to_string();
+        assert!(err.contains("server.workers"), "{err}");
+        let err = load(&[("JAM__ORCHESTRATOR__TICK_MS", "5000")], None).unwrap_err().to_string();
+        assert!(err.contains("orchestrator.tick_ms"), "{err}");
+        let err = load(&[("JAM__BROKER__KIND", "kafka")], None).unwrap_err().to_string();
+        assert!(err.contains("broker.kind") || err.contains("kafka"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_profile_file_is_an_error() {
+        let err = load(&[], Some("nonexistent")).unwrap_err().to_string();
+        assert!(err.contains("nonexistent.toml"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = load(&[("JAM__DATABASE__URL", "postgres://u:hunter2@h/db")], None).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

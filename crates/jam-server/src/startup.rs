@@ -1,0 +1,192 @@
+//! Builds the application from settings: database, broker, clock, schedule runner, HTTP server.
+//! `main` stays tiny; tests bind port 0 through the same path.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
+use jam_broker::{BrokerKind, BrokerSettings as BrokerConfig};
+use jam_protocol::Problem;
+use jam_store::DbSettings;
+use sea_orm::DatabaseConnection;
+
+use crate::error::problem_response;
+use crate::metrics::Metrics;
+use crate::settings::{BrokerKindSetting, Settings};
+use crate::state::AppState;
+use crate::{clock, routes, web_app};
+
+/// A bound, not yet running server and the background work that goes with it.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+/// Connects to the database named by the settings (creating a SQLite file if needed).
+pub async fn connect_db(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let db = &settings.database;
+    jam_store::connect(&DbSettings {
+        url: db.url.expose().to_owned(),
+        max_connections: db.max_connections,
+        min_connections: db.min_connections,
+        connect_timeout: Duration::from_secs(db.connect_timeout_secs),
+        sqlite_busy_timeout: Duration::from_millis(db.sqlite_busy_timeout_ms),
+    })
+    .await
+    .context("cannot open the database (database.url)")
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect_db(&settings).await?;
+        if settings.database.migrate_on_start {
+            jam_store::migrate(&db).await.context("migrating the database")?;
+        }
+        let broker_kind = match settings.broker.kind {
+            BrokerKindSetting::Memory => BrokerKind::Memory,
+            BrokerKindSetting::Redis => BrokerKind::Redis { url: settings.broker.redis_url.expose().to_owned() },
+        };
+        let broker = jam_broker::connect(
+            &broker_kind,
+            BrokerConfig {
+                history_size: settings.broker.history_size,
+                history_ttl: Duration::from_secs(settings.broker.history_ttl_hours * 3600),
+            },
+        )
+        .await
+        .context("cannot reach the broker (broker.kind / broker.redis_url)")?;
+        let clock = clock::from_settings(&settings.clock);
+        let listener = TcpListener::bind(settings.server.bind)
+            .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
+        let port = listener.local_addr()?.port();
+
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            broker,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            orchestrator: jam_orchestrator::Handle::default(),
+        };
+        let server = http_server(state.clone(), listener)?;
+        Ok(Self { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM (actix handles both: stop accepting, finish in-flight requests
+    /// within `server.shutdown_timeout_secs`), then stops the schedule runner.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let runner = self.state.settings.orchestrator.enabled.then(|| {
+            let settings = &self.state.settings.orchestrator;
+            let orchestrator = jam_orchestrator::Orchestrator::new(
+                self.state.db.clone(),
+                self.state.broker.clone(),
+                self.state.clock.clone(),
+                jam_orchestrator::OrchestratorConfig {
+                    node_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+                    tick: Duration::from_millis(settings.tick_ms),
+                    claim_timeout: Duration::from_secs(settings.claim_timeout_secs),
+                },
+                self.state.orchestrator.clone(),
+            );
+            tokio::spawn(orchestrator.run(async move {
+                let _ = stop_rx.await;
+            }))
+        });
+        tracing::info!(port = self.port, "jamd listening");
+        let served = self.server.await;
+        let _ = stop_tx.send(());
+        if let Some(runner) = runner {
+            let _ = runner.await;
+        }
+        self.state.db.close_by_ref().await.ok();
+        tracing::info!("jamd stopped");
+        served.context("HTTP server failed")
+    }
+}
+
+fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+    let workers = match state.settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let shutdown = state.settings.server.shutdown_timeout_secs;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                crate::error::ApiError::invalid("query", err.to_string()).into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found("resource").into()))
+            .wrap(from_fn(guard_and_count))
+            .configure(routes::operations)
+            .configure(routes::api)
+            .configure(web_app::routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+async fn not_found() -> HttpResponse {
+    let problem = Problem {
+        kind: "about:blank".into(),
+        title: "Not found".into(),
+        status: 404,
+        detail: "no such route".into(),
+        errors: Vec::new(),
+    };
+    problem_response(StatusCode::NOT_FOUND, &problem, None)
+}
+
+/// Refuses state-changing requests from a foreign Origin (CSRF), and counts answers by class.
+async fn guard_and_count(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Some(state) = &state
+        && changes_state
+        && let Some(origin) = req.headers().get(header::ORIGIN)
+        && origin.as_bytes() != state.settings.server.public_origin.as_bytes()
+    {
+        let problem = Problem {
+            kind: "about:blank".into(),
+            title: "Not allowed".into(),
+            status: 403,
+            detail: "requests from this origin are not allowed".into(),
+            errors: Vec::new(),
+        };
+        Metrics::inc(&state.metrics.http_requests);
+        Metrics::inc(&state.metrics.http_errors_4xx);
+        let response = problem_response(StatusCode::FORBIDDEN, &problem, None);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    let response = next.call(req).await?;
+    if let Some(state) = &state {
+        Metrics::inc(&state.metrics.http_requests);
+        let status = response.status();
+        if status.is_server_error() {
+            Metrics::inc(&state.metrics.http_errors_5xx);
+        } else if status.is_client_error() {
+            Metrics::inc(&state.metrics.http_errors_4xx);
+        }
+    }
+    Ok(response.map_into_left_body())
+}

@@ -1,0 +1,91 @@
+//! Sign-ins: one row per signed-in browser, keyed by the SHA-256 of its cookie token, so every node
+//! sees every sign-in and a sign-out anywhere is a sign-out everywhere.
+
+use chrono::{DateTime, Utc};
+use jam_domain::{AudienceId, JamId, ParticipantId, Principal, Role, StaffId};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::entity::{auth_sessions, participants, staff};
+
+/// Who a sign-in belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    Staff(Uuid),
+    Participant(Uuid),
+}
+
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub principal: Principal,
+    pub display_name: String,
+}
+
+pub async fn create(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    subject: Subject,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (staff_id, participant_id) = match subject {
+        Subject::Staff(id) => (Some(id), None),
+        Subject::Participant(id) => (None, Some(id)),
+    };
+    auth_sessions::Entity::insert(auth_sessions::ActiveModel {
+        id: Set(token_hash.to_owned()),
+        staff_id: Set(staff_id),
+        participant_id: Set(participant_id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The principal of an unexpired sign-in, or `None`.
+pub async fn principal_for(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SignedIn>, StoreError> {
+    let Some(session) = auth_sessions::Entity::find_by_id(token_hash.to_owned()).one(db).await? else {
+        return Ok(None);
+    };
+    if session.expires_at <= now {
+        return Ok(None);
+    }
+    if let Some(staff_id) = session.staff_id {
+        let Some(s) = staff::Entity::find_by_id(staff_id).one(db).await? else { return Ok(None) };
+        let Ok(role) = s.role.parse::<Role>() else { return Ok(None) };
+        return Ok(Some(SignedIn {
+            principal: Principal::Staff { id: StaffId(s.id), role },
+            display_name: s.display_name,
+        }));
+    }
+    if let Some(participant_id) = session.participant_id {
+        let Some(p) = participants::Entity::find_by_id(participant_id).one(db).await? else { return Ok(None) };
+        return Ok(Some(SignedIn {
+            principal: Principal::Participant {
+                id: ParticipantId(p.id),
+                jam_id: JamId(p.jam_id),
+                audience_id: AudienceId(p.audience_id),
+            },
+            display_name: p.display_name,
+        }));
+    }
+    Ok(None)
+}
+
+pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), StoreError> {
+    auth_sessions::Entity::delete_by_id(token_hash.to_owned()).exec(db).await?;
+    Ok(())
+}
+
+/// Removes expired sign-ins; returns how many.
+pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let res = auth_sessions::Entity::delete_many().filter(auth_sessions::Column::ExpiresAt.lte(now)).exec(db).await?;
+    Ok(res.rows_affected)
+}

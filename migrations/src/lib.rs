@@ -1,0 +1,28 @@
+//! OpenJam's schema as one sea-orm migration set that runs unchanged on SQLite and PostgreSQL.
+//!
+//! Layout:
+//! - `m20261127_000001_initial`: every table, key and index of the first release, built with
+//!   sea-query's backend-neutral schema builders, with a `down` that drops it all again.
+//!
+//! Conventions every migration here follows:
+//! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
+//!   backends order them the same way bytewise, and v7 ids sort by time on both;
+//! - times are `timestamp with time zone` (text in SQLite), always written in UTC;
+//! - JSON is stored as text, so the same entity type reads it on both backends;
+//! - each migration runs inside one transaction on both backends (SQLite has transactional DDL
+//!   too), so a failed migration leaves nothing half-applied.
+
+pub use sea_orm_migration::MigratorTrait;
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_initial;
+
+/// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_initial::Migration)]
+    }
+}
