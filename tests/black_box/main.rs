@@ -1,1 +1,13 @@
+//! Black-box tests: each starts real `jamd` processes on port 0 and speaks HTTP to them.
+//! Everything runs on SQLite; the PostgreSQL variants run when `JAM_TEST_DATABASE_URL` is set
+//! (and are mandatory with `JAM_TEST_REQUIRE_SERVICES=1`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod bad_input;
+mod identity;
+mod jams;
+mod operations;
+mod schedule;

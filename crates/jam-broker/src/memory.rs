@@ -132,7 +132,6 @@ impl MemoryBroker {
     /// Runs `f` on the topic's state under its lock, creating the topic (and its epoch) on first use.
     fn with_topic<R>(&self, topic: &str, f: impl FnOnce(&mut Topic) -> R) -> R {
         let ttl = self.settings.history_ttl;
-        let mut f = Some(f);
         loop {
             let now = Instant::now();
             let entry = {
@@ -153,13 +152,9 @@ impl MemoryBroker {
                 }
             };
             let mut state = lock(&entry);
-            if state.removed {
-                // A sweep dropped it between the lookup and the lock; the map has (or will get) a fresh one.
-                continue;
-            }
-            state.refresh(ttl, now);
-            // `f` is taken exactly once: the only other path through the loop is the `continue` above.
-            if let Some(f) = f.take() {
+            // A sweep may have dropped the topic between the lookup and the lock: look it up again.
+            if !state.removed {
+                state.refresh(ttl, now);
                 return f(&mut state);
             }
         }

@@ -1,0 +1,45 @@
+//! `audiences`: named groups of a jam's participants, each with its own invite code.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audiences")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Unique together with `name`.
+    pub jam_id: Uuid,
+    pub name: String,
+    /// Unique across all jams.
+    #[sea_orm(unique)]
+    pub invite_code: String,
+    /// Display order within the jam.
+    pub position: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::jams::Entity",
+        from = "Column::JamId",
+        to = "super::jams::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Jam,
+    #[sea_orm(has_many = "super::participants::Entity")]
+    Participants,
+}
+
+impl Related<super::jams::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Jam.def()
+    }
+}
+
+impl Related<super::participants::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Participants.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

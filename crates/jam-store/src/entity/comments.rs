@@ -1,0 +1,71 @@
+//! `comments`: threaded replies on an idea.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "comments")]
+pub struct Model {
+    /// v7, so `(idea_id, id)` pages a thread oldest first.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub jam_id: Uuid,
+    pub idea_id: Uuid,
+    /// The comment this one replies to, if any.
+    pub parent_id: Option<Uuid>,
+    pub author_id: Uuid,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    /// `visible` (default) | `hidden` | `removed`.
+    #[sea_orm(default_value = "visible")]
+    pub status: String,
+    #[sea_orm(default_value = 0)]
+    pub flags: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::jams::Entity",
+        from = "Column::JamId",
+        to = "super::jams::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Jam,
+    #[sea_orm(
+        belongs_to = "super::ideas::Entity",
+        from = "Column::IdeaId",
+        to = "super::ideas::Column::Id"
+    )]
+    Idea,
+    /// The parent comment (a self-reference, so there is no `Related` impl for it).
+    #[sea_orm(belongs_to = "Entity", from = "Column::ParentId", to = "Column::Id")]
+    Parent,
+    #[sea_orm(
+        belongs_to = "super::participants::Entity",
+        from = "Column::AuthorId",
+        to = "super::participants::Column::Id"
+    )]
+    Author,
+}
+
+impl Related<super::jams::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Jam.def()
+    }
+}
+
+impl Related<super::ideas::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Idea.def()
+    }
+}
+
+impl Related<super::participants::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Author.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

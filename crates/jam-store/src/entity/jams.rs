@@ -1,0 +1,81 @@
+//! `jams`: one time-boxed event with its schedule and voting settings.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "jams")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    #[sea_orm(column_type = "Text")]
+    pub guidelines: String,
+    pub starts_at: DateTimeUtc,
+    pub ends_at: DateTimeUtc,
+    /// When a facilitator moved it from `draft` to `scheduled`.
+    pub scheduled_at: Option<DateTimeUtc>,
+    /// When a facilitator closed it early.
+    pub closed_at: Option<DateTimeUtc>,
+    /// When its shortlist was published (results frozen).
+    pub published_at: Option<DateTimeUtc>,
+    pub voting_method: String,
+    pub shortlist_size: i32,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::staff::Entity",
+        from = "Column::CreatedBy",
+        to = "super::staff::Column::Id",
+        on_delete = "SetNull"
+    )]
+    CreatedBy,
+    #[sea_orm(has_many = "super::audiences::Entity")]
+    Audiences,
+    #[sea_orm(has_many = "super::sessions::Entity")]
+    Sessions,
+    #[sea_orm(has_many = "super::participants::Entity")]
+    Participants,
+    #[sea_orm(has_many = "super::ideas::Entity")]
+    Ideas,
+}
+
+impl Related<super::staff::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CreatedBy.def()
+    }
+}
+
+impl Related<super::audiences::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Audiences.def()
+    }
+}
+
+impl Related<super::sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Sessions.def()
+    }
+}
+
+impl Related<super::participants::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Participants.def()
+    }
+}
+
+impl Related<super::ideas::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Ideas.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,47 @@
+//! sea-orm entities, one module per table of `jam-migrations`, named after the table.
+//!
+//! Column types match the migration on both backends: ids are `Uuid`, times are `DateTimeUtc`
+//! (`chrono::DateTime<Utc>`; PostgreSQL keeps microseconds, so write times truncated to
+//! microseconds if you compare them after a round trip), counters are `i32`, a vote's value is
+//! `i16`, JSON columns are `String` holding JSON text.
+//!
+//! Enumerated strings (roles, states, statuses, kinds) are plain `String`s here; `jam-domain`
+//! owns their meaning and parses them at the edge of each query.
+//!
+//! The format is sea-orm's classic one (`Model`, `Relation`, `Related`, `ActiveModelBehavior`),
+//! written by hand; relations cover the joins the queries need.
+
+pub mod announcements;
+pub mod audiences;
+pub mod audit_log;
+pub mod auth_sessions;
+pub mod comments;
+pub mod flags;
+pub mod ideas;
+pub mod jams;
+pub mod participants;
+pub mod sessions;
+pub mod shortlist_curation;
+pub mod shortlist_snapshots;
+pub mod staff;
+pub mod transitions;
+pub mod votes;
+
+/// Every entity under a table-like name (`Jams`, `Ideas`, …), for `use jam_store::entity::prelude::*`.
+pub mod prelude {
+    pub use super::announcements::Entity as Announcements;
+    pub use super::audiences::Entity as Audiences;
+    pub use super::audit_log::Entity as AuditLog;
+    pub use super::auth_sessions::Entity as AuthSessions;
+    pub use super::comments::Entity as Comments;
+    pub use super::flags::Entity as Flags;
+    pub use super::ideas::Entity as Ideas;
+    pub use super::jams::Entity as Jams;
+    pub use super::participants::Entity as Participants;
+    pub use super::sessions::Entity as Sessions;
+    pub use super::shortlist_curation::Entity as ShortlistCuration;
+    pub use super::shortlist_snapshots::Entity as ShortlistSnapshots;
+    pub use super::staff::Entity as Staff;
+    pub use super::transitions::Entity as Transitions;
+    pub use super::votes::Entity as Votes;
+}

@@ -1,0 +1,32 @@
+//! `staff`: accounts with a password (admin, facilitator, executive).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "staff")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Stored lowercased; unique.
+    #[sea_orm(unique)]
+    pub email: String,
+    pub display_name: String,
+    /// `admin` | `facilitator` | `executive`.
+    pub role: String,
+    pub password_hash: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::auth_sessions::Entity")]
+    AuthSessions,
+}
+
+impl Related<super::auth_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuthSessions.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}
