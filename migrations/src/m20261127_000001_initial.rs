@@ -90,7 +90,12 @@ fn fk(
 
 /// A foreign key to `jams(id)` that is deleted with its jam.
 fn fk_jam(name: &str, table: impl IntoIden, column: impl IntoIden) -> ForeignKeyCreateStatement {
-    fk(name, (table, column), (Jams::Table, Jams::Id), ForeignKeyAction::Cascade)
+    fk(
+        name,
+        (table, column),
+        (Jams::Table, Jams::Id),
+        ForeignKeyAction::Cascade,
+    )
 }
 
 /// A foreign key that refuses to delete the row it points at while it exists.
@@ -160,7 +165,11 @@ async fn create_audiences(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             // Globally unique: the code alone identifies the jam and the audience on join.
             .col(string_uniq(Audiences::InviteCode))
             .col(integer(Audiences::Position))
-            .foreign_key(&mut fk_jam("fk_audiences_jam_id", Audiences::Table, Audiences::JamId))
+            .foreign_key(&mut fk_jam(
+                "fk_audiences_jam_id",
+                Audiences::Table,
+                Audiences::JamId,
+            ))
             .to_owned(),
     )
     .await?;
@@ -191,7 +200,11 @@ async fn create_sessions(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .col(timestamp_with_time_zone_null(Sessions::ManualAt))
             .col(timestamp_with_time_zone(Sessions::CreatedAt))
             .col(timestamp_with_time_zone(Sessions::UpdatedAt))
-            .foreign_key(&mut fk_jam("fk_sessions_jam_id", Sessions::Table, Sessions::JamId))
+            .foreign_key(&mut fk_jam(
+                "fk_sessions_jam_id",
+                Sessions::Table,
+                Sessions::JamId,
+            ))
             .to_owned(),
     )
     .await?;
@@ -352,7 +365,11 @@ async fn create_comments(m: &SchemaManager<'_>) -> Result<(), DbErr> {
             .col(integer(Comments::Flags).default(0))
             .col(timestamp_with_time_zone(Comments::CreatedAt))
             .col(timestamp_with_time_zone(Comments::UpdatedAt))
-            .foreign_key(&mut fk_jam("fk_comments_jam_id", Comments::Table, Comments::JamId))
+            .foreign_key(&mut fk_jam(
+                "fk_comments_jam_id",
+                Comments::Table,
+                Comments::JamId,
+            ))
             .foreign_key(&mut fk_restrict(
                 "fk_comments_idea_id",
                 (Comments::Table, Comments::IdeaId),

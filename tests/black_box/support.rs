@@ -220,8 +220,7 @@ impl Client {
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> Reply {
-        let r = self.post("/api/v1/auth/login", serde_json::json!({ "email": email, "password": password })).await;
-        r
+        self.post_keep("/api/v1/auth/login", serde_json::json!({ "email": email, "password": password })).await
     }
 
     pub async fn as_admin(base: &str) -> Self {

@@ -32,7 +32,10 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Replay {
     /// Exactly the events with offset > N, in order, then the position after them.
-    Events { events: Vec<Published>, position: Position },
+    Events {
+        events: Vec<Published>,
+        position: Position,
+    },
     /// The gap cannot be replayed (other epoch, or older than the bounded history): refetch state.
     Resync { position: Position },
 }
@@ -66,6 +69,7 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Like `publish`, but at most once per `key` within `ttl`: a repeated call publishes nothing and
     /// returns `None`. Used for work that may be retried after a crash (schedule transitions).
+    /// The key is scoped to the topic (with Redis it shares the topic's hash slot).
     async fn publish_once(
         &self,
         topic: &str,
@@ -95,7 +99,8 @@ pub trait Broker: Send + Sync + 'static {
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), BrokerError>;
 
     /// Records this node's count for a presence key (e.g. `jam:{id}`), valid for `ttl`.
-    async fn set_presence(&self, key: &str, node: &str, count: u64, ttl: Duration) -> Result<(), BrokerError>;
+    async fn set_presence(&self, key: &str, node: &str, count: u64, ttl: Duration)
+    -> Result<(), BrokerError>;
 
     /// The sum of the unexpired counts of every node for the key.
     async fn presence(&self, key: &str) -> Result<u64, BrokerError>;

@@ -4,7 +4,7 @@
 //! - `broker`: the `Broker` trait, the contract every backend keeps.
 //! - `memory`: in-process backend for the embedded single-node mode and tests.
 //! - `redis`: Redis backend for clusters (Lua for atomic offsets and history, one pub/sub connection).
-//! - `connect`: the one place that turns configuration into a backend.
+//! - `connect` (the function below): the one place that turns configuration into a backend.
 
 mod broker;
 mod memory;
@@ -27,7 +27,10 @@ pub struct BrokerSettings {
 
 impl Default for BrokerSettings {
     fn default() -> Self {
-        Self { history_size: 1000, history_ttl: std::time::Duration::from_secs(7 * 24 * 3600) }
+        Self {
+            history_size: 1000,
+            history_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+        }
     }
 }
 

@@ -7,7 +7,8 @@
 //!
 //! Each topic has its own lock. Publishing holds it while the offset is assigned, the history appended and
 //! the event handed to the sink, so subscribers see a topic's events in offset order and a reader never
-//! sees an offset without its history entry. No lock is ever held across an `.await`.
+//! sees an offset without its history entry. No lock is ever held across an `.await`. Because delivery
+//! happens under the topic lock, a sink must not call back into the broker from `deliver`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -35,9 +36,12 @@ pub struct MemoryBroker {
     once: Mutex<Sweeping<Instant>>,
     /// Leases by name: the holder and when the lease lapses unless renewed.
     leases: Mutex<HashMap<String, (String, Instant)>>,
-    /// Presence counts by key, then by node, each with the instant it stops counting.
-    presence: Mutex<HashMap<String, HashMap<String, (u64, Instant)>>>,
+    /// Presence counts by key, then by node.
+    presence: Mutex<HashMap<String, NodeCounts>>,
 }
+
+/// One presence key's counts by node, each with the instant it stops counting.
+type NodeCounts = HashMap<String, (u64, Instant)>;
 
 /// One topic's state. Guarded by its own mutex (see `MemoryBroker::topics`).
 struct Topic {
@@ -65,15 +69,17 @@ struct Sweeping<V> {
 
 impl<V> Sweeping<V> {
     fn new() -> Self {
-        Self { map: HashMap::new(), sweep_at: MIN_SWEEP_LEN }
+        Self {
+            map: HashMap::new(),
+            sweep_at: MIN_SWEEP_LEN,
+        }
     }
 
     /// Sweeps with `keep` when the map has grown past the threshold; call before inserting.
-    fn maybe_sweep(&mut self, keep: impl FnMut(&V) -> bool) {
+    fn maybe_sweep(&mut self, mut keep: impl FnMut(&V) -> bool) {
         if self.map.len() < self.sweep_at {
             return;
         }
-        let mut keep = keep;
         self.map.retain(|_, v| keep(v));
         self.sweep_at = (self.map.len() * 2).max(MIN_SWEEP_LEN);
     }
@@ -113,7 +119,10 @@ impl Topic {
     }
 
     fn position(&self) -> Position {
-        Position { offset: self.offset, epoch: self.epoch.clone() }
+        Position {
+            offset: self.offset,
+            epoch: self.epoch.clone(),
+        }
     }
 }
 
@@ -170,8 +179,12 @@ impl MemoryBroker {
         self.with_topic(topic, |t| {
             t.offset += 1;
             t.expires_at = Instant::now() + ttl;
-            let event =
-                Published { topic: t.name.clone(), offset: t.offset, epoch: t.epoch.clone(), payload };
+            let event = Published {
+                topic: t.name.clone(),
+                offset: t.offset,
+                epoch: t.epoch.clone(),
+                payload,
+            };
             if history_size > 0 {
                 while t.history.len() >= history_size {
                     t.history.pop_front();
@@ -255,7 +268,12 @@ impl Broker for MemoryBroker {
             if missing > t.history.len() {
                 return Replay::Resync { position };
             }
-            let events = t.history.iter().skip(t.history.len() - missing).cloned().collect();
+            let events = t
+                .history
+                .iter()
+                .skip(t.history.len() - missing)
+                .cloned()
+                .collect();
             Replay::Events { events, position }
         }))
     }
@@ -285,7 +303,13 @@ impl Broker for MemoryBroker {
         Ok(())
     }
 
-    async fn set_presence(&self, key: &str, node: &str, count: u64, ttl: Duration) -> Result<(), BrokerError> {
+    async fn set_presence(
+        &self,
+        key: &str,
+        node: &str,
+        count: u64,
+        ttl: Duration,
+    ) -> Result<(), BrokerError> {
         let now = Instant::now();
         let mut presence = lock(&self.presence);
         let nodes = presence.entry(key.to_owned()).or_default();

@@ -53,6 +53,8 @@ const PUBSUB_PING_EVERY: Duration = Duration::from_secs(10);
 /// Reconnect backoff of the pub/sub connection: first retry, and the cap.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A pub/sub connection that lived this long resets the backoff; one lost sooner keeps it growing.
+const STABLE_AFTER: Duration = Duration::from_secs(5);
 /// Topics per `SUBSCRIBE` when subscribing everything again after a reconnect.
 const RESUBSCRIBE_CHUNK: usize = 256;
 /// Longest expiry handed to Redis (ten years): larger values overflow its clock arithmetic.
@@ -172,7 +174,9 @@ return 0
 "#
 );
 
-/// Sums the unexpired counts and deletes the expired (or malformed) entries: O(nodes). KEYS: presence hash.
+/// Sums the unexpired counts and deletes the expired (or malformed) entries: O(nodes). An entry counts
+/// through its expiry millisecond, like a Redis key, so it never lapses before its full TTL.
+/// KEYS: presence hash.
 const PRESENCE_LUA: &str = concat!(
     now_ms_lua!(),
     r#"
@@ -183,7 +187,7 @@ for i = 1, #all, 2 do
   local sep = string.find(value, ':', 1, true)
   local count = sep and tonumber(string.sub(value, 1, sep - 1))
   local expires = sep and tonumber(string.sub(value, sep + 1))
-  if count and expires and expires > now then
+  if count and expires and expires >= now then
     sum = sum + count
   else
     redis.call('HDEL', KEYS[1], all[i])
@@ -233,7 +237,9 @@ fn topic_of_channel(channel: &str) -> Option<&str> {
 }
 
 fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TTL_MS)
 }
 
 fn new_epoch() -> String {
@@ -266,7 +272,11 @@ fn to_broker_error(e: RedisError) -> BrokerError {
                     | ServerErrorKind::ReadOnly
             )
         );
-    if transient { BrokerError::Unavailable(e.to_string()) } else { BrokerError::Protocol(e.to_string()) }
+    if transient {
+        BrokerError::Unavailable(e.to_string())
+    } else {
+        BrokerError::Protocol(e.to_string())
+    }
 }
 
 fn timed_out(what: &str) -> BrokerError {
@@ -282,7 +292,12 @@ fn decode_frame(topic: &Arc<str>, frame: Bytes) -> Option<Published> {
     let epoch = std::str::from_utf8(rest.get(..second)?).ok()?;
     let epoch: Arc<str> = epoch.into();
     let payload = frame.slice(first + 1 + second + 1..);
-    Some(Published { topic: topic.clone(), offset, epoch, payload })
+    Some(Published {
+        topic: topic.clone(),
+        offset,
+        epoch,
+        payload,
+    })
 }
 
 /// The `Broker` backed by Redis. One per node.
@@ -333,15 +348,16 @@ struct LiveConnection {
 impl RedisBroker {
     /// Connects both connections, so a wrong URL or a down server fails here rather than later.
     pub async fn connect(url: &str, settings: BrokerSettings) -> Result<Self, BrokerError> {
-        let client = Client::open(url)
-            .map_err(|e| BrokerError::Unavailable(format!("invalid Redis URL: {e}")))?;
+        let client =
+            Client::open(url).map_err(|e| BrokerError::Unavailable(format!("invalid Redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(COMMAND_TIMEOUT))
             .set_number_of_retries(COMMAND_RECONNECT_RETRIES)
             .set_max_delay(BACKOFF_MAX);
-        let commands =
-            ConnectionManager::new_with_config(client.clone(), config).await.map_err(to_broker_error)?;
+        let commands = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(to_broker_error)?;
         let (sink, stream) = open_pubsub(&client).await?;
         let abandon = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
@@ -352,7 +368,10 @@ impl RedisBroker {
             sink: RwLock::new(None),
             pubsub: Mutex::new(PubSubState {
                 topics: HashSet::new(),
-                live: Some(LiveConnection { sink: sink.clone(), abandon: abandon.clone() }),
+                live: Some(LiveConnection {
+                    sink: sink.clone(),
+                    abandon: abandon.clone(),
+                }),
             }),
             pubsub_up: AtomicBool::new(true),
         });
@@ -373,9 +392,14 @@ impl RedisBroker {
     ) -> Result<Option<Published>, BrokerError> {
         let settings = &self.shared.settings;
         let scripts = &self.shared.scripts;
-        let mut invocation =
-            if once.is_some() { scripts.publish_once.prepare_invoke() } else { scripts.publish.prepare_invoke() };
-        invocation.key(topic_key(topic, "pos")).key(topic_key(topic, "hist"));
+        let mut invocation = if once.is_some() {
+            scripts.publish_once.prepare_invoke()
+        } else {
+            scripts.publish.prepare_invoke()
+        };
+        invocation
+            .key(topic_key(topic, "pos"))
+            .key(topic_key(topic, "hist"));
         invocation
             .arg(new_epoch())
             .arg(millis(settings.history_ttl))
@@ -383,11 +407,20 @@ impl RedisBroker {
             .arg(settings.history_size)
             .arg(channel(topic));
         if let Some((key, ttl)) = once {
-            invocation.key(topic_key(topic, &format!("once:{key}"))).arg(millis(ttl));
+            invocation
+                .key(topic_key(topic, &format!("once:{key}")))
+                .arg(millis(ttl));
         }
-        let reply: Option<(u64, String)> =
-            invocation.invoke_async(&mut self.commands()).await.map_err(to_broker_error)?;
-        Ok(reply.map(|(offset, epoch)| Published { topic: topic.into(), offset, epoch: epoch.into(), payload }))
+        let reply: Option<(u64, String)> = invocation
+            .invoke_async(&mut self.commands())
+            .await
+            .map_err(to_broker_error)?;
+        Ok(reply.map(|(offset, epoch)| Published {
+            topic: topic.into(),
+            offset,
+            epoch: epoch.into(),
+            payload,
+        }))
     }
 }
 
@@ -409,13 +442,25 @@ async fn open_pubsub(client: &Client) -> Result<(PubSubSink, PubSubStream), Brok
 /// replaces it and tells the sink.
 async fn run_reader(shared: Arc<Shared>, sink: PubSubSink, stream: PubSubStream, abandon: Arc<Notify>) {
     let (mut sink, mut stream, mut abandon) = (sink, stream, abandon);
+    let mut backoff = Backoff::new();
+    let mut connected_at = tokio::time::Instant::now();
     loop {
         pump(&shared, &mut sink, &mut stream, &abandon).await;
         shared.pubsub_up.store(false, Ordering::SeqCst);
         shared.pubsub.lock().await.live = None;
         // Dropping the stream stops the connection's driver task and closes the socket.
         drop(stream);
-        (sink, stream, abandon) = reconnect(&shared).await;
+        if connected_at.elapsed() < STABLE_AFTER {
+            // Lost again soon after connecting (a server that accepts and then drops us): keep backing off
+            // instead of spinning.
+            backoff
+                .wait("the pub/sub connection dropped soon after connecting")
+                .await;
+        } else {
+            backoff = Backoff::new();
+        }
+        (sink, stream, abandon) = reconnect(&shared, &mut backoff).await;
+        connected_at = tokio::time::Instant::now();
         shared.pubsub_up.store(true, Ordering::SeqCst);
         // Only now, with every topic subscribed again: events published from here on will arrive.
         if let Some(out) = shared.sink() {
@@ -424,9 +469,28 @@ async fn run_reader(shared: Arc<Shared>, sink: PubSubSink, stream: PubSubStream,
     }
 }
 
+/// Capped exponential backoff with jitter for the pub/sub reconnects.
+struct Backoff {
+    delay: Duration,
+}
+
+impl Backoff {
+    fn new() -> Self {
+        Self { delay: BACKOFF_MIN }
+    }
+
+    async fn wait(&mut self, why: &str) {
+        let wait = jitter(self.delay);
+        tracing::warn!(?wait, "redis broker: {why}; retrying");
+        tokio::time::sleep(wait).await;
+        self.delay = (self.delay * 2).min(BACKOFF_MAX);
+    }
+}
+
 /// Delivers messages until the connection ends, stops answering pings, or is abandoned.
 async fn pump(shared: &Shared, sink: &mut PubSubSink, stream: &mut PubSubStream, abandon: &Notify) {
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PUBSUB_PING_EVERY, PUBSUB_PING_EVERY);
+    let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + PUBSUB_PING_EVERY, PUBSUB_PING_EVERY);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -459,20 +523,14 @@ async fn pump(shared: &Shared, sink: &mut PubSubSink, stream: &mut PubSubStream,
 }
 
 /// Opens a new pub/sub connection and subscribes every wanted topic, retrying with backoff until it works.
-async fn reconnect(shared: &Shared) -> (PubSubSink, PubSubStream, Arc<Notify>) {
-    let mut delay = BACKOFF_MIN;
+async fn reconnect(shared: &Shared, backoff: &mut Backoff) -> (PubSubSink, PubSubStream, Arc<Notify>) {
     loop {
         match resubscribe(shared).await {
             Ok(connection) => {
                 tracing::info!("redis broker: pub/sub connection restored");
                 return connection;
             }
-            Err(error) => {
-                let wait = jitter(delay);
-                tracing::warn!(%error, ?wait, "redis broker: pub/sub reconnect failed");
-                tokio::time::sleep(wait).await;
-                delay = (delay * 2).min(BACKOFF_MAX);
-            }
+            Err(error) => backoff.wait(&format!("pub/sub reconnect failed: {error}")).await,
         }
     }
 }
@@ -488,7 +546,10 @@ async fn resubscribe(shared: &Shared) -> Result<(PubSubSink, PubSubStream, Arc<N
             .map_err(to_broker_error)?;
     }
     let abandon = Arc::new(Notify::new());
-    state.live = Some(LiveConnection { sink: sink.clone(), abandon: abandon.clone() });
+    state.live = Some(LiveConnection {
+        sink: sink.clone(),
+        abandon: abandon.clone(),
+    });
     Ok((sink, stream, abandon))
 }
 
@@ -499,7 +560,10 @@ impl Shared {
 
     fn deliver(&self, message: &Msg) {
         let Some(topic) = topic_of_channel(message.get_channel_name()) else {
-            tracing::warn!(channel = message.get_channel_name(), "redis broker: message on an unknown channel");
+            tracing::warn!(
+                channel = message.get_channel_name(),
+                "redis broker: message on an unknown channel"
+            );
             return;
         };
         let topic: Arc<str> = topic.into();
@@ -530,7 +594,6 @@ impl Broker for RedisBroker {
             .ok_or_else(|| BrokerError::Protocol("publish script returned nil".into()))
     }
 
-    /// The key is scoped to the topic (it shares the topic's hash slot).
     async fn publish_once(
         &self,
         topic: &str,
@@ -547,10 +610,11 @@ impl Broker for RedisBroker {
             return Ok(());
         }
         let Some(live) = state.live.as_mut() else {
-            return Err(BrokerError::Unavailable("the pub/sub connection is reconnecting".into()));
+            return Err(BrokerError::Unavailable(
+                "the pub/sub connection is reconnecting".into(),
+            ));
         };
-        let result = match tokio::time::timeout(COMMAND_TIMEOUT, live.sink.subscribe(channel(topic))).await
-        {
+        let result = match tokio::time::timeout(COMMAND_TIMEOUT, live.sink.subscribe(channel(topic))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(to_broker_error(e)),
             Err(_) => Err(timed_out("subscribe")),
@@ -607,7 +671,10 @@ impl Broker for RedisBroker {
             .invoke_async(&mut self.commands())
             .await
             .map_err(to_broker_error)?;
-        Ok(Position { offset, epoch: epoch.into() })
+        Ok(Position {
+            offset,
+            epoch: epoch.into(),
+        })
     }
 
     async fn replay(&self, topic: &str, since: u64, epoch: &str) -> Result<Replay, BrokerError> {
@@ -624,7 +691,10 @@ impl Broker for RedisBroker {
             .invoke_async(&mut self.commands())
             .await
             .map_err(to_broker_error)?;
-        let position = Position { offset, epoch: current.into() };
+        let position = Position {
+            offset,
+            epoch: current.into(),
+        };
         if ok == 0 {
             return Ok(Replay::Resync { position });
         }
@@ -632,7 +702,9 @@ impl Broker for RedisBroker {
         let mut events = Vec::with_capacity(frames.len());
         for (expected, frame) in (since + 1..).zip(frames) {
             match decode_frame(&topic, frame) {
-                Some(event) if event.offset == expected && event.epoch == position.epoch => events.push(event),
+                Some(event) if event.offset == expected && event.epoch == position.epoch => {
+                    events.push(event)
+                }
                 // Not what this script ever writes: trust nothing and let the client refetch.
                 _ => {
                     tracing::warn!(%topic, "redis broker: history does not match the offset; resync");
@@ -673,7 +745,13 @@ impl Broker for RedisBroker {
         Ok(())
     }
 
-    async fn set_presence(&self, key: &str, node: &str, count: u64, ttl: Duration) -> Result<(), BrokerError> {
+    async fn set_presence(
+        &self,
+        key: &str,
+        node: &str,
+        count: u64,
+        ttl: Duration,
+    ) -> Result<(), BrokerError> {
         let _: i64 = self
             .shared
             .scripts
@@ -700,9 +778,14 @@ impl Broker for RedisBroker {
 
     /// Fails while the pub/sub connection is down, too: such a node cannot deliver live events.
     async fn ping(&self) -> Result<(), BrokerError> {
-        let _: String = ::redis::cmd("PING").query_async(&mut self.commands()).await.map_err(to_broker_error)?;
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut self.commands())
+            .await
+            .map_err(to_broker_error)?;
         if !self.shared.pubsub_up.load(Ordering::SeqCst) {
-            return Err(BrokerError::Unavailable("the pub/sub connection is reconnecting".into()));
+            return Err(BrokerError::Unavailable(
+                "the pub/sub connection is reconnecting".into(),
+            ));
         }
         Ok(())
     }
@@ -727,7 +810,10 @@ mod tests {
     fn malformed_frames_are_rejected() {
         let topic: Arc<str> = "t".into();
         for frame in [&b""[..], b"12", b"x:e:p", b"12:epoch-without-separator"] {
-            assert!(decode_frame(&topic, Bytes::from_static(frame)).is_none(), "{frame:?}");
+            assert!(
+                decode_frame(&topic, Bytes::from_static(frame)).is_none(),
+                "{frame:?}"
+            );
         }
     }
 
@@ -741,7 +827,10 @@ mod tests {
     fn jitter_stays_within_half_and_all_of_the_delay() {
         for _ in 0..100 {
             let d = jitter(Duration::from_millis(800));
-            assert!(d >= Duration::from_millis(400) && d <= Duration::from_millis(800), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(400) && d <= Duration::from_millis(800),
+                "{d:?}"
+            );
         }
     }
 }

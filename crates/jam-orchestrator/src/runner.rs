@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jam_broker::Broker;
 use jam_domain::Clock;
-use sea_orm::DatabaseConnection;
+use jam_store::sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::OrchestratorError;

@@ -9,7 +9,7 @@ use jam_domain::lifecycle::{self, JamState, SessionState};
 use jam_protocol::live::{Event, jam_topic, session_topic};
 use jam_store::schedule::{self, NewTransition, SubjectKind};
 use jam_store::entity::transitions;
-use sea_orm::DatabaseConnection;
+use jam_store::sea_orm::DatabaseConnection;
 
 use crate::OrchestratorError;
 

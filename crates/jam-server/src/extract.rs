@@ -58,22 +58,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 /// Parses JSON: syntax errors (including invalid UTF-8) are 400, shape errors 422 with the path.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize(&mut de).and_then(|v| {
-        de.end().map_err(|e| serde_path_to_error::Error::new(serde_path_to_error::Path::empty(), e))?;
-        Ok(v)
-    }) {
-        Ok(value) => Ok(value),
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let field = if path == "." { "body".to_owned() } else { path };
-                    Err(ApiError::Invalid(vec![FieldError::new(field, strip_position(&inner.to_string()))]))
-                }
-                _ => Err(ApiError::Malformed(format!("malformed JSON: {inner}"))),
-            }
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        classify(err.into_inner(), if path == "." { "body".to_owned() } else { path })
+    })?;
+    // Trailing bytes after the value are malformed too.
+    de.end().map_err(|e| classify(e, "body".to_owned()))?;
+    Ok(value)
+}
+
+fn classify(err: serde_json::Error, field: String) -> ApiError {
+    match err.classify() {
+        serde_json::error::Category::Data => {
+            ApiError::Invalid(vec![FieldError::new(field, strip_position(&err.to_string()))])
         }
+        _ => ApiError::Malformed(format!("malformed JSON: {err}")),
     }
 }
 

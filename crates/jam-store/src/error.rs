@@ -20,6 +20,9 @@ pub enum StoreError {
         /// What the SQLite driver objected to.
         reason: String,
     },
+    /// A unique key refused the row (a taken slug, e-mail or invite code).
+    #[error("a row with the same unique key exists")]
+    Duplicate,
     /// The folder that should hold the SQLite file could not be created.
     #[error("cannot create the database folder {}: {source}", path.display())]
     CreateDir {
@@ -43,6 +46,20 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
 }
 
 impl StoreError {
+    /// Maps an insert's error: a unique violation becomes `Duplicate`.
+    pub fn from_insert(err: DbErr) -> Self {
+        if is_unique_violation(&err) { StoreError::Duplicate } else { StoreError::Db(err) }
+    }
+
+    /// True when the database could not be reached (pool timeout, lost connection), as opposed to
+    /// a refused operation: the caller should retry later (HTTP 503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+        )
+    }
+
     /// True when this is a database error for a violated unique key (see [`is_unique_violation`]).
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, StoreError::Db(err) if is_unique_violation(err))

@@ -1,1 +1,36 @@
-//! jam-store
+//! OpenJam storage: sea-orm entities, queries and connection setup for SQLite and PostgreSQL.
+//!
+//! Layout:
+//! - `entity`: one sea-orm entity per table of `jam-migrations`, plus a `prelude`.
+//! - `connect`: builds the connection pool from `DbSettings` (SQLite or PostgreSQL, chosen by the
+//!   URL) and applies migrations under a lock.
+//! - `error`: `StoreError` and the backend-neutral checks for unique and foreign-key violations.
+//! - `audit`: the audit log (who did what, when), written in the change's own transaction.
+//! - `auth`: sign-ins keyed by the hash of their cookie token, shared by every node.
+//! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
+//! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
+//! - `staff`: staff accounts.
+//! - `testing`: a fresh PostgreSQL database per test and the skip-or-fail rule for services.
+//!
+//! Queries are free functions taking `&impl ConnectionTrait`, so they run the same on a pool or
+//! inside a transaction.
+
+pub mod entity;
+pub mod testing;
+
+mod connect;
+mod error;
+
+pub mod audit;
+pub mod auth;
+pub mod jams;
+pub mod schedule;
+pub mod staff;
+
+pub use jams::JamFull;
+
+pub use connect::{DbSettings, connect, migrate};
+pub use error::{StoreError, is_foreign_key_violation, is_unique_violation};
+
+/// Re-exported so callers name the same sea-orm version as this crate.
+pub use sea_orm;

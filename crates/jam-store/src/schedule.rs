@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -81,8 +81,8 @@ pub async fn last_transitions(db: &impl ConnectionTrait, jam_id: Uuid) -> Result
 /// Inserts the transitions, each with an audit entry, and returns how many this call recorded.
 /// A subject whose next seq another node recorded first is skipped (its rows came from the same
 /// schedule, so they are the same transitions).
-pub async fn record<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn record(
+    db: &DatabaseConnection,
     due: Vec<NewTransition>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {

@@ -31,7 +31,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ready",
-        "database": state.db.get_database_backend().as_str(),
+        "database": state.db.get_database_backend().as_str().to_lowercase(),
         "broker": state.broker.kind(),
     })))
 }
