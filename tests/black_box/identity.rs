@@ -9,13 +9,28 @@ async fn the_first_admin_comes_from_the_cli_and_can_sign_in_and_out() {
     d.create_admin();
     let node = d.start().await;
     let mut c = node.client();
-    c.login(ADMIN_EMAIL, "wrong password entirely").await.assert_problem(401);
+    c.login(ADMIN_EMAIL, "wrong password entirely")
+        .await
+        .assert_problem(401);
     assert!(c.cookie().is_none());
 
-    let r = c.post_keep("/api/v1/auth/login", json!({ "email": "ADMIN@example.org", "password": ADMIN_PASSWORD })).await;
+    let r = c
+        .post_keep(
+            "/api/v1/auth/login",
+            json!({ "email": "ADMIN@example.org", "password": ADMIN_PASSWORD }),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let set_cookie = r.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let set_cookie = r
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
     let me = c.get("/api/v1/me").await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["kind"], "staff");
@@ -43,7 +58,15 @@ async fn admins_create_staff_and_only_admins_may() {
     admin.post("/api/v1/staff", body).await.assert_problem(409);
 
     let mut fac = node.client();
-    assert_eq!(fac.post_keep("/api/v1/auth/login", json!({ "email": "fac@example.org", "password": ADMIN_PASSWORD })).await.status, 200);
+    assert_eq!(
+        fac.post_keep(
+            "/api/v1/auth/login",
+            json!({ "email": "fac@example.org", "password": ADMIN_PASSWORD })
+        )
+        .await
+        .status,
+        200
+    );
     let r = fac
         .post("/api/v1/staff", json!({ "email": "x@example.org", "display_name": "X", "role": "admin", "password": ADMIN_PASSWORD }))
         .await;
@@ -61,7 +84,15 @@ async fn a_sign_in_works_on_every_node_sharing_the_database() {
     d.create_admin();
     let (a, b) = (d.start().await, d.start().await);
     let mut on_a = a.client();
-    assert_eq!(on_a.post_keep("/api/v1/auth/login", json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })).await.status, 200);
+    assert_eq!(
+        on_a.post_keep(
+            "/api/v1/auth/login",
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD })
+        )
+        .await
+        .status,
+        200
+    );
     let mut on_b = b.client();
     on_b.set_cookie(on_a.cookie().map(str::to_owned));
     assert_eq!(on_b.get("/api/v1/me").await.status, 200);
@@ -82,7 +113,10 @@ async fn a_sign_in_expires() {
 #[actix_rt::test]
 async fn admin_create_refuses_a_short_password() {
     let d = Deployment::sqlite(Utc::now());
-    let (ok, out) = d.run(&["admin", "create", "--email", "a@example.org", "--role", "admin"], Some("short\n"));
+    let (ok, out) = d.run(
+        &["admin", "create", "--email", "a@example.org", "--role", "admin"],
+        Some("short\n"),
+    );
     assert!(!ok);
     assert!(out.contains("12 to 256"), "{out}");
 }

@@ -37,7 +37,12 @@ impl Deployment {
 
     fn with_url(dir: tempfile::TempDir, database_url: String, now: DateTime<Utc>) -> Self {
         let clock_file = dir.path().join("clock");
-        let d = Self { dir, database_url, clock_file, extra_env: Vec::new() };
+        let d = Self {
+            dir,
+            database_url,
+            clock_file,
+            extra_env: Vec::new(),
+        };
         d.set_clock(now);
         d
     }
@@ -70,7 +75,11 @@ impl Deployment {
     pub fn run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String) {
         use std::io::Write;
         let mut cmd = jamd(self.dir.path());
-        cmd.args(args).envs(self.env()).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.args(args)
+            .envs(self.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         if let Some(input) = stdin {
             child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
@@ -78,7 +87,11 @@ impl Deployment {
             drop(child.stdin.take());
         }
         let out = child.wait_with_output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     }
 
@@ -98,7 +111,10 @@ impl Deployment {
 
 fn jamd(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jamd"));
-    cmd.current_dir(cwd).env_remove("RUST_LOG").env_remove("JAM_PROFILE").env_remove("JAM_ADMIN_PASSWORD");
+    cmd.current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .env_remove("JAM_PROFILE")
+        .env_remove("JAM_ADMIN_PASSWORD");
     for (k, _) in std::env::vars() {
         if k.starts_with("JAM__") {
             cmd.env_remove(k);
@@ -143,7 +159,11 @@ impl Node {
             .await
             .unwrap()
             .unwrap_or_else(|_| panic!("jamd did not start: {:?}", logs.lock().unwrap()));
-        Node { child, base: format!("http://127.0.0.1:{port}"), logs }
+        Node {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            logs,
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -159,7 +179,7 @@ impl Node {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "jamd did not stop on SIGTERM");
+            assert!(Instant::now() < deadline, "jamd did not stop on SIGTERM: {:?}", self.logs.lock().unwrap());
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -207,20 +227,37 @@ impl Reply {
     #[track_caller]
     pub fn assert_problem(&self, status: u16) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
-        assert!(self.body["title"].is_string() && self.body["detail"].is_string() && self.body["type"].is_string());
+        assert!(
+            self.body["title"].is_string()
+                && self.body["detail"].is_string()
+                && self.body["type"].is_string()
+        );
     }
 }
 
 impl Client {
     pub fn new(base: &str) -> Self {
         let http = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
-        Self { base: base.to_owned(), http, cookie: None, origin: None }
+        Self {
+            base: base.to_owned(),
+            http,
+            cookie: None,
+            origin: None,
+        }
     }
 
     pub async fn login(&mut self, email: &str, password: &str) -> Reply {
-        self.post_keep("/api/v1/auth/login", serde_json::json!({ "email": email, "password": password })).await
+        self.post_keep(
+            "/api/v1/auth/login",
+            serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
     }
 
     pub async fn as_admin(base: &str) -> Self {
@@ -255,18 +292,37 @@ impl Client {
         req
     }
 
-    async fn finish(&mut self, res: Result<awc::ClientResponse<impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin>, awc::error::SendRequestError>) -> Reply {
+    async fn finish(
+        &mut self,
+        res: Result<
+            awc::ClientResponse<
+                impl futures_util::Stream<Item = Result<bytes::Bytes, awc::error::PayloadError>> + Unpin,
+            >,
+            awc::error::SendRequestError,
+        >,
+    ) -> Reply {
         let mut res = res.unwrap();
         if let Some(set) = res.headers().get("set-cookie").and_then(|v| v.to_str().ok()) {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
             self.cookie = if pair.ends_with('=') { None } else { Some(pair) };
         }
         let status = res.status();
-        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let headers = res.headers().clone();
         let bytes = res.body().limit(64 * 1024 * 1024).await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        Reply { status, content_type, headers, body }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -278,7 +334,10 @@ impl Client {
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let mut res = self.request(awc::http::Method::GET, path).send().await.unwrap();
         let bytes = res.body().await.unwrap();
-        (res.status().as_u16(), String::from_utf8_lossy(&bytes).into_owned())
+        (
+            res.status().as_u16(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
@@ -296,8 +355,18 @@ impl Client {
     }
 
     /// Sends raw bytes with a content type (for malformed bodies).
-    pub async fn send_raw(&self, method: awc::http::Method, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let res = self.request(method, path).insert_header(("content-type", content_type.to_owned())).send_body(body).await;
+    pub async fn send_raw(
+        &self,
+        method: awc::http::Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let res = self
+            .request(method, path)
+            .insert_header(("content-type", content_type.to_owned()))
+            .send_body(body)
+            .await;
         let mut me = self.shadow();
         me.finish(res).await
     }
@@ -309,7 +378,12 @@ impl Client {
     }
 
     fn shadow(&self) -> Client {
-        Client { base: self.base.clone(), http: self.http.clone(), cookie: self.cookie.clone(), origin: self.origin.clone() }
+        Client {
+            base: self.base.clone(),
+            http: self.http.clone(),
+            cookie: self.cookie.clone(),
+            origin: self.origin.clone(),
+        }
     }
 
     pub fn cookie(&self) -> Option<&str> {

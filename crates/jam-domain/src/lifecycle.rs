@@ -104,7 +104,11 @@ pub fn jam_state(jam: &JamTimes, now: DateTime<Utc>) -> JamState {
     if at_or_before(jam.closed_at, now) || now >= jam.ends_at {
         return JamState::Closed;
     }
-    if now >= jam.starts_at { JamState::Live } else { JamState::Scheduled }
+    if now >= jam.starts_at {
+        JamState::Live
+    } else {
+        JamState::Scheduled
+    }
 }
 
 /// The session's state at `now`: while the jam is live, the latest of the session's own events at or
@@ -116,7 +120,10 @@ pub fn session_state(jam: &JamTimes, session: &SessionTimes, now: DateTime<Utc>)
         JamState::Closed | JamState::Published => SessionState::Closed,
         JamState::Live => {
             // (time, precedence, state): the greatest tuple at or before `now` wins.
-            let scheduled = [(session.opens_at, 0, SessionState::Open), (session.closes_at, 1, SessionState::Closed)];
+            let scheduled = [
+                (session.opens_at, 0, SessionState::Open),
+                (session.closes_at, 1, SessionState::Closed),
+            ];
             let manual = session.manual.map(|(action, at)| {
                 let state = match action {
                     ManualAction::Open => SessionState::Open,
@@ -141,10 +148,16 @@ pub fn accepts_writes(jam: &JamTimes, session: &SessionTimes, now: DateTime<Utc>
 
 /// Every instant at which the jam's state can change.
 pub fn jam_change_points(jam: &JamTimes) -> Vec<DateTime<Utc>> {
-    [Some(jam.starts_at), Some(jam.ends_at), jam.scheduled_at, jam.closed_at, jam.published_at]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        Some(jam.starts_at),
+        Some(jam.ends_at),
+        jam.scheduled_at,
+        jam.closed_at,
+        jam.published_at,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every instant at which the session's state can change.
@@ -192,15 +205,28 @@ mod tests {
     use proptest::prelude::*;
 
     fn t(h: i64) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default() + Duration::hours(h)
+        Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default()
+            + Duration::hours(h)
     }
 
     fn jam() -> JamTimes {
-        JamTimes { starts_at: t(0), ends_at: t(72), scheduled_at: Some(t(-24)), closed_at: None, published_at: None }
+        JamTimes {
+            starts_at: t(0),
+            ends_at: t(72),
+            scheduled_at: Some(t(-24)),
+            closed_at: None,
+            published_at: None,
+        }
     }
 
     fn session(open: i64, close: i64) -> SessionTimes {
-        SessionTimes { opens_at: t(open), closes_at: t(close), manual: None }
+        SessionTimes {
+            opens_at: t(open),
+            closes_at: t(close),
+            manual: None,
+        }
     }
 
     #[test]
@@ -243,42 +269,79 @@ mod tests {
         let mut s = session(10, 20);
         s.manual = Some((ManualAction::Open, t(5)));
         assert_eq!(session_state(&j, &s, t(6)), SessionState::Open);
-        assert_eq!(session_state(&j, &s, t(20)), SessionState::Closed, "the scheduled close still applies");
+        assert_eq!(
+            session_state(&j, &s, t(20)),
+            SessionState::Closed,
+            "the scheduled close still applies"
+        );
         s.manual = Some((ManualAction::Close, t(12)));
         assert_eq!(session_state(&j, &s, t(11)), SessionState::Open);
         assert_eq!(session_state(&j, &s, t(12)), SessionState::Closed);
         s.manual = Some((ManualAction::Open, t(30)));
-        assert_eq!(session_state(&j, &s, t(31)), SessionState::Open, "reopened after its window");
-        assert_eq!(session_state(&j, &s, t(72)), SessionState::Closed, "but never past the jam's end");
+        assert_eq!(
+            session_state(&j, &s, t(31)),
+            SessionState::Open,
+            "reopened after its window"
+        );
+        assert_eq!(
+            session_state(&j, &s, t(72)),
+            SessionState::Closed,
+            "but never past the jam's end"
+        );
         s.manual = Some((ManualAction::Open, t(20)));
-        assert_eq!(session_state(&j, &s, t(20)), SessionState::Open, "an override at the same instant wins");
+        assert_eq!(
+            session_state(&j, &s, t(20)),
+            SessionState::Open,
+            "an override at the same instant wins"
+        );
     }
 
     #[test]
     fn changes_replay_every_transition_once_in_order() {
         let j = jam();
         let s = session(10, 20);
-        let all = changes(SessionState::Scheduled, None, t(100), session_change_points(&j, &s), |p| {
-            session_state(&j, &s, p)
-        });
-        assert_eq!(all, vec![(t(10), SessionState::Open), (t(20), SessionState::Closed)]);
-        let rest = changes(SessionState::Open, Some(t(10)), t(100), session_change_points(&j, &s), |p| {
-            session_state(&j, &s, p)
-        });
+        let all = changes(
+            SessionState::Scheduled,
+            None,
+            t(100),
+            session_change_points(&j, &s),
+            |p| session_state(&j, &s, p),
+        );
+        assert_eq!(
+            all,
+            vec![(t(10), SessionState::Open), (t(20), SessionState::Closed)]
+        );
+        let rest = changes(
+            SessionState::Open,
+            Some(t(10)),
+            t(100),
+            session_change_points(&j, &s),
+            |p| session_state(&j, &s, p),
+        );
         assert_eq!(rest, vec![(t(20), SessionState::Closed)]);
-        let none = changes(SessionState::Closed, Some(t(20)), t(100), session_change_points(&j, &s), |p| {
-            session_state(&j, &s, p)
-        });
+        let none = changes(
+            SessionState::Closed,
+            Some(t(20)),
+            t(100),
+            session_change_points(&j, &s),
+            |p| session_state(&j, &s, p),
+        );
         assert!(none.is_empty());
     }
 
     #[test]
     fn a_jam_replays_scheduled_live_closed() {
         let j = jam();
-        let all = changes(JamState::Draft, None, t(100), jam_change_points(&j), |p| jam_state(&j, p));
+        let all = changes(JamState::Draft, None, t(100), jam_change_points(&j), |p| {
+            jam_state(&j, p)
+        });
         assert_eq!(
             all,
-            vec![(t(-24), JamState::Scheduled), (t(0), JamState::Live), (t(72), JamState::Closed)]
+            vec![
+                (t(-24), JamState::Scheduled),
+                (t(0), JamState::Live),
+                (t(72), JamState::Closed)
+            ]
         );
     }
 
@@ -303,7 +366,16 @@ mod tests {
                 let s = SessionTimes {
                     opens_at: t(start + open),
                     closes_at: t(start + open + slen),
-                    manual: manual.map(|(o, at)| (if o { ManualAction::Open } else { ManualAction::Close }, t(at))),
+                    manual: manual.map(|(o, at)| {
+                        (
+                            if o {
+                                ManualAction::Open
+                            } else {
+                                ManualAction::Close
+                            },
+                            t(at),
+                        )
+                    }),
                 };
                 (j, s)
             })

@@ -49,7 +49,9 @@ impl FromStr for Role {
             "admin" => Ok(Role::Admin),
             "facilitator" => Ok(Role::Facilitator),
             "executive" => Ok(Role::Executive),
-            other => Err(format!("unknown role `{other}` (expected admin, facilitator or executive)")),
+            other => Err(format!(
+                "unknown role `{other}` (expected admin, facilitator or executive)"
+            )),
         }
     }
 }
@@ -57,8 +59,15 @@ impl FromStr for Role {
 /// The signed-in caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Staff { id: StaffId, role: Role },
-    Participant { id: ParticipantId, jam_id: JamId, audience_id: AudienceId },
+    Staff {
+        id: StaffId,
+        role: Role,
+    },
+    Participant {
+        id: ParticipantId,
+        jam_id: JamId,
+        audience_id: AudienceId,
+    },
 }
 
 impl Principal {
@@ -80,7 +89,13 @@ impl Principal {
     }
 
     pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::Staff { role: Role::Admin, .. })
+        matches!(
+            self,
+            Principal::Staff {
+                role: Role::Admin,
+                ..
+            }
+        )
     }
 }
 
@@ -99,11 +114,18 @@ mod tests {
     #[test]
     fn a_participant_is_a_member_of_its_own_jam_only() {
         let jam = JamId::new();
-        let p = Principal::Participant { id: ParticipantId::new(), jam_id: jam, audience_id: AudienceId::new() };
+        let p = Principal::Participant {
+            id: ParticipantId::new(),
+            jam_id: jam,
+            audience_id: AudienceId::new(),
+        };
         assert!(p.is_member_of(jam));
         assert!(!p.is_member_of(JamId::new()));
         assert!(!p.runs_jams());
-        let exec = Principal::Staff { id: StaffId::new(), role: Role::Executive };
+        let exec = Principal::Staff {
+            id: StaffId::new(),
+            role: Role::Executive,
+        };
         assert!(exec.is_member_of(jam));
         assert!(!exec.runs_jams());
     }

@@ -16,7 +16,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -56,10 +59,16 @@ pub fn check_text(field: &str, value: &str, bounds: Bounds, lines: Lines) -> Res
         return Err(FieldError::new(field, "must not be blank"));
     }
     if len < bounds.min {
-        return Err(FieldError::new(field, format!("must be at least {} characters", bounds.min)));
+        return Err(FieldError::new(
+            field,
+            format!("must be at least {} characters", bounds.min),
+        ));
     }
     if len > bounds.max {
-        return Err(FieldError::new(field, format!("must be at most {} characters", bounds.max)));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {} characters", bounds.max),
+        ));
     }
     let allowed = |c: char| lines == Lines::Multi && matches!(c, '\n' | '\r' | '\t');
     if value.chars().any(|c| c.is_control() && !allowed(c)) {
@@ -75,7 +84,9 @@ pub struct Slug(String);
 
 impl Slug {
     pub fn parse(field: &str, value: &str) -> Result<Self, FieldError> {
-        let ok_chars = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let ok_chars = value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !(3..=64).contains(&value.len()) {
             return Err(FieldError::new(field, "must be 3 to 64 characters"));
         }
@@ -141,11 +152,16 @@ impl Email {
 /// An invite code: 6–64 characters of letters, digits, `-` and `_`.
 pub fn check_invite_code(field: &str, value: &str) -> Result<(), FieldError> {
     let ok = (6..=64).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(FieldError::new(field, "must be 6 to 64 characters of letters, digits, '-' or '_'"))
+        Err(FieldError::new(
+            field,
+            "must be 6 to 64 characters of letters, digits, '-' or '_'",
+        ))
     }
 }
 
@@ -157,7 +173,17 @@ mod tests {
     #[test]
     fn slugs_accept_lowercase_words_joined_by_single_hyphens() {
         assert!(Slug::parse("slug", "innovation-jam-2026").is_ok());
-        for bad in ["ab", "Upper", "-lead", "trail-", "double--dash", "spa ce", "ünï", "a_b", &"x".repeat(65)] {
+        for bad in [
+            "ab",
+            "Upper",
+            "-lead",
+            "trail-",
+            "double--dash",
+            "spa ce",
+            "ünï",
+            "a_b",
+            &"x".repeat(65),
+        ] {
             assert!(Slug::parse("slug", bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -182,8 +208,14 @@ mod tests {
 
     #[test]
     fn display_names_are_trimmed_and_emails_lower_cased() {
-        assert_eq!(DisplayName::parse("n", "  Ada  ").map(|n| n.into_string()), Ok("Ada".to_owned()));
-        assert_eq!(Email::parse("e", " Ada@Example.ORG ").map(|e| e.as_str().to_owned()), Ok("ada@example.org".into()));
+        assert_eq!(
+            DisplayName::parse("n", "  Ada  ").map(|n| n.into_string()),
+            Ok("Ada".to_owned())
+        );
+        assert_eq!(
+            Email::parse("e", " Ada@Example.ORG ").map(|e| e.as_str().to_owned()),
+            Ok("ada@example.org".into())
+        );
         for bad in ["ada", "@x.org", "ada@", "ada@org", "a b@x.org", "a@b@c.org"] {
             assert!(Email::parse("e", bad).is_err(), "{bad}");
         }

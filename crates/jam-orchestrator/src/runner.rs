@@ -74,7 +74,13 @@ impl Orchestrator {
         config: OrchestratorConfig,
         handle: Handle,
     ) -> Self {
-        Self { db, broker, clock, config, handle }
+        Self {
+            db,
+            broker,
+            clock,
+            config,
+            handle,
+        }
     }
 
     /// One record-and-publish pass at the clock's current time.
@@ -82,7 +88,8 @@ impl Orchestrator {
         let now = self.clock.now();
         let recorded = sync::record_due(&self.db, now).await?;
         let stale_before = now - chrono::Duration::from_std(self.config.claim_timeout).unwrap_or_default();
-        let published = sync::publish_pending(&self.db, &*self.broker, &self.config.node_id, now, stale_before).await?;
+        let published =
+            sync::publish_pending(&self.db, &*self.broker, &self.config.node_id, now, stale_before).await?;
         let counters = &self.handle.counters;
         counters.recorded.fetch_add(recorded as u64, Ordering::Relaxed);
         counters.published.fetch_add(published as u64, Ordering::Relaxed);

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use jam_broker::Broker;
 use jam_domain::lifecycle::{self, JamState, SessionState};
 use jam_protocol::live::{Event, jam_topic, session_topic};
-use jam_store::schedule::{self, NewTransition, SubjectKind};
 use jam_store::entity::transitions;
+use jam_store::schedule::{self, NewTransition, SubjectKind};
 use jam_store::sea_orm::DatabaseConnection;
 
 use crate::OrchestratorError;
@@ -36,10 +36,15 @@ pub async fn record_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u
             (l.to_state.parse().unwrap_or(JamState::Draft), Some(l.at), l.seq)
         });
         let points = lifecycle::jam_change_points(&jam_times);
-        let manual: Vec<_> = [jam.jam.scheduled_at, jam.jam.closed_at, jam.jam.published_at].into_iter().flatten().collect();
+        let manual: Vec<_> = [jam.jam.scheduled_at, jam.jam.closed_at, jam.jam.published_at]
+            .into_iter()
+            .flatten()
+            .collect();
         let mut prev = from;
         for (i, (at, state)) in
-            lifecycle::changes(from, after, now, points, |t| lifecycle::jam_state(&jam_times, t)).into_iter().enumerate()
+            lifecycle::changes(from, after, now, points, |t| lifecycle::jam_state(&jam_times, t))
+                .into_iter()
+                .enumerate()
         {
             due.push(NewTransition {
                 jam_id: jam.jam.id,
@@ -56,13 +61,22 @@ pub async fn record_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u
 
         for session in &jam.sessions {
             let times = jam.session_times(session);
-            let (from, after, seq) = last.get(&session.id).map_or((SessionState::Scheduled, None, 0), |l| {
-                (l.to_state.parse().unwrap_or(SessionState::Scheduled), Some(l.at), l.seq)
-            });
+            let (from, after, seq) = last
+                .get(&session.id)
+                .map_or((SessionState::Scheduled, None, 0), |l| {
+                    (
+                        l.to_state.parse().unwrap_or(SessionState::Scheduled),
+                        Some(l.at),
+                        l.seq,
+                    )
+                });
             let points = lifecycle::session_change_points(&jam_times, &times);
             let mut prev = from;
             let state_at = |t| lifecycle::session_state(&jam_times, &times, t);
-            for (i, (at, state)) in lifecycle::changes(from, after, now, points, state_at).into_iter().enumerate() {
+            for (i, (at, state)) in lifecycle::changes(from, after, now, points, state_at)
+                .into_iter()
+                .enumerate()
+            {
                 due.push(NewTransition {
                     jam_id: jam.jam.id,
                     subject_kind: SubjectKind::Session,
@@ -122,7 +136,9 @@ async fn publish_one(broker: &dyn Broker, t: &transitions::Model) -> Result<(), 
     }
     for topic in topics {
         let key = format!("transition:{}:{topic}", t.id);
-        broker.publish_once(&topic, &key, DEDUPE_TTL, payload.clone()).await?;
+        broker
+            .publish_once(&topic, &key, DEDUPE_TTL, payload.clone())
+            .await?;
     }
     Ok(())
 }
@@ -130,13 +146,25 @@ async fn publish_one(broker: &dyn Broker, t: &transitions::Model) -> Result<(), 
 fn to_event(t: &transitions::Model) -> Event {
     if t.subject_kind == SubjectKind::Jam.as_str() {
         let state = t.to_state.parse().unwrap_or(JamState::Closed);
-        return Event::JamState { jam_id: t.jam_id, state, at: t.at };
+        return Event::JamState {
+            jam_id: t.jam_id,
+            state,
+            at: t.at,
+        };
     }
     let state: SessionState = t.to_state.parse().unwrap_or(SessionState::Closed);
     match state {
-        SessionState::Open => Event::SessionOpened { jam_id: t.jam_id, session_id: t.subject_id, state, at: t.at },
-        SessionState::Closed | SessionState::Scheduled => {
-            Event::SessionClosed { jam_id: t.jam_id, session_id: t.subject_id, state, at: t.at }
-        }
+        SessionState::Open => Event::SessionOpened {
+            jam_id: t.jam_id,
+            session_id: t.subject_id,
+            state,
+            at: t.at,
+        },
+        SessionState::Closed | SessionState::Scheduled => Event::SessionClosed {
+            jam_id: t.jam_id,
+            session_id: t.subject_id,
+            state,
+            at: t.at,
+        },
     }
 }

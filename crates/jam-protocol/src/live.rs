@@ -10,13 +10,32 @@ use uuid::Uuid;
 #[serde(tag = "kind")]
 pub enum Event {
     #[serde(rename = "session.opened")]
-    SessionOpened { jam_id: Uuid, session_id: Uuid, state: SessionState, at: DateTime<Utc> },
+    SessionOpened {
+        jam_id: Uuid,
+        session_id: Uuid,
+        state: SessionState,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "session.closed")]
-    SessionClosed { jam_id: Uuid, session_id: Uuid, state: SessionState, at: DateTime<Utc> },
+    SessionClosed {
+        jam_id: Uuid,
+        session_id: Uuid,
+        state: SessionState,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "jam.state")]
-    JamState { jam_id: Uuid, state: JamState, at: DateTime<Utc> },
+    JamState {
+        jam_id: Uuid,
+        state: JamState,
+        at: DateTime<Utc>,
+    },
     #[serde(rename = "announcement")]
-    Announcement { jam_id: Uuid, id: Uuid, text: String, created_at: DateTime<Utc> },
+    Announcement {
+        jam_id: Uuid,
+        id: Uuid,
+        text: String,
+        created_at: DateTime<Utc>,
+    },
 }
 
 /// Topic names.

@@ -8,8 +8,8 @@ use std::pin::Pin;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use chrono::{DateTime, Utc};
 use jam_domain::{JamId, Principal};
 use jam_store::audit::Actor;
@@ -29,17 +29,29 @@ pub struct Caller {
 impl Caller {
     /// 403 unless a facilitator or an admin.
     pub fn require_runs_jams(&self) -> Result<(), ApiError> {
-        if self.principal.runs_jams() { Ok(()) } else { Err(ApiError::staff_only()) }
+        if self.principal.runs_jams() {
+            Ok(())
+        } else {
+            Err(ApiError::staff_only())
+        }
     }
 
     /// 403 unless staff of any role.
     pub fn require_staff(&self) -> Result<(), ApiError> {
-        if self.principal.is_staff() { Ok(()) } else { Err(ApiError::staff_only()) }
+        if self.principal.is_staff() {
+            Ok(())
+        } else {
+            Err(ApiError::staff_only())
+        }
     }
 
     /// 403 unless an admin.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.principal.is_admin() { Ok(()) } else { Err(ApiError::Forbidden("this needs an admin".into())) }
+        if self.principal.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("this needs an admin".into()))
+        }
     }
 
     /// How the audit log names this caller.
@@ -52,7 +64,11 @@ impl Caller {
 
     /// 404 (not 403) for a jam the caller may not see, so its existence does not leak.
     pub fn require_member(&self, jam: JamId) -> Result<(), ApiError> {
-        if self.principal.is_member_of(jam) { Ok(()) } else { Err(ApiError::not_found("jam")) }
+        if self.principal.is_member_of(jam) {
+            Ok(())
+        } else {
+            Err(ApiError::not_found("jam"))
+        }
     }
 }
 
@@ -78,7 +94,9 @@ impl MaybeCaller {
             .and_then(|s| req.cookie(&s.settings.auth.cookie_name))
             .map(|c| c.value().to_owned());
         async move {
-            let (Some(state), Some(token)) = (state, token) else { return Ok(MaybeCaller(None)) };
+            let (Some(state), Some(token)) = (state, token) else {
+                return Ok(MaybeCaller(None));
+            };
             let session_id = token_hash(&token);
             let now = state.clock.now();
             let found = jam_store::auth::principal_for(&state.db, &session_id, now).await?;
@@ -140,7 +158,9 @@ pub fn cleared_cookie(state: &AppState) -> Cookie<'static> {
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
     web::block(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
@@ -156,7 +176,8 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
             let _ = Argon2::default().hash_password(password.as_bytes(), &salt);
             return false;
         };
-        PasswordHash::new(&stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&stored)
+            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
@@ -180,8 +201,16 @@ mod tests {
     async fn a_password_verifies_against_its_own_hash_only() {
         let hash = hash_password("correct horse battery".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse battery".into(), Some(hash)).await.unwrap());
+        assert!(
+            verify_password("correct horse battery".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse battery".into(), Some(hash))
+                .await
+                .unwrap()
+        );
         assert!(!verify_password("anything".into(), None).await.unwrap());
     }
 

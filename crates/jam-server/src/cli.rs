@@ -13,7 +13,11 @@ use crate::startup::{Application, connect_db};
 use crate::{auth, routes, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "jamd", version, about = "OpenJam server: run a live, time-boxed ideas jam")]
+#[command(
+    name = "jamd",
+    version,
+    about = "OpenJam server: run a live, time-boxed ideas jam"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -60,23 +64,32 @@ pub fn main() -> anyhow::Result<()> {
                 println!("migrations applied");
                 Ok(())
             }
-            Command::Admin { command: AdminCommand::Create { email, role, name } } => {
-                admin_create(&settings, &email, &role, name.as_deref()).await
-            }
+            Command::Admin {
+                command: AdminCommand::Create { email, role, name },
+            } => admin_create(&settings, &email, &role, name.as_deref()).await,
         }
     })
 }
 
-async fn admin_create(settings: &Settings, email: &str, role: &str, name: Option<&str>) -> anyhow::Result<()> {
+async fn admin_create(
+    settings: &Settings,
+    email: &str,
+    role: &str,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
     let email = Email::parse("email", email).map_err(|e| anyhow::anyhow!("{e}"))?;
     let role: Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
     let default_name = email.as_str().split('@').next().unwrap_or("admin").to_owned();
-    let name = DisplayName::parse("name", name.unwrap_or(&default_name)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name =
+        DisplayName::parse("name", name.unwrap_or(&default_name)).map_err(|e| anyhow::anyhow!("{e}"))?;
     let password = match std::env::var("JAM_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => p,
         _ => {
             let mut line = String::new();
-            std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
@@ -87,7 +100,9 @@ async fn admin_create(settings: &Settings, email: &str, role: &str, name: Option
     if settings.database.migrate_on_start {
         jam_store::migrate(&db).await.context("migrating")?;
     }
-    let hash = auth::hash_password(password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash = auth::hash_password(password)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let view = routes::auth::create_account(&db, chrono::Utc::now(), email, name, role, hash, Actor::System)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

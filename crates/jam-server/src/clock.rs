@@ -30,7 +30,9 @@ pub fn from_settings(settings: &ClockSettings) -> Arc<dyn Clock> {
         ClockKind::System => Arc::new(SystemClock),
         ClockKind::File => {
             tracing::warn!(file = %settings.file, "using the file clock: for tests only");
-            Arc::new(FileClock { path: PathBuf::from(&settings.file) })
+            Arc::new(FileClock {
+                path: PathBuf::from(&settings.file),
+            })
         }
     }
 }

@@ -83,7 +83,10 @@ impl From<FieldError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
-            ApiError::Unavailable { detail: "the database is not answering".into(), retry_after_secs: 2 }
+            ApiError::Unavailable {
+                detail: "the database is not answering".into(),
+                retry_after_secs: 2,
+            }
         } else {
             ApiError::Internal(e.into())
         }
@@ -93,7 +96,10 @@ impl From<StoreError> for ApiError {
 impl From<jam_broker::BrokerError> for ApiError {
     fn from(e: jam_broker::BrokerError) -> Self {
         tracing::warn!(error = %e, "broker error");
-        ApiError::Unavailable { detail: "the live broker is not answering".into(), retry_after_secs: 2 }
+        ApiError::Unavailable {
+            detail: "the live broker is not answering".into(),
+            retry_after_secs: 2,
+        }
     }
 }
 
@@ -122,7 +128,10 @@ impl ResponseError for ApiError {
         let errors = match self {
             ApiError::Invalid(errors) => errors
                 .iter()
-                .map(|e| FieldProblem { field: e.field.clone(), message: e.message.clone() })
+                .map(|e| FieldProblem {
+                    field: e.field.clone(),
+                    message: e.message.clone(),
+                })
                 .collect(),
             _ => Vec::new(),
         };

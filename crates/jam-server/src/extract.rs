@@ -22,12 +22,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<web::Data<AppState>>().map_or(64 * 1024, |s| s.settings.limits.max_body_bytes);
+        let limit = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(64 * 1024, |s| s.settings.limits.max_body_bytes);
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         let declared_too_large = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -40,11 +46,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 return Err(ApiError::TooLarge { limit });
             }
             if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType("send the body as application/json".into()));
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::TooLarge { limit });
                 }
@@ -60,7 +69,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
-        classify(err.into_inner(), if path == "." { "body".to_owned() } else { path })
+        classify(
+            err.into_inner(),
+            if path == "." { "body".to_owned() } else { path },
+        )
     })?;
     // Trailing bytes after the value are malformed too.
     de.end().map_err(|e| classify(e, "body".to_owned()))?;
@@ -116,10 +128,22 @@ mod tests {
     fn syntax_errors_are_400_and_shape_errors_422_with_the_field_path() {
         assert_eq!(status(parse_json(b"{\"name\": ")).0, 400);
         assert_eq!(status(parse_json(b"\xff\xfe")).0, 400);
-        assert_eq!(status(parse_json(b"{\"name\":\"a\",\"inner\":{\"count\":1}} trailing")).0, 400);
-        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":"x"}}"#)), (422, "inner.count".into()));
-        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":-1}}"#)), (422, "inner.count".into()));
-        assert_eq!(status(parse_json(br#"{"name":"a","inner":{"count":1},"extra":1}"#)).0, 422);
+        assert_eq!(
+            status(parse_json(b"{\"name\":\"a\",\"inner\":{\"count\":1}} trailing")).0,
+            400
+        );
+        assert_eq!(
+            status(parse_json(br#"{"name":"a","inner":{"count":"x"}}"#)),
+            (422, "inner.count".into())
+        );
+        assert_eq!(
+            status(parse_json(br#"{"name":"a","inner":{"count":-1}}"#)),
+            (422, "inner.count".into())
+        );
+        assert_eq!(
+            status(parse_json(br#"{"name":"a","inner":{"count":1},"extra":1}"#)).0,
+            422
+        );
         assert_eq!(status(parse_json(br#"{"inner":{"count":1}}"#)).0, 422);
         assert!(parse_json::<Body>(br#"{"name":"a","inner":{"count":1}}"#).is_ok());
     }

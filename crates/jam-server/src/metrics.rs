@@ -21,11 +21,31 @@ impl Metrics {
     pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
         let series = [
-            ("jam_http_requests_total", "HTTP requests answered.", self.http_requests.load(Ordering::Relaxed)),
-            ("jam_http_responses_4xx_total", "HTTP 4xx answers.", self.http_errors_4xx.load(Ordering::Relaxed)),
-            ("jam_http_responses_5xx_total", "HTTP 5xx answers.", self.http_errors_5xx.load(Ordering::Relaxed)),
-            ("jam_logins_total", "Successful staff sign-ins.", self.logins.load(Ordering::Relaxed)),
-            ("jam_login_failures_total", "Failed staff sign-ins.", self.login_failures.load(Ordering::Relaxed)),
+            (
+                "jam_http_requests_total",
+                "HTTP requests answered.",
+                self.http_requests.load(Ordering::Relaxed),
+            ),
+            (
+                "jam_http_responses_4xx_total",
+                "HTTP 4xx answers.",
+                self.http_errors_4xx.load(Ordering::Relaxed),
+            ),
+            (
+                "jam_http_responses_5xx_total",
+                "HTTP 5xx answers.",
+                self.http_errors_5xx.load(Ordering::Relaxed),
+            ),
+            (
+                "jam_logins_total",
+                "Successful staff sign-ins.",
+                self.logins.load(Ordering::Relaxed),
+            ),
+            (
+                "jam_login_failures_total",
+                "Failed staff sign-ins.",
+                self.login_failures.load(Ordering::Relaxed),
+            ),
         ];
         for (name, help, value) in series.iter().copied().chain(extra.iter().copied()) {
             // Writing to a String cannot fail.

@@ -197,31 +197,48 @@ impl Settings {
             .separator("__")
             .try_parsing(true)
             .source(Some(sources.env.into_iter().collect()));
-        let config = builder.add_source(env).build().map_err(|e| SettingsError(e.to_string()))?;
-        let settings: Settings = config.try_deserialize().map_err(|e| SettingsError(e.to_string()))?;
+        let config = builder
+            .add_source(env)
+            .build()
+            .map_err(|e| SettingsError(e.to_string()))?;
+        let settings: Settings = config
+            .try_deserialize()
+            .map_err(|e| SettingsError(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
         let fail = |key: &str, why: &str| Err(SettingsError(format!("{key}: {why}")));
-        if !(self.server.public_origin.starts_with("http://") || self.server.public_origin.starts_with("https://"))
+        if !(self.server.public_origin.starts_with("http://")
+            || self.server.public_origin.starts_with("https://"))
             || self.server.public_origin.ends_with('/')
         {
-            return fail("server.public_origin", "must be scheme://host[:port] without a trailing slash");
+            return fail(
+                "server.public_origin",
+                "must be scheme://host[:port] without a trailing slash",
+            );
         }
         let url = self.database.url.expose();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
             return fail("database.url", "must start with sqlite: or postgres://");
         }
-        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections {
-            return fail("database.max_connections", "must be at least 1 and at least min_connections");
+        if self.database.max_connections == 0 || self.database.min_connections > self.database.max_connections
+        {
+            return fail(
+                "database.max_connections",
+                "must be at least 1 and at least min_connections",
+            );
         }
         if self.broker.history_size == 0 {
             return fail("broker.history_size", "must be at least 1");
         }
         if self.orchestrator.tick_ms == 0 || self.orchestrator.tick_ms > 1000 {
-            return fail("orchestrator.tick_ms", "must be between 1 and 1000 (transitions are due within 1 s)");
+            return fail(
+                "orchestrator.tick_ms",
+                "must be between 1 and 1000 (transitions are due within 1 s)",
+            );
         }
         if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
             return fail("clock.file", "must name a file when clock.kind = \"file\"");
@@ -230,7 +247,10 @@ impl Settings {
             return fail("auth.staff_session_hours", "session lifetimes must be positive");
         }
         if self.limits.max_body_bytes < 1024 || self.limits.page_max == 0 {
-            return fail("limits.max_body_bytes", "must be at least 1024 (and limits.page_max at least 1)");
+            return fail(
+                "limits.max_body_bytes",
+                "must be at least 1024 (and limits.page_max at least 1)",
+            );
         }
         Ok(())
     }
@@ -245,7 +265,10 @@ mod tests {
         Settings::load_from(Sources {
             dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")),
             profile: profile.map(str::to_owned),
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         })
     }
 
@@ -274,30 +297,47 @@ mod tests {
 
     #[test]
     fn the_shipped_default_file_is_the_compiled_in_one() {
-        let on_disk = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml")).unwrap();
+        let on_disk =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml"))
+                .unwrap();
         assert_eq!(on_disk, DEFAULT_TOML);
     }
 
     #[test]
     fn environment_variables_override_files() {
-        let s = load(&[("JAM__SERVER__BIND", "127.0.0.1:0"), ("JAM__BROKER__KIND", "redis")], None).unwrap();
+        let s = load(
+            &[
+                ("JAM__SERVER__BIND", "127.0.0.1:0"),
+                ("JAM__BROKER__KIND", "redis"),
+            ],
+            None,
+        )
+        .unwrap();
         assert_eq!(s.server.bind.port(), 0);
         assert_eq!(s.broker.kind, BrokerKindSetting::Redis);
     }
 
     #[test]
     fn an_unknown_key_is_rejected_by_name() {
-        let err = load(&[("JAM__SERVER__BINDD", "x")], None).unwrap_err().to_string();
+        let err = load(&[("JAM__SERVER__BINDD", "x")], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bindd"), "{err}");
     }
 
     #[test]
     fn an_invalid_value_is_rejected_naming_the_key() {
-        let err = load(&[("JAM__SERVER__WORKERS", "many")], None).unwrap_err().to_string();
+        let err = load(&[("JAM__SERVER__WORKERS", "many")], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("server.workers"), "{err}");
-        let err = load(&[("JAM__ORCHESTRATOR__TICK_MS", "5000")], None).unwrap_err().to_string();
+        let err = load(&[("JAM__ORCHESTRATOR__TICK_MS", "5000")], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("orchestrator.tick_ms"), "{err}");
-        let err = load(&[("JAM__BROKER__KIND", "kafka")], None).unwrap_err().to_string();
+        let err = load(&[("JAM__BROKER__KIND", "kafka")], None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("broker.kind") || err.contains("kafka"), "{err}");
     }
 

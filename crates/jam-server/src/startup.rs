@@ -51,7 +51,9 @@ impl Application {
         }
         let broker_kind = match settings.broker.kind {
             BrokerKindSetting::Memory => BrokerKind::Memory,
-            BrokerKindSetting::Redis => BrokerKind::Redis { url: settings.broker.redis_url.expose().to_owned() },
+            BrokerKindSetting::Redis => BrokerKind::Redis {
+                url: settings.broker.redis_url.expose().to_owned(),
+            },
         };
         let broker = jam_broker::connect(
             &broker_kind,
@@ -126,10 +128,14 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                crate::error::ApiError::invalid("query", err.to_string()).into()
-            }))
-            .app_data(web::PathConfig::default().error_handler(|_, _| crate::error::ApiError::not_found("resource").into()))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| crate::error::ApiError::invalid("query", err.to_string()).into()),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| crate::error::ApiError::not_found("resource").into()),
+            )
             .wrap(from_fn(guard_and_count))
             .configure(routes::operations)
             .configure(routes::api)

@@ -37,7 +37,9 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
                 join_path: staff.then(|| format!("/j/{}?code={}", j.slug, a.invite_code)),
             })
             .collect(),
-        voting: Voting { method: VotingMethod::parse(&j.voting_method).unwrap_or(VotingMethod::Wilson) },
+        voting: Voting {
+            method: VotingMethod::parse(&j.voting_method).unwrap_or(VotingMethod::Wilson),
+        },
         shortlist_size: j.shortlist_size.max(0) as u32,
         sessions: jam.sessions.iter().map(|s| session_view(jam, s, now)).collect(),
         now,

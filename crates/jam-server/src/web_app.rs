@@ -11,14 +11,25 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// (path under web/, content type, built-in bytes)
 const FILES: &[(&str, &str, &str)] = &[
-    ("index.html", "text/html; charset=utf-8", include_str!("../../../web/index.html")),
-    ("app.css", "text/css; charset=utf-8", include_str!("../../../web/app.css")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../../web/index.html"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../../web/app.css"),
+    ),
 ];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/j/{slug}", web::get().to(index))
-        .route("/app.css", web::get().to(|state: web::Data<AppState>| async move { file(&state, "app.css") }));
+        .route(
+            "/app.css",
+            web::get().to(|state: web::Data<AppState>| async move { file(&state, "app.css") }),
+        );
 }
 
 async fn index(state: web::Data<AppState>) -> HttpResponse {

@@ -1,7 +1,9 @@
 //! The audit log: who did what, when. Written in the same transaction as the change it records.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -58,5 +60,9 @@ pub async fn page(
     if let Some(after) = after {
         query = query.filter(audit_log::Column::Id.gt(after));
     }
-    Ok(query.order_by_asc(audit_log::Column::Id).limit(limit).all(db).await?)
+    Ok(query
+        .order_by_asc(audit_log::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }

@@ -51,22 +51,34 @@ pub async fn principal_for(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<SignedIn>, StoreError> {
-    let Some(session) = auth_sessions::Entity::find_by_id(token_hash.to_owned()).one(db).await? else {
+    let Some(session) = auth_sessions::Entity::find_by_id(token_hash.to_owned())
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     if session.expires_at <= now {
         return Ok(None);
     }
     if let Some(staff_id) = session.staff_id {
-        let Some(s) = staff::Entity::find_by_id(staff_id).one(db).await? else { return Ok(None) };
-        let Ok(role) = s.role.parse::<Role>() else { return Ok(None) };
+        let Some(s) = staff::Entity::find_by_id(staff_id).one(db).await? else {
+            return Ok(None);
+        };
+        let Ok(role) = s.role.parse::<Role>() else {
+            return Ok(None);
+        };
         return Ok(Some(SignedIn {
-            principal: Principal::Staff { id: StaffId(s.id), role },
+            principal: Principal::Staff {
+                id: StaffId(s.id),
+                role,
+            },
             display_name: s.display_name,
         }));
     }
     if let Some(participant_id) = session.participant_id {
-        let Some(p) = participants::Entity::find_by_id(participant_id).one(db).await? else { return Ok(None) };
+        let Some(p) = participants::Entity::find_by_id(participant_id).one(db).await? else {
+            return Ok(None);
+        };
         return Ok(Some(SignedIn {
             principal: Principal::Participant {
                 id: ParticipantId(p.id),
@@ -80,12 +92,17 @@ pub async fn principal_for(
 }
 
 pub async fn delete(db: &impl ConnectionTrait, token_hash: &str) -> Result<(), StoreError> {
-    auth_sessions::Entity::delete_by_id(token_hash.to_owned()).exec(db).await?;
+    auth_sessions::Entity::delete_by_id(token_hash.to_owned())
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 /// Removes expired sign-ins; returns how many.
 pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    let res = auth_sessions::Entity::delete_many().filter(auth_sessions::Column::ExpiresAt.lte(now)).exec(db).await?;
+    let res = auth_sessions::Entity::delete_many()
+        .filter(auth_sessions::Column::ExpiresAt.lte(now))
+        .exec(db)
+        .await?;
     Ok(res.rows_affected)
 }

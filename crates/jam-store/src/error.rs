@@ -48,16 +48,17 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
 impl StoreError {
     /// Maps an insert's error: a unique violation becomes `Duplicate`.
     pub fn from_insert(err: DbErr) -> Self {
-        if is_unique_violation(&err) { StoreError::Duplicate } else { StoreError::Db(err) }
+        if is_unique_violation(&err) {
+            StoreError::Duplicate
+        } else {
+            StoreError::Db(err)
+        }
     }
 
     /// True when the database could not be reached (pool timeout, lost connection), as opposed to
     /// a refused operation: the caller should retry later (HTTP 503).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
-        )
+        matches!(self, StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)))
     }
 
     /// True when this is a database error for a violated unique key (see [`is_unique_violation`]).

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use jam_domain::lifecycle::{self, JamState, JamTimes, ManualAction, SessionState, SessionTimes};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -59,11 +59,18 @@ pub fn session_times_of(s: &sessions::Model) -> SessionTimes {
         (Some("closed"), Some(at)) => Some((ManualAction::Close, at)),
         _ => None,
     };
-    SessionTimes { opens_at: s.opens_at, closes_at: s.closes_at, manual }
+    SessionTimes {
+        opens_at: s.opens_at,
+        closes_at: s.closes_at,
+        manual,
+    }
 }
 
 /// Loads audiences and sessions for several jams in two queries.
-pub async fn load_full(db: &impl ConnectionTrait, jams: Vec<jams::Model>) -> Result<Vec<JamFull>, StoreError> {
+pub async fn load_full(
+    db: &impl ConnectionTrait,
+    jams: Vec<jams::Model>,
+) -> Result<Vec<JamFull>, StoreError> {
     if jams.is_empty() {
         return Ok(Vec::new());
     }
@@ -98,20 +105,30 @@ pub async fn load_full(db: &impl ConnectionTrait, jams: Vec<jams::Model>) -> Res
 }
 
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<JamFull>, StoreError> {
-    let Some(jam) = jams::Entity::find().filter(jams::Column::Slug.eq(slug)).one(db).await? else {
+    let Some(jam) = jams::Entity::find()
+        .filter(jams::Column::Slug.eq(slug))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     Ok(load_full(db, vec![jam]).await?.pop())
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JamFull>, StoreError> {
-    let Some(jam) = jams::Entity::find_by_id(id).one(db).await? else { return Ok(None) };
+    let Some(jam) = jams::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
     Ok(load_full(db, vec![jam]).await?.pop())
 }
 
 /// All jams, newest first (a deployment runs a handful).
 pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<JamFull>, StoreError> {
-    let jams = jams::Entity::find().order_by_desc(jams::Column::Id).limit(limit).all(db).await?;
+    let jams = jams::Entity::find()
+        .order_by_desc(jams::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
     load_full(db, jams).await
 }
 
@@ -145,7 +162,11 @@ pub async fn insert(
             .map_err(StoreError::from_insert)?;
         out.push(model);
     }
-    Ok(JamFull { jam, audiences: out, sessions: Vec::new() })
+    Ok(JamFull {
+        jam,
+        audiences: out,
+        sessions: Vec::new(),
+    })
 }
 
 /// Saves a changed jam row.
@@ -157,7 +178,9 @@ pub async fn update(db: &impl ConnectionTrait, jam: jams::Model) -> Result<(), S
 }
 
 pub async fn insert_session(db: &impl ConnectionTrait, session: sessions::Model) -> Result<(), StoreError> {
-    sessions::Entity::insert(sessions::ActiveModel::from(session)).exec_without_returning(db).await?;
+    sessions::Entity::insert(sessions::ActiveModel::from(session))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -172,7 +195,9 @@ pub async fn insert_announcement(
     db: &impl ConnectionTrait,
     announcement: announcements::Model,
 ) -> Result<(), StoreError> {
-    announcements::Entity::insert(announcements::ActiveModel::from(announcement)).exec_without_returning(db).await?;
+    announcements::Entity::insert(announcements::ActiveModel::from(announcement))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -188,14 +213,23 @@ pub struct JamCounts {
 pub async fn counts(db: &impl ConnectionTrait, jam: &JamFull) -> Result<JamCounts, StoreError> {
     let mut out = JamCounts::default();
     for a in &jam.audiences {
-        let n = participants::Entity::find().filter(participants::Column::AudienceId.eq(a.id)).count(db).await?;
+        let n = participants::Entity::find()
+            .filter(participants::Column::AudienceId.eq(a.id))
+            .count(db)
+            .await?;
         out.participants_by_audience.push((a.name.clone(), n));
     }
     for s in &jam.sessions {
-        let n = ideas::Entity::find().filter(ideas::Column::SessionId.eq(s.id)).count(db).await?;
+        let n = ideas::Entity::find()
+            .filter(ideas::Column::SessionId.eq(s.id))
+            .count(db)
+            .await?;
         out.ideas_by_session.push((s.id, n));
     }
-    out.comments = comments::Entity::find().filter(comments::Column::JamId.eq(jam.jam.id)).count(db).await?;
+    out.comments = comments::Entity::find()
+        .filter(comments::Column::JamId.eq(jam.jam.id))
+        .count(db)
+        .await?;
     out.votes = votes::Entity::find()
         .filter(votes::Column::JamId.eq(jam.jam.id))
         .filter(votes::Column::Value.ne(0))
@@ -204,6 +238,12 @@ pub async fn counts(db: &impl ConnectionTrait, jam: &JamFull) -> Result<JamCount
     Ok(out)
 }
 
-pub async fn audience_name(db: &impl ConnectionTrait, audience_id: Uuid) -> Result<Option<String>, StoreError> {
-    Ok(audiences::Entity::find_by_id(audience_id).one(db).await?.map(|a| a.name))
+pub async fn audience_name(
+    db: &impl ConnectionTrait,
+    audience_id: Uuid,
+) -> Result<Option<String>, StoreError> {
+    Ok(audiences::Entity::find_by_id(audience_id)
+        .one(db)
+        .await?
+        .map(|a| a.name))
 }

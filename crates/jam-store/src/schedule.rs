@@ -58,14 +58,21 @@ pub struct Last {
 pub async fn active_jams(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<JamFull>, StoreError> {
     let jams = jams::Entity::find()
         .filter(jams::Column::ScheduledAt.is_not_null())
-        .filter(jams::Column::PublishedAt.is_null().or(jams::Column::PublishedAt.gt(now - Duration::days(1))))
+        .filter(
+            jams::Column::PublishedAt
+                .is_null()
+                .or(jams::Column::PublishedAt.gt(now - Duration::days(1))),
+        )
         .all(db)
         .await?;
     crate::jams::load_full(db, jams).await
 }
 
 /// The last transition of the jam and of each of its sessions.
-pub async fn last_transitions(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<HashMap<Uuid, Last>, StoreError> {
+pub async fn last_transitions(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+) -> Result<HashMap<Uuid, Last>, StoreError> {
     let rows = transitions::Entity::find()
         .filter(transitions::Column::JamId.eq(jam_id))
         .order_by_asc(transitions::Column::Seq)
@@ -73,7 +80,14 @@ pub async fn last_transitions(db: &impl ConnectionTrait, jam_id: Uuid) -> Result
         .await?;
     let mut last = HashMap::new();
     for row in rows {
-        last.insert(row.subject_id, Last { seq: row.seq, to_state: row.to_state, at: row.at });
+        last.insert(
+            row.subject_id,
+            Last {
+                seq: row.seq,
+                to_state: row.to_state,
+                at: row.at,
+            },
+        );
     }
     Ok(last)
 }
@@ -149,9 +163,11 @@ pub async fn claim_unpublished(
     stale_before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<transitions::Model>, StoreError> {
-    let claimable = transitions::Column::PublishedAt
-        .is_null()
-        .and(transitions::Column::ClaimedAt.is_null().or(transitions::Column::ClaimedAt.lt(stale_before)));
+    let claimable = transitions::Column::PublishedAt.is_null().and(
+        transitions::Column::ClaimedAt
+            .is_null()
+            .or(transitions::Column::ClaimedAt.lt(stale_before)),
+    );
     let ids = Query::select()
         .column(transitions::Column::Id)
         .from(transitions::Entity)
@@ -176,8 +192,14 @@ pub async fn release_claims(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(
         return Ok(());
     }
     transitions::Entity::update_many()
-        .col_expr(transitions::Column::ClaimedBy, Expr::value(Option::<String>::None))
-        .col_expr(transitions::Column::ClaimedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            transitions::Column::ClaimedBy,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            transitions::Column::ClaimedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(transitions::Column::Id.is_in(ids.iter().copied()))
         .filter(transitions::Column::PublishedAt.is_null())
         .exec(db)
@@ -185,7 +207,11 @@ pub async fn release_claims(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(
     Ok(())
 }
 
-pub async fn mark_published(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub async fn mark_published(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     transitions::Entity::update_many()
         .col_expr(transitions::Column::PublishedAt, Expr::value(now))
         .filter(transitions::Column::Id.eq(id))
@@ -195,7 +221,10 @@ pub async fn mark_published(db: &impl ConnectionTrait, id: Uuid, now: DateTime<U
 }
 
 /// Every transition of a jam in recorded order (for tests and the audit view).
-pub async fn transitions_of(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec<transitions::Model>, StoreError> {
+pub async fn transitions_of(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+) -> Result<Vec<transitions::Model>, StoreError> {
     Ok(transitions::Entity::find()
         .filter(transitions::Column::JamId.eq(jam_id))
         .order_by_asc(transitions::Column::Id)

@@ -33,12 +33,18 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewStaff<'_>) -> Result<staf
         password_hash: Set(model.password_hash.clone()),
         created_at: Set(model.created_at),
     };
-    staff::Entity::insert(active).exec_without_returning(db).await.map_err(StoreError::from_insert)?;
+    staff::Entity::insert(active)
+        .exec_without_returning(db)
+        .await
+        .map_err(StoreError::from_insert)?;
     Ok(model)
 }
 
 pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<staff::Model>, StoreError> {
-    Ok(staff::Entity::find().filter(staff::Column::Email.eq(email)).one(db).await?)
+    Ok(staff::Entity::find()
+        .filter(staff::Column::Email.eq(email))
+        .one(db)
+        .await?)
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<staff::Model>, StoreError> {

@@ -5,8 +5,8 @@ use chrono::Duration;
 use jam_domain::text::{DisplayName, Email};
 use jam_domain::{Principal, Role};
 use jam_protocol::api::{CreateStaffRequest, LoginRequest, Me, PrincipalKind, StaffView};
-use jam_store::auth::Subject;
 use jam_store::audit::{Actor, NewAudit};
+use jam_store::auth::Subject;
 
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiResult};
@@ -14,7 +14,10 @@ use crate::extract::ApiJson;
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
-pub async fn login(state: web::Data<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     if body.password.len() > 1024 {
         return Err(ApiError::invalid("password", "is too long"));
     }
@@ -25,11 +28,21 @@ pub async fn login(state: web::Data<AppState>, ApiJson(body): ApiJson<LoginReque
         Metrics::inc(&state.metrics.login_failures);
         return Err(ApiError::Unauthorized);
     };
-    let role: Role = account.role.parse().map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let role: Role = account
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
     let now = state.clock.now();
     let expires_at = now + Duration::hours(state.settings.auth.staff_session_hours);
     let token = auth::new_token()?;
-    jam_store::auth::create(&state.db, &auth::token_hash(&token), Subject::Staff(account.id), now, expires_at).await?;
+    jam_store::auth::create(
+        &state.db,
+        &auth::token_hash(&token),
+        Subject::Staff(account.id),
+        now,
+        expires_at,
+    )
+    .await?;
     Metrics::inc(&state.metrics.logins);
     let me = Me {
         kind: PrincipalKind::Staff,
@@ -39,12 +52,16 @@ pub async fn login(state: web::Data<AppState>, ApiJson(body): ApiJson<LoginReque
         jam_id: None,
         audience: None,
     };
-    Ok(HttpResponse::Ok().cookie(auth::session_cookie(&state, token, expires_at)).json(me))
+    Ok(HttpResponse::Ok()
+        .cookie(auth::session_cookie(&state, token, expires_at))
+        .json(me))
 }
 
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     jam_store::auth::delete(&state.db, &caller.session_id).await?;
-    Ok(HttpResponse::NoContent().cookie(auth::cleared_cookie(&state)).finish())
+    Ok(HttpResponse::NoContent()
+        .cookie(auth::cleared_cookie(&state))
+        .finish())
 }
 
 pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
@@ -57,7 +74,11 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpRes
             jam_id: None,
             audience: None,
         },
-        Principal::Participant { id, jam_id, audience_id } => {
+        Principal::Participant {
+            id,
+            jam_id,
+            audience_id,
+        } => {
             let audience = jam_store::jams::audience_name(&state.db, audience_id.0).await?;
             Me {
                 kind: PrincipalKind::Participant,
@@ -79,8 +100,12 @@ pub async fn create_staff(
 ) -> ApiResult<HttpResponse> {
     caller.require_admin()?;
     let mut errors = Vec::new();
-    let email = Email::parse("email", &body.email).map_err(|e| errors.push(e)).ok();
-    let name = DisplayName::parse("display_name", &body.display_name).map_err(|e| errors.push(e)).ok();
+    let email = Email::parse("email", &body.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let name = DisplayName::parse("display_name", &body.display_name)
+        .map_err(|e| errors.push(e))
+        .ok();
     if let Err(ApiError::Invalid(mut e)) = auth::check_password(&body.password) {
         errors.append(&mut e);
     }
@@ -88,7 +113,16 @@ pub async fn create_staff(
         return Err(ApiError::Invalid(errors));
     };
     let hash = auth::hash_password(body.password).await?;
-    let view = create_account(&state.db, state.clock.now(), email, name, body.role, hash, caller.actor()).await?;
+    let view = create_account(
+        &state.db,
+        state.clock.now(),
+        email,
+        name,
+        body.role,
+        hash,
+        caller.actor(),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -116,7 +150,9 @@ pub async fn create_account(
     )
     .await
     .map_err(|e| match e {
-        jam_store::StoreError::Duplicate => ApiError::Conflict("a staff account with this e-mail exists".into()),
+        jam_store::StoreError::Duplicate => {
+            ApiError::Conflict("a staff account with this e-mail exists".into())
+        }
         other => other.into(),
     })?;
     jam_store::audit::record(

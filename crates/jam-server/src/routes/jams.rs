@@ -43,12 +43,18 @@ impl Check {
     }
 
     fn done(self) -> ApiResult<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Invalid(self.0))
+        }
     }
 }
 
 async fn load(state: &AppState, slug: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_slug(&state.db, slug).await?.ok_or_else(|| ApiError::not_found("jam"))
+    jam_store::jams::by_slug(&state.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("jam"))
 }
 
 fn parse_session_id(jam: &JamFull, raw: &str) -> ApiResult<sessions::Model> {
@@ -58,8 +64,24 @@ fn parse_session_id(jam: &JamFull, raw: &str) -> ApiResult<sessions::Model> {
         .ok_or_else(|| ApiError::not_found("session"))
 }
 
-fn audit(jam_id: Uuid, caller: &Caller, action: &str, kind: &'static str, id: Uuid, detail: serde_json::Value, at: DateTime<Utc>) -> NewAudit {
-    NewAudit { jam_id: Some(jam_id), actor: caller.actor(), action: action.into(), subject_kind: kind, subject_id: Some(id), detail, at }
+fn audit(
+    jam_id: Uuid,
+    caller: &Caller,
+    action: &str,
+    kind: &'static str,
+    id: Uuid,
+    detail: serde_json::Value,
+    at: DateTime<Utc>,
+) -> NewAudit {
+    NewAudit {
+        jam_id: Some(jam_id),
+        actor: caller.actor(),
+        action: action.into(),
+        subject_kind: kind,
+        subject_id: Some(id),
+        detail,
+        at,
+    }
 }
 
 fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>) {
@@ -68,7 +90,12 @@ fn check_window(check: &mut Check, starts_at: DateTime<Utc>, ends_at: DateTime<U
     }
 }
 
-fn check_session_window(check: &mut Check, jam: &jams::Model, opens_at: DateTime<Utc>, closes_at: DateTime<Utc>) {
+fn check_session_window(
+    check: &mut Check,
+    jam: &jams::Model,
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+) {
     if closes_at <= opens_at {
         check.fail("closes_at", "must be after opens_at");
     }
@@ -90,11 +117,26 @@ pub async fn create_jam(
     let mut check = Check::default();
     let slug = Slug::parse("slug", &body.slug).map_err(|e| check.0.push(e)).ok();
     check.text("title", &body.title, 1, limits.jam_title_max, Lines::Single);
-    check.text("description", &body.description, 0, limits.jam_description_max, Lines::Multi);
-    check.text("guidelines", &body.guidelines, 0, limits.jam_guidelines_max, Lines::Multi);
+    check.text(
+        "description",
+        &body.description,
+        0,
+        limits.jam_description_max,
+        Lines::Multi,
+    );
+    check.text(
+        "guidelines",
+        &body.guidelines,
+        0,
+        limits.jam_guidelines_max,
+        Lines::Multi,
+    );
     check_window(&mut check, body.starts_at, body.ends_at);
     if body.audiences.is_empty() || body.audiences.len() > limits.audiences_max {
-        check.fail("audiences", &format!("give 1 to {} audiences", limits.audiences_max));
+        check.fail(
+            "audiences",
+            &format!("give 1 to {} audiences", limits.audiences_max),
+        );
     }
     let shortlist_size = body.shortlist_size.unwrap_or(10);
     if !(1..=100).contains(&shortlist_size) {
@@ -120,10 +162,15 @@ pub async fn create_jam(
         if !codes.insert(code.clone()) {
             check.fail(&field, "is given twice");
         }
-        audiences.push(jam_store::jams::NewAudience { name: a.name.clone(), invite_code: code });
+        audiences.push(jam_store::jams::NewAudience {
+            name: a.name.clone(),
+            invite_code: code,
+        });
     }
     check.done()?;
-    let Some(slug) = slug else { return Err(ApiError::invalid("slug", "is invalid")) };
+    let Some(slug) = slug else {
+        return Err(ApiError::invalid("slug", "is invalid"));
+    };
 
     let now = state.clock.now();
     let jam = jams::Model {
@@ -137,19 +184,39 @@ pub async fn create_jam(
         scheduled_at: None,
         closed_at: None,
         published_at: None,
-        voting_method: body.voting.map_or(VotingMethod::Wilson, |v| v.method).as_str().to_owned(),
+        voting_method: body
+            .voting
+            .map_or(VotingMethod::Wilson, |v| v.method)
+            .as_str()
+            .to_owned(),
         shortlist_size: shortlist_size as i32,
         created_by: Some(caller_staff_id(&caller)),
         created_at: now,
         updated_at: now,
     };
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
-    let full = jam_store::jams::insert(&txn, jam, audiences).await.map_err(|e| match e {
-        jam_store::StoreError::Duplicate => ApiError::Conflict("the slug or an invite code is taken".into()),
-        other => other.into(),
-    })?;
+    let full = jam_store::jams::insert(&txn, jam, audiences)
+        .await
+        .map_err(|e| match e {
+            jam_store::StoreError::Duplicate => {
+                ApiError::Conflict("the slug or an invite code is taken".into())
+            }
+            other => other.into(),
+        })?;
     let detail = serde_json::json!({ "slug": full.jam.slug, "title": full.jam.title });
-    jam_store::audit::record(&txn, audit(full.jam.id, &caller, "jam.created", "jam", full.jam.id, detail, now)).await?;
+    jam_store::audit::record(
+        &txn,
+        audit(
+            full.jam.id,
+            &caller,
+            "jam.created",
+            "jam",
+            full.jam.id,
+            detail,
+            now,
+        ),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     Ok(HttpResponse::Created().json(jam_view(&full, now, true)))
 }
@@ -166,10 +233,17 @@ pub async fn list_jams(state: web::Data<AppState>, caller: Caller) -> ApiResult<
     let now = state.clock.now();
     let jams = jam_store::jams::list(&state.db, 500).await?;
     let views: Vec<_> = jams.iter().map(|j| jam_view(j, now, true)).collect();
-    Ok(HttpResponse::Ok().json(Page { items: views, next_cursor: None }))
+    Ok(HttpResponse::Ok().json(Page {
+        items: views,
+        next_cursor: None,
+    }))
 }
 
-pub async fn get_jam(state: web::Data<AppState>, caller: Caller, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn get_jam(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let jam = load(&state, &slug).await?;
     caller.require_member(JamId(jam.jam.id))?;
     Ok(HttpResponse::Ok().json(jam_view(&jam, state.clock.now(), caller.principal.is_staff())))
@@ -196,25 +270,44 @@ pub async fn patch_jam(
         jam.title = title;
     }
     if let Some(description) = body.description {
-        check.text("description", &description, 0, limits.jam_description_max, Lines::Multi);
+        check.text(
+            "description",
+            &description,
+            0,
+            limits.jam_description_max,
+            Lines::Multi,
+        );
         jam.description = description;
     }
     if let Some(guidelines) = body.guidelines {
-        check.text("guidelines", &guidelines, 0, limits.jam_guidelines_max, Lines::Multi);
+        check.text(
+            "guidelines",
+            &guidelines,
+            0,
+            limits.jam_guidelines_max,
+            Lines::Multi,
+        );
         jam.guidelines = guidelines;
     }
     if let Some(starts_at) = body.starts_at.filter(|s| *s != jam.starts_at) {
         if !matches!(current, JamState::Draft | JamState::Scheduled) {
-            return Err(ApiError::Conflict("the jam has started: its start can no longer move".into()));
+            return Err(ApiError::Conflict(
+                "the jam has started: its start can no longer move".into(),
+            ));
         }
         jam.starts_at = starts_at;
     }
     if let Some(ends_at) = body.ends_at.filter(|e| *e != jam.ends_at) {
         if current == JamState::Closed {
-            return Err(ApiError::Conflict("the jam is closed: its end can no longer move".into()));
+            return Err(ApiError::Conflict(
+                "the jam is closed: its end can no longer move".into(),
+            ));
         }
         if current == JamState::Live && ends_at <= now {
-            check.fail("ends_at", "must be in the future while the jam is live (use close to end it now)");
+            check.fail(
+                "ends_at",
+                "must be in the future while the jam is live (use close to end it now)",
+            );
         }
         jam.ends_at = ends_at;
     }
@@ -230,22 +323,38 @@ pub async fn patch_jam(
     check_window(&mut check, jam.starts_at, jam.ends_at);
     for (i, s) in full.sessions.iter().enumerate() {
         if s.opens_at < jam.starts_at || s.closes_at > jam.ends_at {
-            check.fail("ends_at", &format!("session {} ({}) would fall outside the jam's window", i + 1, s.title));
+            check.fail(
+                "ends_at",
+                &format!(
+                    "session {} ({}) would fall outside the jam's window",
+                    i + 1,
+                    s.title
+                ),
+            );
         }
     }
     check.done()?;
     jam.updated_at = now;
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::update(&txn, jam.clone()).await?;
-    let detail = serde_json::json!({ "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title });
-    jam_store::audit::record(&txn, audit(jam.id, &caller, "jam.updated", "jam", jam.id, detail, now)).await?;
+    let detail =
+        serde_json::json!({ "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title });
+    jam_store::audit::record(
+        &txn,
+        audit(jam.id, &caller, "jam.updated", "jam", jam.id, detail, now),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
     let full = JamFull { jam, ..full };
     Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
 }
 
-pub async fn schedule_jam(state: web::Data<AppState>, caller: Caller, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn schedule_jam(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     caller.require_runs_jams()?;
     let full = load(&state, &slug).await?;
     let now = state.clock.now();
@@ -253,10 +362,16 @@ pub async fn schedule_jam(state: web::Data<AppState>, caller: Caller, slug: web:
         return Err(ApiError::Conflict("only a draft jam can be scheduled".into()));
     }
     if full.sessions.is_empty() {
-        return Err(ApiError::invalid("sessions", "add at least one session before scheduling"));
+        return Err(ApiError::invalid(
+            "sessions",
+            "add at least one session before scheduling",
+        ));
     }
     if full.jam.ends_at <= now {
-        return Err(ApiError::invalid("ends_at", "the jam's end has passed; move it before scheduling"));
+        return Err(ApiError::invalid(
+            "ends_at",
+            "the jam's end has passed; move it before scheduling",
+        ));
     }
     let mut jam = full.jam.clone();
     jam.scheduled_at = Some(now);
@@ -266,12 +381,18 @@ pub async fn schedule_jam(state: web::Data<AppState>, caller: Caller, slug: web:
     Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
 }
 
-pub async fn close_jam(state: web::Data<AppState>, caller: Caller, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn close_jam(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     caller.require_runs_jams()?;
     let full = load(&state, &slug).await?;
     let now = state.clock.now();
     if !matches!(full.state(now), JamState::Scheduled | JamState::Live) {
-        return Err(ApiError::Conflict("only a scheduled or live jam can be closed".into()));
+        return Err(ApiError::Conflict(
+            "only a scheduled or live jam can be closed".into(),
+        ));
     }
     let mut jam = full.jam.clone();
     jam.closed_at = Some(now);
@@ -281,10 +402,20 @@ pub async fn close_jam(state: web::Data<AppState>, caller: Caller, slug: web::Pa
     Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
 }
 
-async fn save_with_audit(state: &AppState, caller: &Caller, jam: jams::Model, action: &str, now: DateTime<Utc>) -> ApiResult<()> {
+async fn save_with_audit(
+    state: &AppState,
+    caller: &Caller,
+    jam: jams::Model,
+    action: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::update(&txn, jam.clone()).await?;
-    jam_store::audit::record(&txn, audit(jam.id, caller, action, "jam", jam.id, serde_json::json!({}), now)).await?;
+    jam_store::audit::record(
+        &txn,
+        audit(jam.id, caller, action, "jam", jam.id, serde_json::json!({}), now),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
     Ok(())
@@ -304,11 +435,20 @@ pub async fn create_session(
     }
     let limits = &state.settings.limits;
     if full.sessions.len() >= limits.sessions_max {
-        return Err(ApiError::Conflict(format!("a jam has at most {} sessions", limits.sessions_max)));
+        return Err(ApiError::Conflict(format!(
+            "a jam has at most {} sessions",
+            limits.sessions_max
+        )));
     }
     let mut check = Check::default();
     check.text("title", &body.title, 1, limits.session_title_max, Lines::Single);
-    check.text("description", &body.description, 0, limits.session_description_max, Lines::Multi);
+    check.text(
+        "description",
+        &body.description,
+        0,
+        limits.session_description_max,
+        Lines::Multi,
+    );
     check_session_window(&mut check, &full.jam, body.opens_at, body.closes_at);
     check.done()?;
     let session = sessions::Model {
@@ -326,7 +466,19 @@ pub async fn create_session(
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::insert_session(&txn, session.clone()).await?;
     let detail = serde_json::json!({ "title": session.title, "opens_at": session.opens_at, "closes_at": session.closes_at });
-    jam_store::audit::record(&txn, audit(full.jam.id, &caller, "session.created", "session", session.id, detail, now)).await?;
+    jam_store::audit::record(
+        &txn,
+        audit(
+            full.jam.id,
+            &caller,
+            "session.created",
+            "session",
+            session.id,
+            detail,
+            now,
+        ),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
     full.sessions.push(session.clone());
@@ -354,7 +506,13 @@ pub async fn patch_session(
         session.title = title;
     }
     if let Some(description) = body.description {
-        check.text("description", &description, 0, limits.session_description_max, Lines::Multi);
+        check.text(
+            "description",
+            &description,
+            0,
+            limits.session_description_max,
+            Lines::Multi,
+        );
         session.description = description;
     }
     session.opens_at = body.opens_at.unwrap_or(session.opens_at);
@@ -365,7 +523,19 @@ pub async fn patch_session(
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::update_session(&txn, session.clone()).await?;
     let detail = serde_json::json!({ "title": session.title, "opens_at": session.opens_at, "closes_at": session.closes_at });
-    jam_store::audit::record(&txn, audit(full.jam.id, &caller, "session.updated", "session", session.id, detail, now)).await?;
+    jam_store::audit::record(
+        &txn,
+        audit(
+            full.jam.id,
+            &caller,
+            "session.updated",
+            "session",
+            session.id,
+            detail,
+            now,
+        ),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
     if let Some(slot) = full.sessions.iter_mut().find(|s| s.id == session.id) {
@@ -374,11 +544,19 @@ pub async fn patch_session(
     Ok(HttpResponse::Ok().json(session_view(&full, &session, now)))
 }
 
-pub async fn open_session(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn open_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     set_session_manual(state, caller, path, "open").await
 }
 
-pub async fn close_session(state: web::Data<AppState>, caller: Caller, path: web::Path<(String, String)>) -> ApiResult<HttpResponse> {
+pub async fn close_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
     set_session_manual(state, caller, path, "closed").await
 }
 
@@ -394,15 +572,33 @@ async fn set_session_manual(
     let mut session = parse_session_id(&full, &id)?;
     let now = state.clock.now();
     if full.state(now) != JamState::Live {
-        return Err(ApiError::Conflict("sessions open and close by hand only while the jam is live".into()));
+        return Err(ApiError::Conflict(
+            "sessions open and close by hand only while the jam is live".into(),
+        ));
     }
     session.manual_state = Some(to.to_owned());
     session.manual_at = Some(now);
     session.updated_at = now;
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::update_session(&txn, session.clone()).await?;
-    let action = if to == "open" { "session.opened_by_hand" } else { "session.closed_by_hand" };
-    jam_store::audit::record(&txn, audit(full.jam.id, &caller, action, "session", session.id, serde_json::json!({}), now)).await?;
+    let action = if to == "open" {
+        "session.opened_by_hand"
+    } else {
+        "session.closed_by_hand"
+    };
+    jam_store::audit::record(
+        &txn,
+        audit(
+            full.jam.id,
+            &caller,
+            action,
+            "session",
+            session.id,
+            serde_json::json!({}),
+            now,
+        ),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
     if let Some(slot) = full.sessions.iter_mut().find(|s| s.id == session.id) {
@@ -420,7 +616,13 @@ pub async fn announce(
     caller.require_runs_jams()?;
     let full = load(&state, &slug).await?;
     let mut check = Check::default();
-    check.text("text", &body.text, 1, state.settings.limits.announcement_max, Lines::Multi);
+    check.text(
+        "text",
+        &body.text,
+        1,
+        state.settings.limits.announcement_max,
+        Lines::Multi,
+    );
     check.done()?;
     let now = state.clock.now();
     let row = announcements::Model {
@@ -432,16 +634,38 @@ pub async fn announce(
     };
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::insert_announcement(&txn, row.clone()).await?;
-    jam_store::audit::record(&txn, audit(full.jam.id, &caller, "announcement.sent", "announcement", row.id, serde_json::json!({ "text": row.text }), now)).await?;
+    jam_store::audit::record(
+        &txn,
+        audit(
+            full.jam.id,
+            &caller,
+            "announcement.sent",
+            "announcement",
+            row.id,
+            serde_json::json!({ "text": row.text }),
+            now,
+        ),
+    )
+    .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
-    let event = Event::Announcement { jam_id: row.jam_id, id: row.id, text: row.text.clone(), created_at: now };
+    let event = Event::Announcement {
+        jam_id: row.jam_id,
+        id: row.id,
+        text: row.text.clone(),
+        created_at: now,
+    };
     // Stored first: if the broker is down the announcement is not lost, clients see it on refetch.
     if let Ok(payload) = serde_json::to_vec(&event)
         && let Err(error) = state.broker.publish(&jam_topic(row.jam_id), payload.into()).await
     {
         tracing::warn!(%error, "announcement stored but not pushed live");
     }
-    Ok(HttpResponse::Created().json(AnnouncementView { id: row.id, jam_id: row.jam_id, text: row.text, created_at: now }))
+    Ok(HttpResponse::Created().json(AnnouncementView {
+        id: row.id,
+        jam_id: row.jam_id,
+        text: row.text,
+        created_at: now,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -465,7 +689,10 @@ impl PageQuery {
     pub fn cursor_uuid(&self) -> ApiResult<Option<Uuid>> {
         self.cursor
             .as_deref()
-            .map(|c| Uuid::parse_str(c).map_err(|_| ApiError::invalid("cursor", "is not a cursor this server gave")))
+            .map(|c| {
+                Uuid::parse_str(c)
+                    .map_err(|_| ApiError::invalid("cursor", "is not a cursor this server gave"))
+            })
             .transpose()
     }
 }
@@ -480,7 +707,9 @@ pub async fn audit_log(
     let full = load(&state, &slug).await?;
     let limit = query.limit(&state, 100)?;
     let rows = jam_store::audit::page(&state.db, full.jam.id, query.cursor_uuid()?, limit).await?;
-    let next_cursor = (rows.len() as u64 == limit).then(|| rows.last().map(|r| r.id.to_string())).flatten();
+    let next_cursor = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
     let items = rows
         .into_iter()
         .map(|r| AuditEntry {
@@ -497,7 +726,11 @@ pub async fn audit_log(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-pub async fn stats(state: web::Data<AppState>, caller: Caller, slug: web::Path<String>) -> ApiResult<HttpResponse> {
+pub async fn stats(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     caller.require_staff()?;
     let full = load(&state, &slug).await?;
     let counts = jam_store::jams::counts(&state.db, &full).await?;

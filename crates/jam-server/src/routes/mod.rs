@@ -23,8 +23,14 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             .route("/jams/{slug}/close", web::post().to(jams::close_jam))
             .route("/jams/{slug}/sessions", web::post().to(jams::create_session))
             .route("/jams/{slug}/sessions/{id}", web::patch().to(jams::patch_session))
-            .route("/jams/{slug}/sessions/{id}/open", web::post().to(jams::open_session))
-            .route("/jams/{slug}/sessions/{id}/close", web::post().to(jams::close_session))
+            .route(
+                "/jams/{slug}/sessions/{id}/open",
+                web::post().to(jams::open_session),
+            )
+            .route(
+                "/jams/{slug}/sessions/{id}/close",
+                web::post().to(jams::close_session),
+            )
             .route("/jams/{slug}/announcements", web::post().to(jams::announce))
             .route("/jams/{slug}/audit", web::get().to(jams::audit_log))
             .route("/jams/{slug}/stats", web::get().to(jams::stats)),

@@ -20,7 +20,10 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     let db = tokio::time::timeout(PROBE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await;
     if !matches!(db, Ok(Ok(_))) {
-        return Err(ApiError::Unavailable { detail: "database is not answering".into(), retry_after_secs: 2 });
+        return Err(ApiError::Unavailable {
+            detail: "database is not answering".into(),
+            retry_after_secs: 2,
+        });
     }
     let broker = tokio::time::timeout(PROBE_TIMEOUT, state.broker.ping()).await;
     if !matches!(broker, Ok(Ok(()))) {
@@ -40,9 +43,23 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let o = &state.orchestrator;
     let body = state.metrics.render(&[
-        ("jam_transitions_recorded_total", "Schedule transitions this node recorded.", o.recorded()),
-        ("jam_transitions_published_total", "Schedule transitions this node published.", o.published()),
-        ("jam_orchestrator_step_errors_total", "Failed schedule steps (retried).", o.step_errors()),
+        (
+            "jam_transitions_recorded_total",
+            "Schedule transitions this node recorded.",
+            o.recorded(),
+        ),
+        (
+            "jam_transitions_published_total",
+            "Schedule transitions this node published.",
+            o.published(),
+        ),
+        (
+            "jam_orchestrator_step_errors_total",
+            "Failed schedule steps (retried).",
+            o.step_errors(),
+        ),
     ]);
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body)
 }
