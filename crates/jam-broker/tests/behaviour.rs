@@ -10,6 +10,7 @@
 //! "nothing else arrived" is checked with a marker event published afterwards (a node receives its
 //! subscribed events in publish order). Only the expiry tests let real time pass.
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,7 +71,14 @@ fn redis_backend() -> Option<Backend> {
                 std::env::var("JAM_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
                 "JAM_TEST_REQUIRE_SERVICES=1 but JAM_TEST_REDIS_URL is not set"
             );
-            eprintln!("SKIPPED: redis broker behaviour suite (set JAM_TEST_REDIS_URL)");
+            // Straight to the stderr handle, not `eprintln!`, which the test harness captures.
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n*** SKIPPED: redis broker behaviour suite (set JAM_TEST_REDIS_URL) ***\n"
+                );
+            });
             None
         }
     }

@@ -6,11 +6,13 @@
 //! - `text`: validated text types (slug, titles, display names, e-mail) with one `parse` each.
 //! - `roles`: staff roles and the signed-in principal.
 //! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
+//! - `ranking`: idea scores (Wilson, net, Bayesian), the ranked order with its tie-breaks, the hot score.
 //! - `clock`: the injected source of time.
 
 pub mod clock;
 pub mod ids;
 pub mod lifecycle;
+pub mod ranking;
 pub mod roles;
 pub mod text;
 

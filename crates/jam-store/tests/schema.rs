@@ -847,14 +847,54 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
 
     // Deleting a jam removes everything in it, in one statement, and keeps the audit log.
     jams::Entity::delete_by_id(f.jam.id).exec(db).await.unwrap();
-    assert_eq!(ideas::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(comments::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(votes::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(flags::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(participants::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(sessions::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(audiences::Entity::find().count(db).await.unwrap(), 0);
-    assert_eq!(auth_sessions::Entity::find().count(db).await.unwrap(), 0);
+    let left = ideas::Entity::find()
+        .filter(ideas::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "ideas of the deleted jam");
+    let left = comments::Entity::find()
+        .filter(comments::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "comments of the deleted jam");
+    let left = votes::Entity::find()
+        .filter(votes::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "votes of the deleted jam");
+    let left = flags::Entity::find()
+        .filter(flags::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "flags of the deleted jam");
+    let left = participants::Entity::find()
+        .filter(participants::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "participants of the deleted jam");
+    let left = sessions::Entity::find()
+        .filter(sessions::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "sessions of the deleted jam");
+    let left = audiences::Entity::find()
+        .filter(audiences::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "audiences of the deleted jam");
+    let left = auth_sessions::Entity::find()
+        .filter(auth_sessions::Column::ParticipantId.eq(f.participant.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "sign-ins of the deleted jam's participants");
     let kept = audit_log::Entity::find()
         .filter(audit_log::Column::JamId.eq(f.jam.id))
         .count(db)
