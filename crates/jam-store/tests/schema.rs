@@ -190,13 +190,18 @@ fn audience_row(jam_id: Uuid, name: &str, code: &str) -> audiences::Model {
     }
 }
 
+/// Another idea in the fixture's session by its participant.
 fn idea_row(f: &Fixture) -> ideas::Model {
+    new_idea(f.jam.id, f.session.id, f.participant.id)
+}
+
+fn new_idea(jam_id: Uuid, session_id: Uuid, author_id: Uuid) -> ideas::Model {
     let t = now();
     ideas::Model {
         id: id(),
-        jam_id: f.jam.id,
-        session_id: f.session.id,
-        author_id: f.participant.id,
+        jam_id,
+        session_id,
+        author_id,
         title: "Four-day week".into(),
         body: "Try it for a quarter.".into(),
         tags: r#"["time","pilot"]"#.into(),
@@ -270,38 +275,16 @@ async fn seed(db: &DatabaseConnection, slug: &str) -> Fixture {
         created_at: t,
     };
     insert(db, participant.clone().into_active_model()).await.unwrap();
-    let mut fixture = Fixture {
+    let idea = new_idea(jam.id, session.id, participant.id);
+    insert(db, idea.clone().into_active_model()).await.unwrap();
+    Fixture {
         staff,
         jam,
         audience,
         session,
         participant,
-        idea: ideas::Model {
-            id: Uuid::nil(),
-            jam_id: Uuid::nil(),
-            session_id: Uuid::nil(),
-            author_id: Uuid::nil(),
-            title: String::new(),
-            body: String::new(),
-            tags: String::new(),
-            search_text: String::new(),
-            status: String::new(),
-            merged_into: None,
-            up: 0,
-            down: 0,
-            voters: 0,
-            comments: 0,
-            flags: 0,
-            created_at: t,
-            updated_at: t,
-            edited_at: None,
-        },
-    };
-    fixture.idea = idea_row(&fixture);
-    insert(db, fixture.idea.clone().into_active_model())
-        .await
-        .unwrap();
-    fixture
+        idea,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,7 +638,7 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
     insert(db, flag_row(&f).into_active_model()).await.unwrap();
     let err = insert(db, flag_row(&f).into_active_model()).await.unwrap_err();
     assert!(is_unique_violation(&err), "duplicate flag: {err}");
-    // The same participant may flag a comment with the same id space, and others the same idea.
+    // The key includes the kind: the same participant may flag a comment that has the same id.
     let other_kind = flags::Model {
         target_kind: "comment".into(),
         ..flag_row(&f)
