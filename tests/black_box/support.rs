@@ -179,7 +179,11 @@ impl Node {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "jamd did not stop on SIGTERM: {:?}", self.logs.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "jamd did not stop on SIGTERM: {:?}",
+                self.logs.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
