@@ -17,6 +17,15 @@ mod sync;
 pub use runner::{Handle, Orchestrator, OrchestratorConfig};
 pub use sync::StepReport;
 
+/// Records what is due at `now` without publishing; for tests that stage a crash mid-publish.
+#[doc(hidden)]
+pub async fn record_for_tests(
+    db: &jam_store::sea_orm::DatabaseConnection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> usize {
+    sync::record_due(db, now).await.unwrap_or(0)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OrchestratorError {
     #[error(transparent)]
