@@ -120,3 +120,32 @@ async fn admin_create_refuses_a_short_password() {
     assert!(!ok);
     assert!(out.contains("12 to 256"), "{out}");
 }
+
+#[actix_rt::test]
+async fn too_many_sign_in_attempts_from_one_address_get_429_with_retry_after() {
+    let now = Utc::now();
+    let mut d = Deployment::sqlite(now);
+    d.extra_env
+        .push(("JAM__RATE_LIMITS__LOGIN__COUNT".into(), "3".into()));
+    d.create_admin();
+    let node = d.start().await;
+    let mut c = node.client();
+    for _ in 0..3 {
+        c.login(ADMIN_EMAIL, "not the password at all")
+            .await
+            .assert_problem(401);
+    }
+    let r = c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    r.assert_problem(429);
+    let retry: u64 = r
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&retry), "retry after {retry}");
+    d.set_clock(now + Duration::seconds(retry as i64));
+    assert_eq!(c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 200);
+}

@@ -66,6 +66,9 @@ impl Deployment {
             ("JAM__LOG__FORMAT".into(), "json".into()),
             ("JAM__LOG__FILTER".into(), "info".into()),
             ("JAM__ORCHESTRATOR__TICK_MS".into(), "50".into()),
+            // Every test client comes from 127.0.0.1; tests of the limits themselves lower these.
+            ("JAM__RATE_LIMITS__LOGIN__COUNT".into(), "100000".into()),
+            ("JAM__RATE_LIMITS__JOIN__COUNT".into(), "100000".into()),
         ];
         env.extend(self.extra_env.iter().cloned());
         env

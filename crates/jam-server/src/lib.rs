@@ -11,6 +11,7 @@
 //! - `error`: `ApiError`, one explicit status per variant.
 //! - `views`: database rows to wire views.
 //! - `web_app`: the static browser app with its Content-Security-Policy.
+//! - `rate_limit`: per-node request limits (429 with Retry-After).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
 pub mod auth;
@@ -19,6 +20,7 @@ pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod rate_limit;
 pub mod routes;
 pub mod settings;
 pub mod startup;

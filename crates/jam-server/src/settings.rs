@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
+use crate::rate_limit::Rate;
+
 /// The shipped defaults, compiled in so a bare binary has them too.
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 
@@ -23,6 +25,25 @@ pub struct Settings {
     pub clock: ClockSettings,
     pub log: LogSettings,
     pub limits: Limits,
+    pub rate_limits: RateLimits,
+}
+
+/// Requests per window for each limited action (see `rate_limit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Staff sign-in attempts per IP address.
+    pub login: Rate,
+    /// Joins per IP address.
+    pub join: Rate,
+    /// Ideas per participant.
+    pub ideas: Rate,
+    /// Comments per participant.
+    pub comments: Rate,
+    /// Votes per participant.
+    pub votes: Rate,
+    /// Flags per participant.
+    pub flags: Rate,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +151,20 @@ pub struct Limits {
     pub audiences_max: usize,
     pub sessions_max: usize,
     pub page_max: u32,
+    /// Longest idea title in characters (one line).
+    pub idea_title_max: usize,
+    /// Longest idea body in characters (several lines).
+    pub idea_body_max: usize,
+    /// Most tags on one idea.
+    pub idea_tags_max: usize,
+    /// Longest tag in characters (one line).
+    pub idea_tag_max: usize,
+    /// Minutes after posting during which the author may edit an idea.
+    pub idea_edit_minutes: i64,
+    /// Longest comment in characters (several lines).
+    pub comment_body_max: usize,
+    /// Longest search query in characters.
+    pub search_query_max: usize,
 }
 
 /// A string that never shows in logs or `Debug` output.
@@ -251,6 +286,21 @@ impl Settings {
                 "limits.max_body_bytes",
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
+        }
+        let r = &self.rate_limits;
+        for (key, rate) in [
+            ("login", r.login),
+            ("join", r.join),
+            ("ideas", r.ideas),
+            ("comments", r.comments),
+            ("votes", r.votes),
+            ("flags", r.flags),
+        ] {
+            if rate.window_secs == 0 {
+                return Err(SettingsError(format!(
+                    "rate_limits.{key}.window_secs: must be at least 1"
+                )));
+            }
         }
         Ok(())
     }

@@ -76,6 +76,7 @@ impl Application {
             clock,
             metrics: Arc::new(Metrics::default()),
             orchestrator: jam_orchestrator::Handle::default(),
+            limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
         };
         let server = http_server(state.clone(), listener)?;
         Ok(Self { port, server, state })

@@ -6,7 +6,9 @@ use jam_broker::Broker;
 use jam_domain::Clock;
 use sea_orm::DatabaseConnection;
 
+use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
+use crate::rate_limit::{Action, Rate, RateLimiter};
 use crate::settings::Settings;
 
 #[derive(Clone)]
@@ -21,4 +23,22 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the schedule runner after a manual change, so its event goes out at once.
     pub orchestrator: jam_orchestrator::Handle,
+    /// Per-node request limits, shared by every worker.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    /// Admits one `action` by `key` under `rate`, or answers 429 with Retry-After.
+    pub fn limit(&self, action: Action, key: &str, rate: Rate) -> ApiResult<()> {
+        self.limiter
+            .check(action, key, rate, self.clock.now())
+            .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
+    }
+}
+
+/// The client's address for per-IP limits: the TCP peer (a proxy's own address unless the proxy
+/// is the only way in; forwarded headers are not trusted, since any client can set them).
+pub fn client_ip(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
 }

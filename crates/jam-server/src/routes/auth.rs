@@ -1,6 +1,6 @@
 //! Identity: staff sign-in and sign-out, `GET /me`, creating staff accounts.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Duration;
 use jam_domain::text::{DisplayName, Email};
 use jam_domain::{Principal, Role};
@@ -12,12 +12,15 @@ use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::rate_limit::Action;
+use crate::state::{AppState, client_ip};
 
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.limit(Action::Login, &client_ip(&req), state.settings.rate_limits.login)?;
     if body.password.len() > 1024 {
         return Err(ApiError::invalid("password", "is too long"));
     }
