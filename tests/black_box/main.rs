@@ -10,4 +10,5 @@ mod bad_input;
 mod identity;
 mod jams;
 mod operations;
+mod participation;
 mod schedule;

@@ -112,6 +112,24 @@ impl Deployment {
     }
 }
 
+impl Drop for Deployment {
+    /// Drops a PostgreSQL test database (its nodes are stopped first: they are declared later).
+    fn drop(&mut self) {
+        if self.database_url.starts_with("postgres") {
+            let url = self.database_url.clone();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(jam_store::testing::drop_database(&url));
+                Some(())
+            })
+            .join();
+        }
+    }
+}
+
 fn jamd(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_jamd"));
     cmd.current_dir(cwd)

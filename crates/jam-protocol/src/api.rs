@@ -221,3 +221,162 @@ pub struct AuditEntry {
     pub subject_id: Option<Uuid>,
     pub detail: serde_json::Value,
 }
+
+// ---- participation: join, ideas, comments, votes ----
+
+/// `GET /jams/{slug}/welcome?code=…`: what a visitor reads before joining.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WelcomeView {
+    pub id: Uuid,
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub guidelines: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub state: JamState,
+    pub sessions: Vec<SessionView>,
+    /// The audience the code belongs to (a joiner lands in it).
+    pub audience: String,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub invite_code: String,
+    pub display_name: String,
+    /// Must be `true`: joining means accepting the jam's guidelines.
+    pub accept_guidelines: bool,
+    #[serde(default)]
+    pub locale: Option<String>,
+}
+
+/// `visible` | `hidden` (flags or a facilitator) | `removed` | `merged` (into `merged_into`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    Visible,
+    Hidden,
+    Removed,
+    Merged,
+}
+
+impl ItemStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Visible => "visible",
+            ItemStatus::Hidden => "hidden",
+            ItemStatus::Removed => "removed",
+            ItemStatus::Merged => "merged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "visible" => Some(ItemStatus::Visible),
+            "hidden" => Some(ItemStatus::Hidden),
+            "removed" => Some(ItemStatus::Removed),
+            "merged" => Some(ItemStatus::Merged),
+            _ => None,
+        }
+    }
+}
+
+/// `sort` of `GET /sessions/{id}/ideas`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdeaSort {
+    /// Score and age mixed (`jam_domain::ranking::hot_score`): the live feed.
+    #[default]
+    Hot,
+    /// Up minus down, most first.
+    Top,
+    /// Newest first.
+    New,
+}
+
+/// Who wrote an idea or a comment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuthorView {
+    pub id: Uuid,
+    pub display_name: String,
+    pub audience: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIdeaRequest {
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// Every field optional: only those given change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchIdeaRequest {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdeaView {
+    pub id: Uuid,
+    pub jam_id: Uuid,
+    pub session_id: Uuid,
+    pub author: AuthorView,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub edited_at: Option<DateTime<Utc>>,
+    pub status: ItemStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub merged_into: Option<Uuid>,
+    pub up: u32,
+    pub down: u32,
+    /// Lower bound of the 95% Wilson interval on the share of `+1` votes.
+    pub score: f64,
+    pub comments: u32,
+    /// The caller's own vote: `1`, `-1`, or `0` for none (always `0` in live events).
+    pub my_vote: i8,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCommentRequest {
+    pub body: String,
+    #[serde(default)]
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub id: Uuid,
+    pub idea_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author: AuthorView,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub status: ItemStatus,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRequest {
+    /// `1`, `-1`, or `0` to retract; anything else is 422.
+    pub value: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteResult {
+    pub idea_id: Uuid,
+    pub up: u32,
+    pub down: u32,
+    pub score: f64,
+    pub my_vote: i8,
+}

@@ -5,6 +5,8 @@ use jam_domain::{JamState, SessionState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::api::{CommentView, IdeaView};
+
 /// The payload of an `event` frame, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -36,6 +38,15 @@ pub enum Event {
         text: String,
         created_at: DateTime<Utc>,
     },
+    /// A new idea, on `session:{id}` and (as the jam's ticker) on `jam:{id}`. `my_vote` is 0.
+    #[serde(rename = "idea.created")]
+    IdeaCreated { idea: Box<IdeaView> },
+    /// An idea changed (edit; later hide, restore, remove, merge), on `idea:{id}` and `session:{id}`.
+    #[serde(rename = "idea.updated")]
+    IdeaUpdated { idea: Box<IdeaView> },
+    /// A new comment, on `idea:{id}`.
+    #[serde(rename = "comment.created")]
+    CommentCreated { comment: Box<CommentView> },
 }
 
 /// Topic names.

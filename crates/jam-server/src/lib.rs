@@ -9,6 +9,7 @@
 //! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
 //! - `extract`: strict JSON bodies with problem+json errors.
 //! - `error`: `ApiError`, one explicit status per variant.
+//! - `validate`: collects every invalid field of a request for one 422.
 //! - `views`: database rows to wire views.
 //! - `web_app`: the static browser app with its Content-Security-Policy.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
@@ -26,5 +27,6 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod validate;
 pub mod views;
 pub mod web_app;

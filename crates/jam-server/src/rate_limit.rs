@@ -36,9 +36,12 @@ const SHARDS: usize = 16;
 /// Sweep expired keys from a shard once it holds this many.
 const SWEEP_AT: usize = 4096;
 
+/// Per key: the theoretical arrival time of the next request (GCRA's TAT).
+type Shard = Mutex<HashMap<(Action, String), DateTime<Utc>>>;
+
 pub struct RateLimiter {
-    /// Per key: the theoretical arrival time of the next request (GCRA's TAT).
-    shards: [Mutex<HashMap<(Action, String), DateTime<Utc>>>; SHARDS],
+    /// The key space split by hash, each part behind its own lock.
+    shards: [Shard; SHARDS],
 }
 
 impl Default for RateLimiter {

@@ -1,9 +1,12 @@
 //! Models to wire views. Staff see invite codes; participants do not.
 
 use chrono::{DateTime, Utc};
-use jam_protocol::api::{AudienceView, JamView, SessionView, Voting, VotingMethod};
+use jam_domain::ranking::wilson_lower_bound;
+use jam_protocol::api::{
+    AudienceView, AuthorView, CommentView, IdeaView, ItemStatus, JamView, SessionView, Voting, VotingMethod,
+};
 use jam_store::JamFull;
-use jam_store::entity::sessions;
+use jam_store::entity::{comments, ideas, participants, sessions};
 
 pub fn session_view(jam: &JamFull, s: &sessions::Model, now: DateTime<Utc>) -> SessionView {
     SessionView {
@@ -43,5 +46,60 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
         shortlist_size: j.shortlist_size.max(0) as u32,
         sessions: jam.sessions.iter().map(|s| session_view(jam, s, now)).collect(),
         now,
+    }
+}
+
+/// An author as others see them; the audience name comes from the jam already loaded.
+pub fn author_view(jam: &JamFull, id: uuid::Uuid, author: Option<&participants::Model>) -> AuthorView {
+    AuthorView {
+        id,
+        display_name: author.map(|p| p.display_name.clone()).unwrap_or_default(),
+        audience: author
+            .and_then(|p| jam.audiences.iter().find(|a| a.id == p.audience_id))
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Counts never go below zero on the wire, whatever a row holds.
+fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// An unknown status (a newer server wrote it) shows as `hidden`: the safe reading.
+pub fn item_status(s: &str) -> ItemStatus {
+    ItemStatus::parse(s).unwrap_or(ItemStatus::Hidden)
+}
+
+pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaView {
+    IdeaView {
+        id: idea.id,
+        jam_id: idea.jam_id,
+        session_id: idea.session_id,
+        author,
+        title: idea.title.clone(),
+        body: idea.body.clone(),
+        tags: serde_json::from_str(&idea.tags).unwrap_or_default(),
+        created_at: idea.created_at,
+        edited_at: idea.edited_at,
+        status: item_status(&idea.status),
+        merged_into: idea.merged_into,
+        up: count(idea.up),
+        down: count(idea.down),
+        score: wilson_lower_bound(u64::from(count(idea.up)), u64::from(count(idea.down))),
+        comments: count(idea.comments),
+        my_vote: my_vote.clamp(-1, 1) as i8,
+    }
+}
+
+pub fn comment_view(comment: &comments::Model, author: AuthorView) -> CommentView {
+    CommentView {
+        id: comment.id,
+        idea_id: comment.idea_id,
+        parent_id: comment.parent_id,
+        author,
+        body: comment.body.clone(),
+        created_at: comment.created_at,
+        status: item_status(&comment.status),
     }
 }

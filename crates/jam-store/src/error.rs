@@ -1,6 +1,6 @@
 //! The storage error type and the backend-neutral checks on database errors.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,36 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
 }
 
+/// True when the database refused an operation only because others held it up: a retry later
+/// may succeed. SQLite result codes are compared on their primary code (the low byte), so extended
+/// codes such as `SQLITE_BUSY_SNAPSHOT` (517) and `SQLITE_BUSY_TIMEOUT` (773) count too.
+pub fn is_contention(err: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e))
+    | DbErr::Query(RuntimeErr::SqlxError(e))
+    | DbErr::Conn(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    match &**e {
+        sea_orm::sqlx::Error::PoolTimedOut => true,
+        sea_orm::sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db
+                .try_downcast_ref::<sea_orm::sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                // 5 SQLITE_BUSY, 6 SQLITE_LOCKED.
+                code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            } else {
+                // serialization_failure, deadlock_detected, lock_not_available,
+                // too_many_connections, cannot_connect_now.
+                matches!(&*code, "40001" | "40P01" | "55P03" | "53300" | "57P03")
+            }
+        }
+        _ => false,
+    }
+}
+
 impl StoreError {
     /// Maps an insert's error: a unique violation becomes `Duplicate`.
     pub fn from_insert(err: DbErr) -> Self {
@@ -57,8 +87,15 @@ impl StoreError {
 
     /// True when the database could not be reached (pool timeout, lost connection), as opposed to
     /// a refused operation: the caller should retry later (HTTP 503).
+    /// Contention the database gave up on counts too: SQLite's write lock still taken after the
+    /// busy timeout (`SQLITE_BUSY`/`SQLITE_LOCKED`), PostgreSQL's serialization failures, deadlocks,
+    /// lock timeouts and "too many connections" (see [`is_contention`]).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)))
+        match self {
+            StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
+            StoreError::Db(err) => is_contention(err),
+            _ => false,
+        }
     }
 
     /// True when this is a database error for a violated unique key (see [`is_unique_violation`]).

@@ -7,9 +7,14 @@
 //! - `error`: `StoreError` and the backend-neutral checks for unique and foreign-key violations.
 //! - `audit`: the audit log (who did what, when), written in the change's own transaction.
 //! - `auth`: sign-ins keyed by the hash of their cookie token, shared by every node.
+//! - `comments`: threaded replies on an idea; counted on the idea in the same transaction.
+//! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors, word search.
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
+//! - `participants`: people who joined a jam with an invite code.
 //! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
 //! - `staff`: staff accounts.
+//! - `votes`: one vote per participant per idea and the idea's counters, in one transaction each
+//!   (`apply` is the seam for a batched writer).
 //! - `testing`: a fresh PostgreSQL database per test and the skip-or-fail rule for services.
 //!
 //! Queries are free functions taking `&impl ConnectionTrait`, so they run the same on a pool or
@@ -23,9 +28,13 @@ mod error;
 
 pub mod audit;
 pub mod auth;
+pub mod comments;
+pub mod ideas;
 pub mod jams;
+pub mod participants;
 pub mod schedule;
 pub mod staff;
+pub mod votes;
 
 pub use jams::JamFull;
 

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
+use jam_domain::JamId;
 use jam_domain::lifecycle::JamState;
-use jam_domain::text::{Bounds, Lines, Slug, check_invite_code, check_text};
-use jam_domain::{FieldError, JamId};
+use jam_domain::text::{Lines, Slug, check_invite_code};
 use jam_protocol::api::{
     AnnouncementRequest, AnnouncementView, AuditEntry, CreateJamRequest, CreateSessionRequest, Page,
     PatchJamRequest, PatchSessionRequest, VotingMethod,
@@ -25,31 +25,8 @@ use crate::auth::{Caller, new_token};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use crate::validate::Check;
 use crate::views::{jam_view, session_view};
-
-/// Collects every invalid field of a request, so a form can show them all at once.
-#[derive(Default)]
-struct Check(Vec<FieldError>);
-
-impl Check {
-    fn text(&mut self, field: &str, value: &str, min: usize, max: usize, lines: Lines) {
-        if let Err(e) = check_text(field, value, Bounds::new(min, max), lines) {
-            self.0.push(e);
-        }
-    }
-
-    fn fail(&mut self, field: &str, message: &str) {
-        self.0.push(FieldError::new(field, message));
-    }
-
-    fn done(self) -> ApiResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Invalid(self.0))
-        }
-    }
-}
 
 async fn load(state: &AppState, slug: &str) -> ApiResult<JamFull> {
     jam_store::jams::by_slug(&state.db, slug)

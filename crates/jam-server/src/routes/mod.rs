@@ -6,6 +6,7 @@ use actix_web::web;
 pub mod auth;
 pub mod jams;
 pub mod ops;
+pub mod participation;
 
 /// Registers `/api/v1/...`.
 pub fn api(cfg: &mut web::ServiceConfig) {
@@ -33,7 +34,23 @@ pub fn api(cfg: &mut web::ServiceConfig) {
             )
             .route("/jams/{slug}/announcements", web::post().to(jams::announce))
             .route("/jams/{slug}/audit", web::get().to(jams::audit_log))
-            .route("/jams/{slug}/stats", web::get().to(jams::stats)),
+            .route("/jams/{slug}/stats", web::get().to(jams::stats))
+            .route("/jams/{slug}/welcome", web::get().to(participation::welcome))
+            .route("/jams/{slug}/join", web::post().to(participation::join))
+            .route("/jams/{slug}/search", web::get().to(participation::search))
+            .route("/sessions/{id}/ideas", web::post().to(participation::create_idea))
+            .route("/sessions/{id}/ideas", web::get().to(participation::list_ideas))
+            .route("/ideas/{id}", web::get().to(participation::get_idea))
+            .route("/ideas/{id}", web::patch().to(participation::patch_idea))
+            .route(
+                "/ideas/{id}/comments",
+                web::post().to(participation::create_comment),
+            )
+            .route(
+                "/ideas/{id}/comments",
+                web::get().to(participation::list_comments),
+            )
+            .route("/ideas/{id}/vote", web::put().to(participation::vote)),
     );
 }
 

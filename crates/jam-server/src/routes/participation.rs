@@ -1,0 +1,682 @@
+//! Participation: the welcome page and joining with an invite code; ideas (post, edit, feeds,
+//! search), threaded comments and votes. Each handler: checks (auth, membership, role, fields, the
+//! session open at this moment) → storage in one transaction → publish live events → response.
+//!
+//! Who may do what (`shared/spec/api.md`): reads are for members (staff, and participants of the
+//! jam that owns the thing; anyone else gets 404); writes are for participants of that jam only
+//! (staff get 403). Hidden and removed items are seen only by staff and their author.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use jam_domain::lifecycle::{self, JamState};
+use jam_domain::text::{DisplayName, Lines};
+use jam_domain::{JamId, Principal};
+use jam_protocol::api::{
+    CreateCommentRequest, CreateIdeaRequest, IdeaSort, IdeaView, JoinRequest, Me, Page, PatchIdeaRequest,
+    PrincipalKind, VoteRequest, VoteResult, WelcomeView,
+};
+use jam_protocol::live::{Event, idea_topic, jam_topic, session_topic};
+use jam_store::JamFull;
+use jam_store::audit::{Actor, NewAudit};
+use jam_store::auth::Subject;
+use jam_store::entity::{comments, ideas, participants, sessions};
+use jam_store::ideas::{Cursor, IdeaEdit, Sort, Viewer};
+use jam_store::votes::VoteInput;
+use sea_orm::TransactionTrait;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{self, Caller};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::routes::jams::PageQuery;
+use crate::settings::Limits;
+use crate::state::AppState;
+use crate::validate::Check;
+use crate::views::{author_view, comment_view, idea_view, session_view};
+
+fn store_err(e: sea_orm::DbErr) -> ApiError {
+    jam_store::StoreError::from(e).into()
+}
+
+async fn jam_by_slug(state: &AppState, slug: &str) -> ApiResult<JamFull> {
+    jam_store::jams::by_slug(&state.db, slug)
+        .await?
+        .ok_or_else(|| ApiError::not_found("jam"))
+}
+
+async fn jam_by_id(state: &AppState, id: Uuid, what: &str) -> ApiResult<JamFull> {
+    jam_store::jams::by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(what))
+}
+
+fn parse_id(raw: &str, what: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
+}
+
+/// 404 unless the caller may read things of this jam.
+fn require_member(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<()> {
+    if caller.principal.is_member_of(JamId(jam.jam.id)) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(what))
+    }
+}
+
+/// A participant of this jam, for writes: `(participant id, audience id)`. Staff get 403 (they read
+/// but do not take part); participants of another jam get 404 (they cannot see it).
+fn require_participant(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<(Uuid, Uuid)> {
+    match caller.principal {
+        Principal::Participant {
+            id,
+            jam_id,
+            audience_id,
+        } if jam_id.0 == jam.jam.id => Ok((id.0, audience_id.0)),
+        Principal::Participant { .. } => Err(ApiError::not_found(what)),
+        Principal::Staff { .. } => Err(ApiError::Forbidden(
+            "only participants of this jam post, comment and vote".into(),
+        )),
+    }
+}
+
+fn viewer(caller: &Caller) -> Viewer {
+    match caller.principal {
+        Principal::Staff { .. } => Viewer::Staff,
+        Principal::Participant { id, .. } => Viewer::Participant(id.0),
+    }
+}
+
+fn participant_id(caller: &Caller) -> Option<Uuid> {
+    match caller.principal {
+        Principal::Participant { id, .. } => Some(id.0),
+        Principal::Staff { .. } => None,
+    }
+}
+
+/// Hidden and removed items are seen by staff and their author only; visible and merged ones by
+/// every member (a merged idea still answers by id, pointing to its target).
+fn can_see(caller: &Caller, status: &str, author_id: Uuid) -> bool {
+    caller.principal.is_staff()
+        || matches!(status, "visible" | "merged")
+        || participant_id(caller) == Some(author_id)
+}
+
+/// 409 unless the session takes writes at this moment (the lifecycle function, not a timer).
+fn require_open(jam: &JamFull, session: &sessions::Model, now: DateTime<Utc>) -> ApiResult<()> {
+    if lifecycle::accepts_writes(&jam.times(), &jam.session_times(session), now) {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict("session is not open".into()))
+    }
+}
+
+fn session_of(jam: &JamFull, id: Uuid) -> ApiResult<&sessions::Model> {
+    jam.session(id).ok_or_else(|| ApiError::not_found("session"))
+}
+
+/// A session the caller may read, with its jam.
+async fn load_session(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(JamFull, Uuid)> {
+    let id = parse_id(raw, "session")?;
+    let session = jam_store::ideas::session(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("session"))?;
+    let jam = jam_by_id(state, session.jam_id, "session").await?;
+    require_member(caller, &jam, "session")?;
+    Ok((jam, id))
+}
+
+/// An idea the caller may read, with its jam.
+async fn load_idea(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(JamFull, ideas::Model)> {
+    let id = parse_id(raw, "idea")?;
+    let idea = jam_store::ideas::by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("idea"))?;
+    let jam = jam_by_id(state, idea.jam_id, "idea").await?;
+    require_member(caller, &jam, "idea")?;
+    if !can_see(caller, &idea.status, idea.author_id) {
+        return Err(ApiError::not_found("idea"));
+    }
+    Ok((jam, idea))
+}
+
+/// Publishes after the commit; the write stands even if the broker is down (clients refetch).
+async fn publish(state: &AppState, topics: &[String], event: &Event) {
+    let Ok(payload) = serde_json::to_vec(event) else {
+        return;
+    };
+    let payload = bytes::Bytes::from(payload);
+    for topic in topics {
+        if let Err(error) = state.broker.publish(topic, payload.clone()).await {
+            tracing::warn!(%error, %topic, "stored but not pushed live");
+        }
+    }
+}
+
+// ---- welcome and join ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WelcomeQuery {
+    pub code: Option<String>,
+}
+
+fn audience_for_code<'a>(jam: &'a JamFull, code: &str) -> ApiResult<&'a jam_store::entity::audiences::Model> {
+    jam.audiences
+        .iter()
+        .find(|a| !code.is_empty() && a.invite_code == code)
+        .ok_or_else(|| ApiError::Forbidden("this invite code does not open this jam".into()))
+}
+
+pub async fn welcome(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<WelcomeQuery>,
+) -> ApiResult<HttpResponse> {
+    let jam = jam_by_slug(&state, &slug).await?;
+    let audience = audience_for_code(&jam, query.code.as_deref().unwrap_or_default())?;
+    let now = state.clock.now();
+    let j = &jam.jam;
+    Ok(HttpResponse::Ok().json(WelcomeView {
+        id: j.id,
+        slug: j.slug.clone(),
+        title: j.title.clone(),
+        description: j.description.clone(),
+        guidelines: j.guidelines.clone(),
+        starts_at: j.starts_at,
+        ends_at: j.ends_at,
+        state: jam.state(now),
+        sessions: jam.sessions.iter().map(|s| session_view(&jam, s, now)).collect(),
+        audience: audience.name.clone(),
+        now,
+    }))
+}
+
+pub async fn join(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    ApiJson(body): ApiJson<JoinRequest>,
+) -> ApiResult<HttpResponse> {
+    let jam = jam_by_slug(&state, &slug).await?;
+    let audience = audience_for_code(&jam, &body.invite_code)?.clone();
+    let now = state.clock.now();
+    if matches!(jam.state(now), JamState::Closed | JamState::Published) {
+        return Err(ApiError::Conflict(
+            "this jam has ended; it takes no new participants".into(),
+        ));
+    }
+    let mut check = Check::default();
+    let name = DisplayName::parse("display_name", &body.display_name)
+        .map_err(|e| check.0.push(e))
+        .ok();
+    if !body.accept_guidelines {
+        check.fail(
+            "accept_guidelines",
+            "must be true: joining means accepting the guidelines",
+        );
+    }
+    if let Some(locale) = &body.locale {
+        let ok = (2..=35).contains(&locale.len())
+            && locale.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            check.fail("locale", "must be a language tag such as `en` or `pt-BR`");
+        }
+    }
+    check.done()?;
+    let Some(name) = name else {
+        return Err(ApiError::invalid("display_name", "is invalid"));
+    };
+    let participant = participants::Model {
+        id: Uuid::now_v7(),
+        jam_id: jam.jam.id,
+        audience_id: audience.id,
+        display_name: name.into_string(),
+        locale: body.locale,
+        accepted_guidelines_at: now,
+        created_at: now,
+    };
+    let expires_at = now + Duration::hours(state.settings.auth.participant_session_hours);
+    let token = auth::new_token()?;
+    let txn = state.db.begin().await.map_err(store_err)?;
+    jam_store::participants::insert(&txn, participant.clone()).await?;
+    jam_store::auth::create(
+        &txn,
+        &auth::token_hash(&token),
+        Subject::Participant(participant.id),
+        now,
+        expires_at,
+    )
+    .await?;
+    jam_store::audit::record(
+        &txn,
+        NewAudit {
+            jam_id: Some(jam.jam.id),
+            actor: Actor::Participant(participant.id),
+            action: "participant.joined".into(),
+            subject_kind: "participant",
+            subject_id: Some(participant.id),
+            detail: serde_json::json!({ "audience": audience.name, "display_name": participant.display_name }),
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await.map_err(store_err)?;
+    let me = Me {
+        kind: PrincipalKind::Participant,
+        id: participant.id,
+        display_name: participant.display_name,
+        role: None,
+        jam_id: Some(jam.jam.id),
+        audience: Some(audience.name),
+    };
+    Ok(HttpResponse::Created()
+        .cookie(auth::session_cookie(&state, token, expires_at))
+        .json(me))
+}
+
+// ---- ideas ----
+
+/// Checks idea fields that are given; returns the tags to store (repeats differing only in case
+/// dropped, the first spelling kept).
+fn check_idea(
+    check: &mut Check,
+    limits: &Limits,
+    title: Option<&str>,
+    body: Option<&str>,
+    tags: Option<&[String]>,
+) -> Vec<String> {
+    if let Some(title) = title {
+        check.text("title", title, 1, limits.idea_title_max, Lines::Single);
+    }
+    if let Some(body) = body {
+        check.text("body", body, 1, limits.idea_body_max, Lines::Multi);
+    }
+    let mut kept: Vec<String> = Vec::new();
+    let Some(tags) = tags else {
+        return kept;
+    };
+    if tags.len() > limits.idea_tags_max {
+        check.fail("tags", &format!("give at most {} tags", limits.idea_tags_max));
+        return kept;
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        check.text(&format!("tags[{i}]"), tag, 1, limits.idea_tag_max, Lines::Single);
+        if !kept.iter().any(|k| k.to_lowercase() == tag.to_lowercase()) {
+            kept.push(tag.clone());
+        }
+    }
+    kept
+}
+
+/// Wire views of ideas: authors in one query, the caller's own votes in another.
+async fn idea_views(
+    state: &AppState,
+    jam: &JamFull,
+    caller: &Caller,
+    items: &[ideas::Model],
+) -> ApiResult<Vec<IdeaView>> {
+    let authors = jam_store::participants::by_ids(&state.db, items.iter().map(|i| i.author_id)).await?;
+    let mine = match participant_id(caller) {
+        Some(me) => jam_store::votes::mine(&state.db, me, items.iter().map(|i| i.id)).await?,
+        None => HashMap::new(),
+    };
+    Ok(items
+        .iter()
+        .map(|i| {
+            let author = author_view(jam, i.author_id, authors.get(&i.author_id));
+            idea_view(i, author, mine.get(&i.id).copied().unwrap_or(0))
+        })
+        .collect())
+}
+
+pub async fn create_idea(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    ApiJson(body): ApiJson<CreateIdeaRequest>,
+) -> ApiResult<HttpResponse> {
+    let (jam, session_id) = load_session(&state, &caller, &id).await?;
+    let (author_id, _) = require_participant(&caller, &jam, "session")?;
+    let mut check = Check::default();
+    let tags = check_idea(
+        &mut check,
+        &state.settings.limits,
+        Some(&body.title),
+        Some(&body.body),
+        Some(&body.tags),
+    );
+    check.done()?;
+    let now = state.clock.now();
+    require_open(&jam, session_of(&jam, session_id)?, now)?;
+    let idea = ideas::Model {
+        id: Uuid::now_v7(),
+        jam_id: jam.jam.id,
+        session_id,
+        author_id,
+        search_text: jam_store::ideas::search_text(&body.title, &body.body, &tags),
+        tags: serde_json::to_string(&tags).map_err(|e| ApiError::Internal(e.into()))?,
+        title: body.title,
+        body: body.body,
+        status: "visible".into(),
+        merged_into: None,
+        up: 0,
+        down: 0,
+        voters: 0,
+        comments: 0,
+        flags: 0,
+        created_at: now,
+        updated_at: now,
+        edited_at: None,
+    };
+    jam_store::ideas::insert(&state.db, idea.clone()).await?;
+    let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
+    let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
+    let event = Event::IdeaCreated {
+        idea: Box::new(view.clone()),
+    };
+    publish(
+        &state,
+        &[session_topic(session_id), jam_topic(jam.jam.id)],
+        &event,
+    )
+    .await;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdeasQuery {
+    #[serde(default)]
+    pub sort: IdeaSort,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn list_ideas(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<IdeasQuery>,
+) -> ApiResult<HttpResponse> {
+    let (jam, session_id) = load_session(&state, &caller, &id).await?;
+    let sort = match query.sort {
+        IdeaSort::Hot => Sort::Hot,
+        IdeaSort::Top => Sort::Top,
+        IdeaSort::New => Sort::New,
+    };
+    let page = PageQuery {
+        cursor: None,
+        limit: query.limit,
+    };
+    let limit = page.limit(&state, 20)?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            Cursor::parse(sort, c)
+                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this server gave for this sort"))
+        })
+        .transpose()?;
+    let found = jam_store::ideas::page(&state.db, session_id, viewer(&caller), sort, after, limit).await?;
+    let items = idea_views(&state, &jam, &caller, &found.items).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: found.next.map(|c| c.encode()),
+    }))
+}
+
+pub async fn get_idea(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let (jam, idea) = load_idea(&state, &caller, &id).await?;
+    let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
+    let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+pub async fn patch_idea(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    ApiJson(body): ApiJson<PatchIdeaRequest>,
+) -> ApiResult<HttpResponse> {
+    let (jam, idea) = load_idea(&state, &caller, &id).await?;
+    let (me, _) = require_participant(&caller, &jam, "idea")?;
+    if idea.author_id != me {
+        return Err(ApiError::Forbidden("only its author may edit an idea".into()));
+    }
+    let limits = &state.settings.limits;
+    let mut check = Check::default();
+    let tags = check_idea(
+        &mut check,
+        limits,
+        body.title.as_deref(),
+        body.body.as_deref(),
+        body.tags.as_deref(),
+    );
+    check.done()?;
+    let now = state.clock.now();
+    if !matches!(idea.status.as_str(), "visible" | "hidden") {
+        return Err(ApiError::Conflict(format!(
+            "a {} idea cannot change",
+            idea.status
+        )));
+    }
+    if now - idea.created_at > Duration::minutes(limits.idea_edit_minutes) {
+        return Err(ApiError::Conflict(format!(
+            "ideas can be edited for {} minutes after posting",
+            limits.idea_edit_minutes
+        )));
+    }
+    require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
+    let title = body.title.unwrap_or_else(|| idea.title.clone());
+    let text = body.body.unwrap_or_else(|| idea.body.clone());
+    let tags = match body.tags {
+        Some(_) => tags,
+        None => serde_json::from_str(&idea.tags).unwrap_or_default(),
+    };
+    let edit = IdeaEdit {
+        search_text: jam_store::ideas::search_text(&title, &text, &tags),
+        tags: serde_json::to_string(&tags).map_err(|e| ApiError::Internal(e.into()))?,
+        title,
+        body: text,
+        at: now,
+    };
+    jam_store::ideas::edit(&state.db, idea.id, edit).await?;
+    let idea = jam_store::ideas::by_id(&state.db, idea.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("idea"))?;
+    let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
+    let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
+    let event = Event::IdeaUpdated {
+        idea: Box::new(IdeaView {
+            my_vote: 0,
+            ..view.clone()
+        }),
+    };
+    publish(
+        &state,
+        &[idea_topic(idea.id), session_topic(idea.session_id)],
+        &event,
+    )
+    .await;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    pub q: String,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn search(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+    query: web::Query<SearchQuery>,
+) -> ApiResult<HttpResponse> {
+    let jam = jam_by_slug(&state, &slug).await?;
+    require_member(&caller, &jam, "jam")?;
+    let mut check = Check::default();
+    check.text(
+        "q",
+        &query.q,
+        1,
+        state.settings.limits.search_query_max,
+        Lines::Single,
+    );
+    check.done()?;
+    let page = PageQuery {
+        cursor: query.cursor.clone(),
+        limit: query.limit,
+    };
+    let limit = page.limit(&state, 20)?;
+    let words = jam_store::ideas::query_words(&query.q);
+    let (found, next) = jam_store::ideas::search(
+        &state.db,
+        jam.jam.id,
+        viewer(&caller),
+        &words,
+        page.cursor_uuid()?,
+        limit,
+    )
+    .await?;
+    let items = idea_views(&state, &jam, &caller, &found).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+// ---- comments ----
+
+pub async fn create_comment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    ApiJson(body): ApiJson<CreateCommentRequest>,
+) -> ApiResult<HttpResponse> {
+    let (jam, idea) = load_idea(&state, &caller, &id).await?;
+    let (author_id, _) = require_participant(&caller, &jam, "idea")?;
+    let mut check = Check::default();
+    check.text(
+        "body",
+        &body.body,
+        1,
+        state.settings.limits.comment_body_max,
+        Lines::Multi,
+    );
+    if let Some(parent_id) = body.parent_id {
+        let parent = jam_store::comments::by_id(&state.db, parent_id).await?;
+        if !parent.is_some_and(|p| p.idea_id == idea.id && can_see(&caller, &p.status, p.author_id)) {
+            check.fail("parent_id", "must be a comment on the same idea");
+        }
+    }
+    check.done()?;
+    if idea.status != "visible" {
+        return Err(ApiError::Conflict(format!(
+            "a {} idea takes no comments",
+            idea.status
+        )));
+    }
+    let now = state.clock.now();
+    require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
+    let comment = comments::Model {
+        id: Uuid::now_v7(),
+        jam_id: jam.jam.id,
+        idea_id: idea.id,
+        parent_id: body.parent_id,
+        author_id,
+        body: body.body,
+        status: "visible".into(),
+        flags: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = state.db.begin().await.map_err(store_err)?;
+    jam_store::comments::insert(&txn, comment.clone()).await?;
+    txn.commit().await.map_err(store_err)?;
+    let authors = jam_store::participants::by_ids(&state.db, [author_id]).await?;
+    let view = comment_view(&comment, author_view(&jam, author_id, authors.get(&author_id)));
+    let event = Event::CommentCreated {
+        comment: Box::new(view.clone()),
+    };
+    publish(&state, &[idea_topic(idea.id)], &event).await;
+    Ok(HttpResponse::Created().json(view))
+}
+
+pub async fn list_comments(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let (jam, idea) = load_idea(&state, &caller, &id).await?;
+    let limit = query.limit(&state, 50)?;
+    let (found, next) =
+        jam_store::comments::page(&state.db, idea.id, viewer(&caller), query.cursor_uuid()?, limit).await?;
+    let authors = jam_store::participants::by_ids(&state.db, found.iter().map(|c| c.author_id)).await?;
+    let items: Vec<_> = found
+        .iter()
+        .map(|c| comment_view(c, author_view(&jam, c.author_id, authors.get(&c.author_id))))
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: next.map(|id| id.to_string()),
+    }))
+}
+
+// ---- votes ----
+
+pub async fn vote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    ApiJson(body): ApiJson<VoteRequest>,
+) -> ApiResult<HttpResponse> {
+    let (jam, idea) = load_idea(&state, &caller, &id).await?;
+    let (participant_id, audience_id) = require_participant(&caller, &jam, "idea")?;
+    let value = match body.value {
+        -1 => -1,
+        0 => 0,
+        1 => 1,
+        _ => return Err(ApiError::invalid("value", "must be 1, -1 or 0")),
+    };
+    if idea.status != "visible" {
+        return Err(ApiError::Conflict(format!(
+            "a {} idea takes no votes",
+            idea.status
+        )));
+    }
+    let now = state.clock.now();
+    require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
+    let outcome = jam_store::votes::cast(
+        &state.db,
+        VoteInput {
+            idea_id: idea.id,
+            participant_id,
+            jam_id: jam.jam.id,
+            audience_id,
+            value,
+            at: now,
+        },
+    )
+    .await?;
+    let (up, down) = (
+        u32::try_from(outcome.up).unwrap_or(0),
+        u32::try_from(outcome.down).unwrap_or(0),
+    );
+    Ok(HttpResponse::Ok().json(VoteResult {
+        idea_id: outcome.idea_id,
+        up,
+        down,
+        score: jam_domain::ranking::wilson_lower_bound(u64::from(up), u64::from(down)),
+        my_vote: outcome.value as i8,
+    }))
+}

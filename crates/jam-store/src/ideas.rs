@@ -1,0 +1,370 @@
+//! Ideas: posting, editing, fetching, the three feed orders with keyset cursors, and word search.
+//!
+//! Pages are keyset pages, so ideas posted while someone pages never shift later pages:
+//! - `new`: newest first by id (UUIDv7, so by posting time); the cursor is the last id.
+//! - `top`: by `up - down`, then id, both descending; the cursor is the last `(net, id)`.
+//! - `hot`: by [`hot_key`], then id. The hot score's age term shifts every idea by the same amount at
+//!   a given time, so the order does not depend on when it is computed and the key can be taken at
+//!   a fixed reference time: it changes only when an idea's votes change. No database computes it
+//!   the same way on both backends (SQLite may lack `log10`), so the page is cut in Rust from a
+//!   narrow projection (id, up, down, created_at) of the session's listable ideas; the cursor is the
+//!   last `(key, id)`. A session holds hundreds to a few thousand ideas, which this reads in one
+//!   indexed scan; a stored, vote-maintained key column is the next step if sessions grow larger.
+//!
+//! In `top` and `hot` an idea whose votes change between two pages may move across the cursor
+//! (shown twice or not at all): a live ranking cannot hold still, and the feed refreshes on tally events.
+//! New ideas never do: in `new` and `hot` they sort before every cursor, in `top` their net is 0.
+//!
+//! Search matches every word of the query (lower-cased in Rust, as `search_text` was when written)
+//! with `LIKE '%word%' ESCAPE '\'`, so both backends answer alike and `%`, `_`, `\` are literal.
+
+use std::cmp::Ordering;
+
+use chrono::{DateTime, TimeZone, Utc};
+use jam_domain::ranking::hot_score;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::entity::{ideas, sessions};
+
+/// Who is reading, for what they may see: staff see every idea; a participant sees visible ideas
+/// and the hidden ones they wrote, never removed or merged ones in lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Staff,
+    Participant(Uuid),
+}
+
+impl Viewer {
+    /// The condition a listed row must meet (`status` and `author_id` columns given).
+    pub(crate) fn listable(self, status: impl ColumnTrait, author: impl ColumnTrait) -> Condition {
+        match self {
+            Viewer::Staff => Condition::all(),
+            Viewer::Participant(me) => Condition::any()
+                .add(status.eq("visible"))
+                .add(Condition::all().add(status.eq("hidden")).add(author.eq(me))),
+        }
+    }
+}
+
+/// The order of a session's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Hot,
+    Top,
+    New,
+}
+
+/// Where a page starts: just after this item in the page's order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cursor {
+    New(Uuid),
+    Top { net: i64, id: Uuid },
+    Hot { key: f64, id: Uuid },
+}
+
+impl Cursor {
+    /// The opaque text clients send back.
+    pub fn encode(&self) -> String {
+        match self {
+            Cursor::New(id) => format!("n.{}", id.simple()),
+            Cursor::Top { net, id } => format!("t.{net}.{}", id.simple()),
+            Cursor::Hot { key, id } => format!("h.{:016x}.{}", key.to_bits(), id.simple()),
+        }
+    }
+
+    /// Parses a cursor of this sort; `None` for anything else (the caller answers 422).
+    pub fn parse(sort: Sort, text: &str) -> Option<Self> {
+        let mut parts = text.split('.');
+        let cursor = match (sort, parts.next()?) {
+            (Sort::New, "n") => Cursor::New(Uuid::parse_str(parts.next()?).ok()?),
+            (Sort::Top, "t") => Cursor::Top {
+                net: parts.next()?.parse().ok()?,
+                id: Uuid::parse_str(parts.next()?).ok()?,
+            },
+            (Sort::Hot, "h") => {
+                let key = f64::from_bits(u64::from_str_radix(parts.next()?, 16).ok()?);
+                if !key.is_finite() {
+                    return None;
+                }
+                Cursor::Hot {
+                    key,
+                    id: Uuid::parse_str(parts.next()?).ok()?,
+                }
+            }
+            _ => return None,
+        };
+        parts.next().is_none().then_some(cursor)
+    }
+}
+
+/// The time-invariant hot order key: [`hot_score`] at a fixed reference time (see the module docs).
+pub fn hot_key(up: i32, down: i32, created_at: DateTime<Utc>) -> f64 {
+    // 2020-01-01T00:00:00Z exists, so `single()` is `Some`; the fallback is never taken.
+    let reference = Utc
+        .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    hot_score(
+        u64::try_from(up).unwrap_or(0),
+        u64::try_from(down).unwrap_or(0),
+        created_at,
+        reference,
+    )
+}
+
+/// `search_text` of an idea: lower-cased title, body and tags.
+pub fn search_text(title: &str, body: &str, tags: &[String]) -> String {
+    format!("{title} {body} {}", tags.join(" ")).to_lowercase()
+}
+
+/// The session a write or a list names.
+pub async fn session(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<sessions::Model>, StoreError> {
+    Ok(sessions::Entity::find_by_id(id).one(db).await?)
+}
+
+pub async fn insert(db: &impl ConnectionTrait, idea: ideas::Model) -> Result<(), StoreError> {
+    ideas::Entity::insert(ideas::ActiveModel::from(idea))
+        .exec_without_returning(db)
+        .await
+        .map_err(StoreError::from_insert)?;
+    Ok(())
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<ideas::Model>, StoreError> {
+    Ok(ideas::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The author's edit: new text, `edited_at`. Counters are untouched (they have their own writers).
+pub struct IdeaEdit {
+    pub title: String,
+    pub body: String,
+    /// JSON array of strings.
+    pub tags: String,
+    pub search_text: String,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn edit(db: &impl ConnectionTrait, id: Uuid, edit: IdeaEdit) -> Result<(), StoreError> {
+    ideas::Entity::update_many()
+        .col_expr(ideas::Column::Title, Expr::value(edit.title))
+        .col_expr(ideas::Column::Body, Expr::value(edit.body))
+        .col_expr(ideas::Column::Tags, Expr::value(edit.tags))
+        .col_expr(ideas::Column::SearchText, Expr::value(edit.search_text))
+        .col_expr(ideas::Column::EditedAt, Expr::value(Some(edit.at)))
+        .col_expr(ideas::Column::UpdatedAt, Expr::value(edit.at))
+        .filter(ideas::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A page and the cursor of the next one (`None` on the last page).
+#[derive(Debug, Clone)]
+pub struct IdeaPage {
+    pub items: Vec<ideas::Model>,
+    pub next: Option<Cursor>,
+}
+
+fn cursor_of(sort: Sort, idea: &ideas::Model) -> Cursor {
+    match sort {
+        Sort::New => Cursor::New(idea.id),
+        Sort::Top => Cursor::Top {
+            net: i64::from(idea.up) - i64::from(idea.down),
+            id: idea.id,
+        },
+        Sort::Hot => Cursor::Hot {
+            key: hot_key(idea.up, idea.down, idea.created_at),
+            id: idea.id,
+        },
+    }
+}
+
+/// One page of a session's ideas in `sort` order, after `after`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    viewer: Viewer,
+    sort: Sort,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<IdeaPage, StoreError> {
+    let base = ideas::Entity::find()
+        .filter(ideas::Column::SessionId.eq(session_id))
+        .filter(viewer.listable(ideas::Column::Status, ideas::Column::AuthorId));
+    let mut items = match sort {
+        Sort::New => {
+            let mut q = base;
+            if let Some(Cursor::New(id)) = after {
+                q = q.filter(ideas::Column::Id.lt(id));
+            }
+            q.order_by_desc(ideas::Column::Id)
+                .limit(limit + 1)
+                .all(db)
+                .await?
+        }
+        Sort::Top => {
+            let net = || Expr::col(ideas::Column::Up).sub(Expr::col(ideas::Column::Down));
+            let mut q = base;
+            if let Some(Cursor::Top { net: n, id }) = after {
+                q = q.filter(
+                    Condition::any()
+                        .add(net().lt(n))
+                        .add(Condition::all().add(net().eq(n)).add(ideas::Column::Id.lt(id))),
+                );
+            }
+            q.order_by_desc(net())
+                .order_by_desc(ideas::Column::Id)
+                .limit(limit + 1)
+                .all(db)
+                .await?
+        }
+        Sort::Hot => hot_page(db, base, after, limit + 1).await?,
+    };
+    let next = if items.len() as u64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|i| cursor_of(sort, i))
+    } else {
+        None
+    };
+    Ok(IdeaPage { items, next })
+}
+
+async fn hot_page(
+    db: &impl ConnectionTrait,
+    base: sea_orm::Select<ideas::Entity>,
+    after: Option<Cursor>,
+    take: u64,
+) -> Result<Vec<ideas::Model>, StoreError> {
+    let rows: Vec<(Uuid, i32, i32, DateTime<Utc>)> = base
+        .select_only()
+        .column(ideas::Column::Id)
+        .column(ideas::Column::Up)
+        .column(ideas::Column::Down)
+        .column(ideas::Column::CreatedAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let desc = |a: &(f64, Uuid), b: &(f64, Uuid)| b.0.total_cmp(&a.0).then_with(|| b.1.cmp(&a.1));
+    let mut keyed: Vec<(f64, Uuid)> = rows
+        .into_iter()
+        .map(|(id, up, down, created_at)| (hot_key(up, down, created_at), id))
+        .filter(|k| match after {
+            Some(Cursor::Hot { key, id }) => desc(&(key, id), k) == Ordering::Less,
+            _ => true,
+        })
+        .collect();
+    keyed.sort_unstable_by(desc);
+    keyed.truncate(take as usize);
+    let ids: Vec<Uuid> = keyed.iter().map(|(_, id)| *id).collect();
+    let mut found = ideas::Entity::find()
+        .filter(ideas::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    // Keep the order the keys gave (the rows were read a moment apart, but the ids are the page).
+    found.sort_by_key(|i| ids.iter().position(|id| *id == i.id));
+    Ok(found)
+}
+
+/// Escapes `\`, `%` and `_` so a word matches literally under `LIKE … ESCAPE '\'`.
+pub fn like_literal(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    for c in word.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The words of a query as they are matched: lower-cased, split on whitespace, without repeats.
+pub fn query_words(q: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for w in q.to_lowercase().split_whitespace() {
+        if !words.iter().any(|x| x == w) {
+            words.push(w.to_owned());
+        }
+    }
+    words
+}
+
+/// Ideas of a jam whose title, body or tags contain every word, newest first, after the id `after`.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+    viewer: Viewer,
+    words: &[String],
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<(Vec<ideas::Model>, Option<Uuid>), StoreError> {
+    let mut q = ideas::Entity::find()
+        .filter(ideas::Column::JamId.eq(jam_id))
+        .filter(viewer.listable(ideas::Column::Status, ideas::Column::AuthorId));
+    for w in words {
+        q = q.filter(
+            Expr::col(ideas::Column::SearchText)
+                .like(LikeExpr::new(format!("%{}%", like_literal(w))).escape('\\')),
+        );
+    }
+    if let Some(after) = after {
+        q = q.filter(ideas::Column::Id.lt(after));
+    }
+    let mut items = q
+        .order_by_desc(ideas::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let next = if items.len() as u64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|i| i.id)
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_sort() {
+        let id = Uuid::now_v7();
+        for (sort, c) in [
+            (Sort::New, Cursor::New(id)),
+            (Sort::Top, Cursor::Top { net: -3, id }),
+            (Sort::Hot, Cursor::Hot { key: 1234.5678, id }),
+        ] {
+            assert_eq!(Cursor::parse(sort, &c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::parse(Sort::Top, &Cursor::New(id).encode()), None);
+        assert_eq!(Cursor::parse(Sort::New, "n.zzz"), None);
+        assert_eq!(Cursor::parse(Sort::Hot, "h.7ff0000000000000.0"), None);
+        assert_eq!(
+            Cursor::parse(Sort::New, &format!("{}.x", Cursor::New(id).encode())),
+            None
+        );
+    }
+
+    #[test]
+    fn the_hot_key_orders_like_the_hot_score_at_any_time() {
+        let t = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+        let a = (5, 1, t);
+        let b = (0, 0, t + chrono::Duration::hours(3));
+        for now in [t + chrono::Duration::hours(4), t + chrono::Duration::days(3)] {
+            let by_score = hot_score(5, 1, a.2, now) > hot_score(0, 0, b.2, now);
+            let by_key = hot_key(a.0, a.1, a.2) > hot_key(b.0, b.1, b.2);
+            assert_eq!(by_score, by_key);
+        }
+    }
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(like_literal(r"50%_a\b"), r"50\%\_a\\b");
+        assert_eq!(query_words("  Solar  solar PANELS "), vec!["solar", "panels"]);
+    }
+}

@@ -1,0 +1,491 @@
+//! The audit digest of a shortlist: SHA-256 over a canonical text encoding of the method, its parameters,
+//! the sorted vote set and the curation, so anyone holding the votes can recompute it.
+//!
+//! # Byte format (version 1)
+//!
+//! UTF-8 text, one record per line, every line ending in a single `\n` (no `\r`), no other whitespace:
+//!
+//! ```text
+//! openjam-tally-digest v1
+//! method=<wilson|net|bayesian>
+//! shortlist_size=<N in decimal>
+//! vote <idea_id> <participant_id> <+1|-1>          one line per non-zero vote
+//! exclude <idea_id> <byte length of reason> <reason>  one line per exclusion
+//! pin <idea_id>                                     one line per pinned idea
+//! ```
+//!
+//! - Ids are UUIDs in lowercase hyphenated form (`0191c3f0-…`, 36 characters).
+//! - Votes come sorted by `(idea_id, participant_id)` ascending, comparing the UUIDs' 16 bytes (which is
+//!   the same as comparing their lowercase hyphenated text, and PostgreSQL's `uuid` order). At most one
+//!   vote per pair. Retracted votes (value 0) are left out: they do not count.
+//! - Exclusions are sorted by `idea_id`, then by the reason's bytes; exact duplicates are written once.
+//!   The reason is written verbatim (it may contain spaces or newlines) after its length in bytes, so the
+//!   encoding stays unambiguous. Who excluded and when is shown in the exports but not hashed: recording
+//!   the same decision again does not change the digest.
+//! - Pins are sorted by `idea_id`, duplicates written once.
+//! - The Bayesian prior is not written: it is a function of the votes.
+//!
+//! The digest is the SHA-256 of those bytes, shown as 64 lowercase hex digits. For example, a Wilson
+//! shortlist of 10 with one vote and nothing curated hashes exactly:
+//!
+//! ```text
+//! openjam-tally-digest v1\nmethod=wilson\nshortlist_size=10\nvote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 +1\n
+//! ```
+//!
+//! which `printf 'openjam-tally-digest v1\nmethod=wilson\n…' | sha256sum` reproduces.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+use crate::error::TallyError;
+use crate::model::{Curation, Exclusion, Params};
+
+/// The version tag on the first line of the encoding.
+pub const DIGEST_VERSION: &str = "openjam-tally-digest v1";
+
+/// One participant's vote on one idea: `+1`, `-1`, or `0` for retracted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Vote {
+    pub idea_id: Uuid,
+    pub participant_id: Uuid,
+    pub value: i8,
+}
+
+/// A SHA-256 digest; `Display` and serde use 64 lowercase hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl FromStr for Digest {
+    type Err = TallyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut bytes = [0u8; 32];
+        if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(TallyError::MalformedDigest(s.to_owned()));
+        }
+        hex::decode_to_slice(s, &mut bytes).map_err(|_| TallyError::MalformedDigest(s.to_owned()))?;
+        Ok(Self(bytes))
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Streams the canonical encoding into SHA-256, one vote at a time, so a jam with millions of votes is
+/// hashed in constant memory straight from a sorted database cursor.
+///
+/// The caller promises votes sorted by `(idea_id, participant_id)` ascending; the builder checks it and
+/// rejects an out-of-order or repeated pair (and a value outside `-1..=1`) with an error instead of hashing
+/// it. After an error the builder is spent: [`DigestBuilder::finish`] returns
+/// [`TallyError::DigestAbandoned`].
+#[derive(Debug, Clone)]
+pub struct DigestBuilder {
+    hasher: Sha256,
+    /// The last pair seen (retracted votes included), to check the order.
+    last: Option<(Uuid, Uuid)>,
+    counted: u64,
+    failed: bool,
+}
+
+impl DigestBuilder {
+    /// Starts the encoding with the version tag, the method and its parameters.
+    pub fn new(params: &Params) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(DIGEST_VERSION.as_bytes());
+        hasher.update(b"\n");
+        hasher.update(
+            format!(
+                "method={}\nshortlist_size={}\n",
+                params.method, params.shortlist_size
+            )
+            .as_bytes(),
+        );
+        Self {
+            hasher,
+            last: None,
+            counted: 0,
+            failed: false,
+        }
+    }
+
+    /// Adds the next vote of the sorted vote set. Retracted votes (value 0) are checked for order but
+    /// not hashed.
+    pub fn push(&mut self, vote: Vote) -> Result<(), TallyError> {
+        if self.failed {
+            return Err(TallyError::DigestAbandoned);
+        }
+        let pair = (vote.idea_id, vote.participant_id);
+        if let Some(last) = self.last {
+            if pair == last {
+                self.failed = true;
+                return Err(TallyError::DuplicateVote {
+                    idea: vote.idea_id,
+                    participant: vote.participant_id,
+                });
+            }
+            if pair < last {
+                self.failed = true;
+                return Err(TallyError::UnsortedVotes {
+                    idea: last.0,
+                    participant: last.1,
+                    next_idea: pair.0,
+                    next_participant: pair.1,
+                });
+            }
+        }
+        let sign = match vote.value {
+            1 => "+1",
+            -1 => "-1",
+            0 => {
+                self.last = Some(pair);
+                return Ok(());
+            }
+            value => {
+                self.failed = true;
+                return Err(TallyError::InvalidVoteValue {
+                    idea: vote.idea_id,
+                    participant: vote.participant_id,
+                    value,
+                });
+            }
+        };
+        self.last = Some(pair);
+        self.counted += 1;
+        let mut idea = Uuid::encode_buffer();
+        let mut participant = Uuid::encode_buffer();
+        self.hasher.update(b"vote ");
+        self.hasher
+            .update(vote.idea_id.hyphenated().encode_lower(&mut idea).as_bytes());
+        self.hasher.update(b" ");
+        self.hasher.update(
+            vote.participant_id
+                .hyphenated()
+                .encode_lower(&mut participant)
+                .as_bytes(),
+        );
+        self.hasher.update(b" ");
+        self.hasher.update(sign.as_bytes());
+        self.hasher.update(b"\n");
+        Ok(())
+    }
+
+    /// [`DigestBuilder::push`] for each vote in turn, stopping at the first error.
+    pub fn extend(&mut self, votes: impl IntoIterator<Item = Vote>) -> Result<(), TallyError> {
+        votes.into_iter().try_for_each(|vote| self.push(vote))
+    }
+
+    /// How many non-zero votes have been hashed so far.
+    pub fn votes_counted(&self) -> u64 {
+        self.counted
+    }
+
+    /// Appends the curation (sorted here; it is small) and returns the digest.
+    pub fn finish(mut self, curation: &Curation) -> Result<Digest, TallyError> {
+        if self.failed {
+            return Err(TallyError::DigestAbandoned);
+        }
+        let mut excluded: Vec<&Exclusion> = curation.excluded.iter().collect();
+        excluded.sort_by(|a, b| (a.idea_id, a.reason.as_bytes()).cmp(&(b.idea_id, b.reason.as_bytes())));
+        excluded.dedup_by(|a, b| a.idea_id == b.idea_id && a.reason == b.reason);
+        for exclusion in excluded {
+            self.hasher.update(
+                format!(
+                    "exclude {} {} ",
+                    exclusion.idea_id.hyphenated(),
+                    exclusion.reason.len()
+                )
+                .as_bytes(),
+            );
+            self.hasher.update(exclusion.reason.as_bytes());
+            self.hasher.update(b"\n");
+        }
+        let mut pinned = curation.pinned.clone();
+        pinned.sort_unstable();
+        pinned.dedup();
+        for id in pinned {
+            self.hasher
+                .update(format!("pin {}\n", id.hyphenated()).as_bytes());
+        }
+        Ok(Digest(self.hasher.finalize().into()))
+    }
+}
+
+/// The digest of a whole (sorted) vote set and curation in one call.
+pub fn digest_of(
+    params: &Params,
+    votes: impl IntoIterator<Item = Vote>,
+    curation: &Curation,
+) -> Result<Digest, TallyError> {
+    let mut builder = DigestBuilder::new(params);
+    builder.extend(votes)?;
+    builder.finish(curation)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use jam_domain::ranking::Method;
+    use proptest::prelude::*;
+
+    fn params() -> Params {
+        Params {
+            method: Method::Wilson,
+            shortlist_size: 10,
+        }
+    }
+
+    fn vote(idea: u128, participant: u128, value: i8) -> Vote {
+        Vote {
+            idea_id: Uuid::from_u128(idea),
+            participant_id: Uuid::from_u128(participant),
+            value,
+        }
+    }
+
+    fn exclusion(idea: u128, reason: &str) -> Exclusion {
+        Exclusion {
+            idea_id: Uuid::from_u128(idea),
+            reason: reason.into(),
+            by: "Facilitator".into(),
+            at: Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap(),
+        }
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn the_documented_example_hashes_to_the_documented_bytes() {
+        let digest = digest_of(&params(), [vote(1, 2, 1)], &Curation::default()).unwrap();
+        // Also checked with `printf … | sha256sum` outside Rust.
+        assert_eq!(
+            digest.to_string(),
+            "77e68a6c397736dd9fc0671d0424db7ba94d0309c7d0ba32268feb85b80e0573"
+        );
+    }
+
+    #[test]
+    fn the_encoding_is_exactly_the_documented_lines() {
+        let curation = Curation {
+            excluded: vec![exclusion(3, "two words\nand a line"), exclusion(2, "é")],
+            pinned: vec![Uuid::from_u128(9), Uuid::from_u128(4), Uuid::from_u128(9)],
+        };
+        let params = Params {
+            method: Method::Bayesian,
+            shortlist_size: 3,
+        };
+        let votes = [vote(1, 2, -1), vote(1, 3, 0), vote(1, 0xab, 1), vote(2, 1, 1)];
+        let expected = "openjam-tally-digest v1\n\
+            method=bayesian\n\
+            shortlist_size=3\n\
+            vote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 -1\n\
+            vote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-0000000000ab +1\n\
+            vote 00000000-0000-0000-0000-000000000002 00000000-0000-0000-0000-000000000001 +1\n\
+            exclude 00000000-0000-0000-0000-000000000002 2 é\n\
+            exclude 00000000-0000-0000-0000-000000000003 20 two words\nand a line\n\
+            pin 00000000-0000-0000-0000-000000000004\n\
+            pin 00000000-0000-0000-0000-000000000009\n";
+        let mut builder = DigestBuilder::new(&params);
+        builder.extend(votes).unwrap();
+        assert_eq!(builder.votes_counted(), 3);
+        let digest = builder.finish(&curation).unwrap();
+        assert_eq!(digest.to_string(), sha256_hex(expected.as_bytes()));
+    }
+
+    #[test]
+    fn unsorted_votes_are_rejected_and_spend_the_builder() {
+        let mut builder = DigestBuilder::new(&params());
+        builder.push(vote(2, 1, 1)).unwrap();
+        let err = builder.push(vote(1, 5, 1)).unwrap_err();
+        assert!(matches!(err, TallyError::UnsortedVotes { .. }), "{err}");
+        assert!(matches!(
+            builder.push(vote(3, 1, 1)),
+            Err(TallyError::DigestAbandoned)
+        ));
+        assert!(matches!(
+            builder.finish(&Curation::default()),
+            Err(TallyError::DigestAbandoned)
+        ));
+
+        let mut builder = DigestBuilder::new(&params());
+        builder.push(vote(1, 2, 1)).unwrap();
+        assert!(matches!(
+            builder.push(vote(1, 1, 1)),
+            Err(TallyError::UnsortedVotes { .. })
+        ));
+    }
+
+    #[test]
+    fn a_repeated_pair_is_rejected_even_when_one_of_them_is_retracted() {
+        let err = digest_of(&params(), [vote(1, 2, 1), vote(1, 2, 1)], &Curation::default()).unwrap_err();
+        assert!(matches!(err, TallyError::DuplicateVote { .. }), "{err}");
+        let err = digest_of(&params(), [vote(1, 2, 0), vote(1, 2, -1)], &Curation::default()).unwrap_err();
+        assert!(matches!(err, TallyError::DuplicateVote { .. }), "{err}");
+    }
+
+    #[test]
+    fn values_other_than_plus_or_minus_one_or_zero_are_rejected() {
+        for value in [2, -2, i8::MAX, i8::MIN] {
+            let err = digest_of(&params(), [vote(1, 2, value)], &Curation::default()).unwrap_err();
+            assert!(matches!(err, TallyError::InvalidVoteValue { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn retracted_votes_do_not_count() {
+        let with = digest_of(
+            &params(),
+            [vote(1, 1, 1), vote(1, 2, 0), vote(2, 1, 0)],
+            &Curation::default(),
+        );
+        let without = digest_of(&params(), [vote(1, 1, 1)], &Curation::default());
+        assert_eq!(with.unwrap(), without.unwrap());
+    }
+
+    #[test]
+    fn the_method_and_the_shortlist_size_are_part_of_the_digest() {
+        let base = digest_of(&params(), [], &Curation::default()).unwrap();
+        let net = Params {
+            method: Method::Net,
+            ..params()
+        };
+        let longer = Params {
+            shortlist_size: 11,
+            ..params()
+        };
+        assert_ne!(digest_of(&net, [], &Curation::default()).unwrap(), base);
+        assert_ne!(digest_of(&longer, [], &Curation::default()).unwrap(), base);
+    }
+
+    #[test]
+    fn who_excluded_and_when_is_not_part_of_the_digest() {
+        let mut other = exclusion(1, "why");
+        other.by = "Someone else".into();
+        other.at = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let a = Curation {
+            excluded: vec![exclusion(1, "why")],
+            pinned: vec![],
+        };
+        let b = Curation {
+            excluded: vec![other],
+            pinned: vec![],
+        };
+        assert_eq!(
+            digest_of(&params(), [], &a).unwrap(),
+            digest_of(&params(), [], &b).unwrap()
+        );
+    }
+
+    #[test]
+    fn digests_read_back_from_their_hex_form() {
+        let digest = digest_of(&params(), [vote(1, 2, 1)], &Curation::default()).unwrap();
+        assert_eq!(digest.to_string().parse::<Digest>().unwrap(), digest);
+        let json = serde_json::to_string(&digest).unwrap();
+        assert_eq!(serde_json::from_str::<Digest>(&json).unwrap(), digest);
+        for bad in ["", "xyz", &"0".repeat(63), &"A".repeat(64), &"g".repeat(64)] {
+            assert!(bad.parse::<Digest>().is_err(), "{bad}");
+        }
+    }
+
+    /// Distinct (idea, participant) pairs with values in {−1, 0, +1}; few ideas so that ideas share voters.
+    fn vote_set() -> impl Strategy<Value = Vec<Vote>> {
+        prop::collection::btree_map(
+            (0u128..6, 0u128..40),
+            prop_oneof![Just(1i8), Just(-1), Just(0)],
+            0..60,
+        )
+        .prop_map(|map| map.into_iter().map(|((i, p), v)| vote(i, p, v)).collect())
+    }
+
+    fn curation() -> impl Strategy<Value = Curation> {
+        (
+            prop::collection::vec((0u128..6, "[a-z \n]{0,8}"), 0..4),
+            prop::collection::vec(0u128..6, 0..4),
+        )
+            .prop_map(|(excluded, pinned)| Curation {
+                excluded: excluded.into_iter().map(|(i, r)| exclusion(i, &r)).collect(),
+                pinned: pinned.into_iter().map(Uuid::from_u128).collect(),
+            })
+    }
+
+    fn sorted_digest(mut votes: Vec<Vote>, curation: &Curation) -> Digest {
+        votes.sort_by_key(|v| (v.idea_id, v.participant_id));
+        digest_of(&params(), votes, curation).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn the_digest_does_not_depend_on_the_order_votes_and_decisions_arrive_in(
+            (votes, shuffled) in vote_set().prop_flat_map(|v| (Just(v.clone()), Just(v).prop_shuffle())),
+            (curation, mut reordered) in curation().prop_map(|c| (c.clone(), c)),
+        ) {
+            reordered.excluded.reverse();
+            reordered.pinned.reverse();
+            prop_assert_eq!(sorted_digest(votes, &curation), sorted_digest(shuffled, &reordered));
+        }
+
+        #[test]
+        fn changing_one_vote_value_changes_the_digest(votes in vote_set(), pick in any::<prop::sample::Index>(), curation in curation()) {
+            prop_assume!(!votes.is_empty());
+            let before = sorted_digest(votes.clone(), &curation);
+            let mut changed = votes;
+            let i = pick.index(changed.len());
+            // Every other value, except 0 → … where the vote did not count: then it starts counting.
+            changed[i].value = match changed[i].value { 1 => -1, -1 => 0, _ => 1 };
+            prop_assert_ne!(before, sorted_digest(changed, &curation));
+        }
+
+        #[test]
+        fn adding_or_removing_a_counted_vote_changes_the_digest(
+            votes in vote_set(), idea in 0u128..6, participant in 40u128..50, up in any::<bool>(), curation in curation(),
+        ) {
+            let before = sorted_digest(votes.clone(), &curation);
+            let mut more = votes;
+            more.push(vote(idea, participant, if up { 1 } else { -1 }));
+            let after = sorted_digest(more.clone(), &curation);
+            prop_assert_ne!(before, after);
+            more.pop();
+            prop_assert_eq!(before, sorted_digest(more, &curation));
+        }
+
+        #[test]
+        fn changing_the_curation_changes_the_digest(votes in vote_set(), curation in curation(), extra in "[a-z]{1,4}") {
+            let before = sorted_digest(votes.clone(), &curation);
+            if let Some(first) = curation.excluded.first() {
+                let mut changed = curation.clone();
+                // Generated reasons have no capitals, so the new reason is not already in the set.
+                changed.excluded[0].reason = format!("{}{extra}X", first.reason);
+                prop_assert_ne!(before, sorted_digest(votes.clone(), &changed));
+            }
+            let mut pinned = curation.clone();
+            pinned.pinned.push(Uuid::from_u128(99));
+            prop_assert_ne!(before, sorted_digest(votes.clone(), &pinned));
+            let mut excluded = curation;
+            excluded.excluded.push(exclusion(99, &extra));
+            prop_assert_ne!(before, sorted_digest(votes, &excluded));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! OpenJam's tally: from the facts about a jam's ideas to a ranked, curated, auditable shortlist and the
+//! files executives download (DESIGN.md §5, issue 5). Pure: no database, no clock, no async. A caller
+//! reads the facts and the sorted vote set from the database and hands them in as plain values.
+//!
+//! Layout:
+//! - `model`: the inputs: [`IdeaFacts`] per idea, the facilitators' [`Curation`], the ranking [`Params`].
+//! - `compute`: [`compute`] ranks every visible idea and picks the shortlist (the pin and exclusion rules
+//!   are documented there); [`Results`] and the API's [`Shortlist`] object.
+//! - `digest`: [`DigestBuilder`], the SHA-256 over the canonical sorted vote set and the curation, with its
+//!   byte format written out so anyone can recompute it.
+//! - `export`: streaming writers for `results.csv` ([`write_csv`]), `results.xlsx` ([`write_xlsx`]) and
+//!   `results.json` ([`write_json`]), all fed by an iterator of rows.
+//! - `error`: [`TallyError`].
+
+mod compute;
+mod digest;
+mod error;
+mod export;
+mod model;
+
+pub use compute::{
+    IdeaRef, RankedIdea, Results, Shortlist, ShortlistIdea, ShortlistItem, ShortlistState, compute,
+};
+pub use digest::{DIGEST_VERSION, Digest, DigestBuilder, Vote, digest_of};
+pub use error::TallyError;
+pub use export::{
+    ExportHeader, ExportRow, XlsxOptions, csv_columns, format_score, guard_formula, write_csv, write_json,
+    write_xlsx,
+};
+pub use model::{AudienceCounts, Curation, Exclusion, IdeaFacts, IdeaStatus, Params};
+
+/// Re-exported so callers name the method and prior without a direct dependency on `jam-domain`.
+pub use jam_domain::ranking::{BayesianPrior, Method};
