@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod fixtures;
 mod support;
 
+mod authz;
 mod bad_input;
 mod identity;
 mod jams;

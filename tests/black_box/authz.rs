@@ -1,0 +1,246 @@
+//! The authorization matrix: every route against anonymous, a participant of this jam, a
+//! participant of another jam, a facilitator, an executive and an admin. A cell is either the exact
+//! refusal (401, 403, 404) or `Pass`: the request got past authorization (any other status below
+//! 500; 409 or 422 from state or validation still means "allowed").
+
+use awc::http::Method;
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::fixtures::*;
+use crate::support::*;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    Pass,
+    Is(u16),
+}
+use Cell::{Is, Pass};
+
+/// Columns: anonymous, participant here, participant elsewhere, facilitator, executive, admin.
+type Row = (Method, String, Value, [Cell; 6]);
+
+const ROLES: [&str; 6] = [
+    "anonymous",
+    "participant",
+    "other participant",
+    "facilitator",
+    "executive",
+    "admin",
+];
+
+#[actix_rt::test]
+async fn every_route_admits_exactly_the_roles_the_spec_names() {
+    let jam = live_jam(Deployment::sqlite(t0()), "authz-a").await;
+    let base = jam.node.base.clone();
+    let fac = &jam.fac;
+    // Another live jam with its own participant.
+    let (other_slug, _, other_codes) = create_jam(fac, "authz-b").await;
+    add_session(fac, &other_slug, "Elsewhere", 0, 24).await;
+    assert_eq!(
+        fac.post(&format!("/api/v1/jams/{other_slug}/schedule"), json!({}))
+            .await
+            .status,
+        200
+    );
+    let participant = join(&base, &jam.slug, &jam.codes[0].1, "Ada").await;
+    let other = join(&base, &other_slug, &other_codes[0].1, "Bob").await;
+    let admin = Client::as_admin(&base).await;
+    let exec = Client::as_new_staff(&base, "executive").await;
+    let anon = Client::new(&base);
+
+    let idea = id(&post_idea(&participant, &jam.open, "Shared bikes", "Everywhere.", json!([])).await);
+    let comment = participant
+        .post(
+            &format!("/api/v1/ideas/{idea}/comments"),
+            json!({ "body": "Yes" }),
+        )
+        .await;
+    assert_eq!(comment.status, 201, "{}", comment.body);
+    let (slug, open, later, code) = (&jam.slug, &jam.open, &jam.later, &jam.codes[0].1);
+
+    const STAFF_RUNS: [Cell; 6] = [Is(401), Is(403), Is(403), Pass, Is(403), Pass];
+    const STAFF_READS: [Cell; 6] = [Is(401), Is(403), Is(403), Pass, Pass, Pass];
+    const MEMBERS_READ: [Cell; 6] = [Is(401), Pass, Is(404), Pass, Pass, Pass];
+    const PARTICIPANT_WRITES: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
+    const ANYONE: [Cell; 6] = [Pass; 6];
+    let t = |h: i64| t0() + Duration::hours(h);
+    let rows: Vec<Row> = vec![
+        (
+            Method::GET,
+            "/api/v1/me".into(),
+            Value::Null,
+            [Is(401), Pass, Pass, Pass, Pass, Pass],
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff".into(),
+            json!({ "email": "new@example.org", "display_name": "N", "role": "executive", "password": ADMIN_PASSWORD }),
+            [Is(401), Is(403), Is(403), Is(403), Is(403), Pass],
+        ),
+        (
+            Method::POST,
+            "/api/v1/jams".into(),
+            jam_body("authz-new", t(1), t(30)),
+            STAFF_RUNS,
+        ),
+        (Method::GET, "/api/v1/jams".into(), Value::Null, STAFF_READS),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/jams/{slug}"),
+            json!({ "title": "Renamed" }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/schedule"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/sessions"),
+            json!({ "title": "More", "opens_at": t(30), "closes_at": t(40) }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/jams/{slug}/sessions/{later}"),
+            json!({ "title": "Energy!" }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/sessions/{later}/open"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/sessions/{later}/close"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/announcements"),
+            json!({ "text": "Hello" }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/audit"),
+            Value::Null,
+            STAFF_RUNS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/stats"),
+            Value::Null,
+            STAFF_READS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/welcome?code={code}"),
+            Value::Null,
+            ANYONE,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/join"),
+            json!({ "invite_code": code, "display_name": "Joiner", "accept_guidelines": true }),
+            ANYONE,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/search?q=bikes"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{open}/ideas"),
+            json!({ "title": "Another", "body": "Idea" }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{open}/ideas"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/ideas/{idea}"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/ideas/{idea}"),
+            json!({ "body": "Everywhere, now." }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{idea}/comments"),
+            json!({ "body": "Agreed" }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/ideas/{idea}/comments"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/ideas/{idea}/vote"),
+            json!({ "value": 1 }),
+            PARTICIPANT_WRITES,
+        ),
+        // Destructive rows last: closing the jam ends every write above.
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/close"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+    ];
+
+    let callers = [&anon, &participant, &other, fac, &exec, &admin];
+    let mut failures = Vec::new();
+    for (method, path, body, cells) in &rows {
+        for (who, (caller, expected)) in callers.iter().zip(cells).enumerate() {
+            let r = if *method == Method::GET {
+                caller.get(path).await
+            } else {
+                caller.send_json(method.clone(), path, body.clone()).await
+            };
+            let status = r.status.as_u16();
+            let ok = match expected {
+                Is(code) => status == *code && r.content_type == "application/problem+json",
+                Pass => status < 500 && ![401, 403, 404].contains(&status),
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {path} as {}: got {status}, expected {expected:?}: {}",
+                    ROLES[who], r.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(jam.node.metric("jam_http_responses_5xx_total").await, 0);
+}
