@@ -11,6 +11,7 @@ mod authz;
 mod bad_input;
 mod identity;
 mod jams;
+mod limits;
 mod operations;
 mod participation;
 mod schedule;

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use jam_domain::lifecycle::{self, JamState};
 use jam_domain::text::{DisplayName, Lines};
@@ -31,9 +31,10 @@ use uuid::Uuid;
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
+use crate::rate_limit::Action;
 use crate::routes::jams::PageQuery;
 use crate::settings::Limits;
-use crate::state::AppState;
+use crate::state::{AppState, client_ip};
 use crate::validate::Check;
 use crate::views::{author_view, comment_view, idea_view, session_view};
 
@@ -196,9 +197,11 @@ pub async fn welcome(
 
 pub async fn join(
     state: web::Data<AppState>,
+    req: HttpRequest,
     slug: web::Path<String>,
     ApiJson(body): ApiJson<JoinRequest>,
 ) -> ApiResult<HttpResponse> {
+    state.limit(Action::Join, &client_ip(&req), state.settings.rate_limits.join)?;
     let jam = jam_by_slug(&state, &slug).await?;
     let audience = audience_for_code(&jam, &body.invite_code)?.clone();
     let now = state.clock.now();
@@ -348,6 +351,11 @@ pub async fn create_idea(
         Some(&body.tags),
     );
     check.done()?;
+    state.limit(
+        Action::Idea,
+        &author_id.to_string(),
+        state.settings.rate_limits.ideas,
+    )?;
     let now = state.clock.now();
     require_open(&jam, session_of(&jam, session_id)?, now)?;
     let idea = ideas::Model {
@@ -579,6 +587,11 @@ pub async fn create_comment(
         }
     }
     check.done()?;
+    state.limit(
+        Action::Comment,
+        &author_id.to_string(),
+        state.settings.rate_limits.comments,
+    )?;
     if idea.status != "visible" {
         return Err(ApiError::Conflict(format!(
             "a {} idea takes no comments",
