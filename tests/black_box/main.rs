@@ -9,6 +9,7 @@ mod support;
 
 mod authz;
 mod bad_input;
+mod crowd;
 mod identity;
 mod jams;
 mod limits;
