@@ -1,0 +1,352 @@
+//! One connection's reader: parses the client's requests and answers them, runs the heartbeat and
+//! the sign-in check, and on the way out releases the connection's subscriptions.
+
+use std::sync::Arc;
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
+use bytestring::ByteString;
+use jam_broker::Replay;
+use jam_domain::Principal;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::frames::{self, BadRequest, MAX_BATCH_BYTES, Reply, Request};
+use crate::hub::Hub;
+use crate::outbox::{Out, Outbox, close, reason};
+use crate::registry::Sub;
+use crate::topic::{BadTopic, Topic};
+
+/// Consecutive failed requests after which a connection is closed with 1008.
+const MAX_ERRORS_IN_A_ROW: u32 = 20;
+
+/// What the reader does next.
+enum Flow {
+    Continue,
+    /// Close the connection with this code.
+    Close(u16),
+    /// The connection is already gone.
+    Gone,
+}
+
+pub(crate) struct Reader {
+    hub: Arc<Hub>,
+    id: u64,
+    outbox: Arc<Outbox>,
+    principal: Principal,
+    session_id: String,
+    /// The topics this connection holds. Owned by the reader alone: nobody else adds or removes.
+    subs: Vec<Arc<Sub>>,
+    errors_in_a_row: u32,
+}
+
+impl Reader {
+    pub(crate) fn new(
+        hub: Arc<Hub>,
+        id: u64,
+        outbox: Arc<Outbox>,
+        principal: Principal,
+        session_id: String,
+    ) -> Self {
+        Reader {
+            hub,
+            id,
+            outbox,
+            principal,
+            session_id,
+            subs: Vec::new(),
+            errors_in_a_row: 0,
+        }
+    }
+
+    pub(crate) async fn run(mut self, mut stream: AggregatedMessageStream) {
+        let ping_interval = self.hub.settings.ping_interval;
+        let client_timeout = self.hub.settings.client_timeout;
+        let outbox = self.outbox.clone();
+        let mut last_seen = Instant::now();
+        let mut heartbeat = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+
+        let end = loop {
+            tokio::select! {
+                message = stream.recv() => match message {
+                    Some(Ok(message)) => {
+                        last_seen = Instant::now();
+                        // Boxed so that an idle connection's task is not sized for a replay.
+                        match Box::pin(self.on_message(message)).await {
+                            Flow::Continue => {}
+                            other => break other,
+                        }
+                    }
+                    Some(Err(error)) => break protocol_error(&error),
+                    None => break Flow::Gone,
+                },
+                () = outbox.closed() => break Flow::Gone,
+                _ = heartbeat.tick() => {
+                    if last_seen.elapsed() >= client_timeout {
+                        // Silent: nothing queued is worth waiting for.
+                        outbox.request_close(close::NORMAL);
+                        break Flow::Gone;
+                    }
+                    if !self.hub.authorizer.still_signed_in(&self.session_id).await {
+                        break Flow::Close(close::SIGNED_OUT);
+                    }
+                    outbox.try_ping();
+                }
+            }
+        };
+        match end {
+            Flow::Close(code) => outbox.finish(code),
+            Flow::Gone | Flow::Continue => outbox.request_close(close::NORMAL),
+        }
+        for sub in std::mem::take(&mut self.subs) {
+            self.hub.detach(&sub).await;
+        }
+        // Hold the request side of the socket until the writer is done, so that actix does not tear
+        // the connection down before the close frame is out. The writer's own close wait bounds this.
+        outbox.closed().await;
+        drop(stream);
+        self.hub.connection_ended(self.id);
+    }
+
+    async fn on_message(&mut self, message: AggregatedMessage) -> Flow {
+        match message {
+            AggregatedMessage::Text(text) => self.on_text(&text).await,
+            AggregatedMessage::Binary(_) => {
+                self.error("malformed", "binary frames are not supported", None)
+                    .await
+            }
+            AggregatedMessage::Ping(payload) => match self.outbox.send(Out::Pong(payload)).await {
+                Ok(()) => Flow::Continue,
+                Err(_) => Flow::Gone,
+            },
+            AggregatedMessage::Pong(_) => Flow::Continue,
+            AggregatedMessage::Close(_) => Flow::Close(close::NORMAL),
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Flow {
+        match Request::parse(text) {
+            Err(BadRequest::Malformed(why)) => self.error("malformed", &why, None).await,
+            Err(BadRequest::UnknownType(kind)) => {
+                let message = format!("unknown message type `{kind}`");
+                self.error("unknown_type", &message, None).await
+            }
+            Ok(Request::Ping { id }) => {
+                self.errors_in_a_row = 0;
+                self.reply(&Reply::Pong { id: id.as_ref() }).await
+            }
+            Ok(Request::Subscribe { topic, since, epoch }) => {
+                self.subscribe(&topic, since, epoch.as_deref()).await
+            }
+            Ok(Request::Unsubscribe { topic }) => self.unsubscribe(&topic).await,
+        }
+    }
+
+    async fn subscribe(&mut self, raw: &str, since: Option<u64>, epoch: Option<&str>) -> Flow {
+        let Ok(topic) = raw.parse::<Topic>() else {
+            return self.bad_topic(raw).await;
+        };
+        let name = topic.to_string();
+        let held = self.subs.iter().find(|s| *s.topic == *name).cloned();
+        if held.is_none() && self.subs.len() >= self.hub.settings.max_subscriptions {
+            let message = format!(
+                "at most {} topics per connection",
+                self.hub.settings.max_subscriptions
+            );
+            return self.error("too_many_subscriptions", &message, Some(&name)).await;
+        }
+        if !self.hub.authorizer.can_read(&self.principal, &topic).await {
+            return self
+                .error("forbidden", "you may not read this topic", Some(&name))
+                .await;
+        }
+        let sub = match held {
+            Some(sub) => {
+                sub.restart();
+                sub
+            }
+            None => {
+                let sub = Sub::new(name.as_str().into(), self.outbox.clone());
+                if let Err(e) = self.hub.attach(&sub).await {
+                    tracing::warn!(topic = %name, error = %e, "broker subscribe failed");
+                    return self
+                        .error(
+                            "unavailable",
+                            "live updates are unavailable, try again",
+                            Some(&name),
+                        )
+                        .await;
+                }
+                self.subs.push(sub.clone());
+                sub
+            }
+        };
+
+        // The subscription already holds back live events; now fetch what precedes them.
+        let answer = match since {
+            Some(since) => self.hub.broker.replay(&name, since, epoch.unwrap_or("")).await,
+            None => self
+                .hub
+                .broker
+                .position(&name)
+                .await
+                .map(|position| Replay::Events {
+                    events: Vec::new(),
+                    position,
+                }),
+        };
+        let (events, position) = match answer {
+            Ok(Replay::Events { events, position }) => (events, position),
+            Ok(Replay::Resync { position }) => {
+                let resync = Reply::Resync {
+                    topic: &name,
+                    reason: reason::HISTORY_GAP,
+                };
+                if let Flow::Gone = self.reply(&resync).await {
+                    return Flow::Gone;
+                }
+                (Vec::new(), position)
+            }
+            Err(e) => {
+                tracing::warn!(topic = %name, error = %e, "broker replay failed");
+                self.drop_sub(&sub).await;
+                return self
+                    .error(
+                        "unavailable",
+                        "live updates are unavailable, try again",
+                        Some(&name),
+                    )
+                    .await;
+            }
+        };
+
+        // Replayed events go out in chunks of at most `MAX_BATCH_BYTES`, each a JSON array.
+        let mut chunk: Vec<ByteString> = Vec::new();
+        let mut chunk_bytes = 0;
+        for event in &events {
+            let Some(text) = frames::event_frame(&name, event.offset, &event.payload) else {
+                continue;
+            };
+            chunk_bytes += text.len();
+            chunk.push(text);
+            if chunk_bytes >= MAX_BATCH_BYTES {
+                if let Flow::Gone = self.send_chunk(&mut chunk).await {
+                    return Flow::Gone;
+                }
+                chunk_bytes = 0;
+            }
+        }
+        if let Flow::Gone = self.send_chunk(&mut chunk).await {
+            return Flow::Gone;
+        }
+        let subscribed = Reply::Subscribed {
+            topic: &name,
+            offset: position.offset,
+            epoch: &position.epoch,
+        }
+        .to_text();
+        // `subscribed` is queued in the same critical section that makes the subscription live, so
+        // every event the client sees after `subscribed` is live, in order, with nothing held back.
+        let Ok(slot) = self.outbox.reserve().await else {
+            return Flow::Gone;
+        };
+        sub.go_live(
+            slot,
+            subscribed,
+            position.epoch.clone(),
+            position.offset,
+            &self.hub.counters,
+        );
+
+        let online = topic
+            .has_presence()
+            .then(|| self.hub.registry.presence(&name))
+            .flatten();
+        if let Some(online) = online {
+            let presence = Reply::Presence { topic: &name, online };
+            if let Flow::Gone = self.reply(&presence).await {
+                return Flow::Gone;
+            }
+        }
+        self.errors_in_a_row = 0;
+        Flow::Continue
+    }
+
+    async fn send_chunk(&mut self, chunk: &mut Vec<ByteString>) -> Flow {
+        let text = match chunk.len() {
+            0 => return Flow::Continue,
+            1 => chunk.pop(),
+            _ => Some(frames::join(chunk)),
+        };
+        chunk.clear();
+        match text {
+            Some(text) => self.send(text).await,
+            None => Flow::Continue,
+        }
+    }
+
+    async fn unsubscribe(&mut self, raw: &str) -> Flow {
+        let Ok(topic) = raw.parse::<Topic>() else {
+            return self.bad_topic(raw).await;
+        };
+        let name = topic.to_string();
+        if let Some(sub) = self.subs.iter().find(|s| *s.topic == *name).cloned() {
+            self.drop_sub(&sub).await;
+        }
+        self.errors_in_a_row = 0;
+        Flow::Continue
+    }
+
+    async fn drop_sub(&mut self, sub: &Arc<Sub>) {
+        self.subs.retain(|s| !Arc::ptr_eq(s, sub));
+        self.hub.detach(sub).await;
+    }
+
+    async fn bad_topic(&mut self, raw: &str) -> Flow {
+        let mut shown = raw.to_owned();
+        if shown.len() > 80 {
+            let mut end = 80;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+        }
+        self.error("bad_topic", &BadTopic.to_string(), Some(&shown)).await
+    }
+
+    /// Answers with an `error`; too many in a row close the connection with 1008.
+    async fn error(&mut self, code: &str, message: &str, topic: Option<&str>) -> Flow {
+        self.errors_in_a_row += 1;
+        if let Flow::Gone = self.reply(&Reply::Error { code, message, topic }).await {
+            return Flow::Gone;
+        }
+        if self.errors_in_a_row > MAX_ERRORS_IN_A_ROW {
+            return Flow::Close(close::POLICY);
+        }
+        Flow::Continue
+    }
+
+    async fn reply(&mut self, reply: &Reply<'_>) -> Flow {
+        self.send(reply.to_text()).await
+    }
+
+    /// Own replies wait for room in the queue: a client that does not read them slows only itself.
+    async fn send(&mut self, text: ByteString) -> Flow {
+        match self.outbox.send(Out::Text(text)).await {
+            Ok(()) => Flow::Continue,
+            Err(_) => Flow::Gone,
+        }
+    }
+}
+
+fn protocol_error(error: &ProtocolError) -> Flow {
+    match error {
+        ProtocolError::Overflow => Flow::Close(close::TOO_BIG),
+        // The continuation aggregator reports its size limit as an I/O error (actix-ws 0.4 has no
+        // variant for it); any other I/O error means the socket is gone.
+        ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
+            Flow::Close(close::TOO_BIG)
+        }
+        ProtocolError::Io(_) => Flow::Gone,
+        _ => Flow::Close(close::POLICY),
+    }
+}

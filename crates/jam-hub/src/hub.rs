@@ -1,0 +1,362 @@
+//! The hub: accepts connections, owns the local subscription registry, receives the broker's events
+//! and fans them out, reports presence, and shuts down.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessageStream, CloseCode, CloseReason};
+use jam_broker::{Broker, BrokerError, BrokerSink, Published};
+use jam_domain::Principal;
+use tokio::sync::Notify;
+
+use crate::conn::Reader;
+use crate::frames::{self, Reply};
+use crate::outbox::{Outbox, Writer, close, reason};
+use crate::registry::{Registry, Seq, Sub};
+use crate::settings::HubSettings;
+use crate::stats::{Counters, HubStats};
+use crate::topic::TopicAuthorizer;
+
+/// How long `shutdown` waits for connections to take their 1001 before it returns anyway.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// Broker topic that carries the tally service's coalesced counts for a topic.
+pub(crate) fn tally_topic(topic: &str) -> String {
+    format!("tally:{topic}")
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The connection map's critical sections only insert, remove and copy.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The WebSocket hub of one node. Build it once with `Hub::new`, route `/api/v1/live` to
+/// `Hub::upgrade`, read `Hub::stats` for metrics, and call `Hub::shutdown` on the way out.
+pub struct Hub {
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) authorizer: Arc<dyn TopicAuthorizer>,
+    pub(crate) settings: HubSettings,
+    pub(crate) registry: Registry,
+    /// Every open connection's outbox, so that shutdown can close them all.
+    connections: Mutex<HashMap<u64, Arc<Outbox>>>,
+    next_id: AtomicU64,
+    pub(crate) counters: Arc<Counters>,
+    shutting_down: AtomicBool,
+    /// Notified whenever a connection ends; `shutdown` waits on it.
+    ended: Notify,
+}
+
+/// What the broker's reader task calls. Holds the hub weakly so that hub and broker do not keep each
+/// other alive.
+struct HubSink(Weak<Hub>);
+
+impl BrokerSink for HubSink {
+    fn deliver(&self, event: Published) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.deliver(event);
+        }
+    }
+
+    fn reconnected(&self) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.resync_all(reason::BROKER_RECONNECTED);
+        }
+    }
+}
+
+impl Hub {
+    /// Builds the hub, installs it as the broker's sink, and (inside a Tokio runtime) starts the
+    /// presence reporter, which stops by itself when the hub is dropped or shut down.
+    pub fn new(
+        broker: Arc<dyn Broker>,
+        authorizer: Arc<dyn TopicAuthorizer>,
+        settings: HubSettings,
+    ) -> Arc<Hub> {
+        let hub = Arc::new(Hub {
+            broker,
+            authorizer,
+            settings,
+            registry: Registry::new(),
+            connections: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            counters: Arc::new(Counters::default()),
+            shutting_down: AtomicBool::new(false),
+            ended: Notify::new(),
+        });
+        hub.broker.set_sink(Arc::new(HubSink(Arc::downgrade(&hub))));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(presence_loop(Arc::downgrade(&hub)));
+            }
+            Err(_) => tracing::warn!("hub built outside a Tokio runtime: presence counts are off"),
+        }
+        hub
+    }
+
+    /// Upgrades an authenticated request to a live connection. Refuses with 403 (before upgrading)
+    /// when `Origin` is missing or not `allowed_origin`, and with 503 once shutting down. Must be
+    /// called from an actix-web handler (the connection's tasks run on that worker).
+    pub fn upgrade(
+        self: &Arc<Self>,
+        req: &HttpRequest,
+        body: web::Payload,
+        principal: Principal,
+        session_id: String,
+    ) -> Result<HttpResponse, actix_web::Error> {
+        if !self.origin_allowed(req) {
+            return Ok(problem(
+                403,
+                "Forbidden",
+                "this origin may not open a live connection",
+            ));
+        }
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Ok(problem(503, "Service Unavailable", "the server is shutting down"));
+        }
+        let (response, session, stream) = actix_ws::handle(req, body)?;
+        let max = self.settings.max_frame_bytes;
+        let stream = stream
+            .max_frame_size(max)
+            .aggregate_continuations()
+            .max_continuation_size(max);
+
+        let open = self.counters.connections.load(Ordering::Relaxed);
+        if open >= self.settings.max_connections as u64 {
+            actix_web::rt::spawn(refuse(session, stream, self.settings.client_timeout));
+            return Ok(response);
+        }
+
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (outbox, rx) = Outbox::new(self.settings.queue_capacity);
+        lock(&self.connections).insert(id, outbox.clone());
+        self.counters.connections.fetch_add(1, Ordering::Relaxed);
+
+        let writer = Writer::new(
+            outbox.clone(),
+            rx,
+            session,
+            self.counters.clone(),
+            self.settings.client_timeout,
+        );
+        actix_web::rt::spawn(writer.run());
+        let reader = Reader::new(self.clone(), id, outbox, principal, session_id);
+        actix_web::rt::spawn(reader.run(stream));
+        Ok(response)
+    }
+
+    /// Counters for `/metrics`.
+    pub fn stats(&self) -> HubStats {
+        self.counters.snapshot(self.registry.len() as u64)
+    }
+
+    /// Closes every connection with 1001 (server going away), refuses new ones, stops presence, and
+    /// waits (a few seconds at most) for the connections to end.
+    pub async fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        let outboxes: Vec<Arc<Outbox>> = lock(&self.connections).values().cloned().collect();
+        for outbox in outboxes {
+            outbox.request_close(close::GOING_AWAY);
+        }
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_WAIT;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if lock(&self.connections).is_empty() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                tracing::warn!("shutdown: some live connections did not close in time");
+                return;
+            }
+        }
+    }
+
+    fn origin_allowed(&self, req: &HttpRequest) -> bool {
+        let allowed = self.settings.allowed_origin.trim_end_matches('/');
+        if allowed.is_empty() {
+            return false;
+        }
+        req.headers()
+            .get(header::ORIGIN)
+            .and_then(|origin| origin.to_str().ok())
+            .is_some_and(|origin| origin.trim_end_matches('/').eq_ignore_ascii_case(allowed))
+    }
+
+    pub(crate) fn connection_ended(&self, id: u64) {
+        lock(&self.connections).remove(&id);
+        self.counters.connections.fetch_sub(1, Ordering::Relaxed);
+        self.ended.notify_waiters();
+    }
+
+    /// Registers a subscription; the topic's first subscriber subscribes the broker (the topic and its
+    /// tally topic), and is rolled back when that fails.
+    pub(crate) async fn attach(&self, sub: &Arc<Sub>) -> Result<(), BrokerError> {
+        let _topic_lock = self.registry.lock_topic(&sub.topic).await;
+        let first = self.registry.add(sub);
+        if first && let Err(e) = self.subscribe_broker(&sub.topic).await {
+            self.registry.remove(sub);
+            return Err(e);
+        }
+        self.counters.subscriptions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn subscribe_broker(&self, topic: &str) -> Result<(), BrokerError> {
+        self.broker.subscribe(topic).await?;
+        if let Err(e) = self.broker.subscribe(&tally_topic(topic)).await {
+            if let Err(undo) = self.broker.unsubscribe(topic).await {
+                tracing::warn!(topic, error = %undo, "could not roll back a broker subscription");
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Removes an attached subscription; after the topic's last one, unsubscribes the broker.
+    pub(crate) async fn detach(&self, sub: &Arc<Sub>) {
+        sub.stop();
+        let _topic_lock = self.registry.lock_topic(&sub.topic).await;
+        if self.registry.remove(sub) {
+            for topic in [sub.topic.to_string(), tally_topic(&sub.topic)] {
+                if let Err(e) = self.broker.unsubscribe(&topic).await {
+                    tracing::warn!(topic, error = %e, "broker unsubscribe failed");
+                }
+            }
+        }
+        self.counters.subscriptions.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// One event from the broker: built into a frame once, offered to every local subscriber.
+    /// Never blocks: the registry lock is held only to clone the list, and sends are `try_send`s.
+    fn deliver(&self, event: Published) {
+        let (topic, is_tally) = match event.topic.strip_prefix("tally:") {
+            Some(topic) => (topic, true),
+            None => (&*event.topic, false),
+        };
+        let Some(subs) = self.registry.subscribers(topic) else {
+            return; // no longer held here
+        };
+        let (text, seq) = if is_tally {
+            (frames::tally_frame(topic, &event.payload), Seq::Untracked)
+        } else {
+            let seq = Seq::Event {
+                epoch: &event.epoch,
+                offset: event.offset,
+            };
+            (frames::event_frame(topic, event.offset, &event.payload), seq)
+        };
+        let Some(text) = text else {
+            tracing::error!(topic = %event.topic, offset = event.offset, "dropped an event whose payload is not a UTF-8 JSON object");
+            return;
+        };
+        let hold_limit = self.settings.queue_capacity;
+        for sub in subs.iter() {
+            sub.offer(seq, &text, hold_limit, &self.counters);
+        }
+    }
+
+    /// Ends every local subscription with a `resync`.
+    fn resync_all(&self, why: &'static str) {
+        for subs in self.registry.all() {
+            for sub in subs.iter() {
+                sub.resync(why);
+            }
+        }
+    }
+
+    /// One presence round: report this node's count of each jam and session topic, read the
+    /// cluster-wide totals, and push those that changed.
+    async fn report_presence(&self, reported: &mut HashSet<Arc<str>>) {
+        let interval = self.settings.presence_interval;
+        let ttl = interval * 3;
+        let node = &self.settings.node_id;
+        let counts = self
+            .registry
+            .counts(|topic| topic.starts_with("jam:") || topic.starts_with("session:"));
+        let current: HashSet<Arc<str>> = counts.iter().map(|(t, _)| t.clone()).collect();
+        for gone in reported.difference(&current) {
+            if let Err(e) = self.broker.set_presence(gone, node, 0, ttl).await {
+                tracing::debug!(topic = %gone, error = %e, "could not clear presence");
+            }
+        }
+        *reported = current;
+        for (topic, count) in counts {
+            if let Err(e) = self.broker.set_presence(&topic, node, count, ttl).await {
+                tracing::debug!(%topic, error = %e, "could not report presence");
+                continue;
+            }
+            let online = match self.broker.presence(&topic).await {
+                Ok(online) => online,
+                Err(e) => {
+                    tracing::debug!(%topic, error = %e, "could not read presence");
+                    continue;
+                }
+            };
+            if let Some(subs) = self.registry.update_presence(&topic, online) {
+                let text = Reply::Presence {
+                    topic: &topic,
+                    online,
+                }
+                .to_text();
+                for sub in subs.iter() {
+                    sub.offer(
+                        Seq::Untracked,
+                        &text,
+                        self.settings.queue_capacity,
+                        &self.counters,
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn presence_loop(hub: Weak<Hub>) {
+    let Some(interval) = hub.upgrade().map(|h| h.settings.presence_interval) else {
+        return;
+    };
+    let interval = interval.max(Duration::from_millis(10));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reported = HashSet::new();
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        if hub.shutting_down.load(Ordering::Acquire) {
+            return;
+        }
+        hub.report_presence(&mut reported).await;
+    }
+}
+
+/// Closes a connection over the node's limit with 1013, keeping the request side open until then.
+async fn refuse(session: actix_ws::Session, mut stream: AggregatedMessageStream, wait: Duration) {
+    let reason = CloseReason {
+        code: CloseCode::from(close::TRY_AGAIN_LATER),
+        description: Some(close::describe(close::TRY_AGAIN_LATER).to_owned()),
+    };
+    let _ = tokio::time::timeout(wait, async {
+        let _ = session.close(Some(reason)).await;
+        while let Some(Ok(_)) = stream.recv().await {}
+    })
+    .await;
+}
+
+fn problem(status: u16, title: &str, detail: &str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .body(body.to_string())
+}

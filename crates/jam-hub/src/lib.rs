@@ -1,0 +1,55 @@
+//! The live hub: WebSocket connections of this node, their topic subscriptions, and the fan-out of
+//! broker events to them (`spec/live.md`, `DESIGN.md` §3 and §8).
+//!
+//! Layout:
+//! - `hub`: `Hub` — upgrade (Origin check), the broker sink, attach/detach with the broker
+//!   (first local subscriber subscribes, last unsubscribes, failures roll back), presence, shutdown.
+//! - `conn`: a connection's reader task — requests, replay, heartbeat and sign-in checks.
+//! - `outbox`: a connection's bounded queue and its one writer task, which coalesces.
+//! - `registry`: local subscriptions by topic and the per-subscription delivery rule.
+//! - `frames`: requests in, frames out (events serialized once per node, shared by every recipient).
+//! - `topic`: `Topic` names and the `TopicAuthorizer` the server implements.
+//! - `settings`, `stats`: `HubSettings` and `HubStats`.
+//!
+//! Delivery, per connection:
+//! - One writer owns the actix-ws `Session` and a bounded queue (`queue_capacity` frames). Each time it
+//!   wakes it takes everything queued at that moment and writes it as one text frame (an object alone,
+//!   several as a JSON array; at most 64 KiB per coalesced frame), because a wake costs far more than
+//!   a message (`DESIGN.md` §8).
+//! - Publishers (the broker sink, presence) only `try_send`. When a connection's queue is full, the
+//!   frame is dropped and that topic's subscription ends with `resync {reason: "too slow"}`, written
+//!   after what was already queued; nothing more of the topic is queued until the client subscribes
+//!   again (after refetching over HTTP). If the queue overflows again before that resync could be
+//!   written (the client has read nothing since it fell behind), the connection is closed with 4008.
+//! - The client's own replies (`subscribed`, replay, `pong`, `error`) wait for room instead: a client
+//!   that does not read its replies slows down only its own requests.
+//! - Subscribing with `since`: the subscription is registered (holding live events back) before the
+//!   replay is read, then the client gets the replay, `subscribed`, and the held events newer than
+//!   the replay (`subscribed` is queued in the same critical section that makes the subscription
+//!   live). Per topic a client sees offsets increase by exactly one; a gap or an epoch change in what
+//!   the broker delivers ends the subscription with `resync` instead. A `since` the history cannot
+//!   serve gets `resync` followed by `subscribed` at the current position (that one stays live).
+//! - Every other `resync` (too slow, broker reconnected, gap, new epoch) ends that topic on the
+//!   connection: the client refetches over HTTP and subscribes again.
+//!
+//! Closing (codes of `spec/live.md`): the hub's own reasons close at once, dropping what is queued:
+//! 4008 too slow, 1001 shutdown, 1013 over `max_connections`. The client's reasons close after what
+//! is already queued for it (its replies, e.g. the errors that led to the close): 1008 after more
+//! than 20 failed requests in a row (bad JSON, unknown types, forbidden topics, too many
+//! subscriptions), 1009 for a frame over `max_frame_bytes`, 4001 when the sign-in is no longer
+//! valid, 1000 in answer to the client's close. A client silent for `client_timeout` is closed with
+//! 1000 at once. A closing connection gets at most `client_timeout` to take its close frame.
+
+mod conn;
+mod frames;
+mod hub;
+mod outbox;
+mod registry;
+mod settings;
+mod stats;
+mod topic;
+
+pub use hub::Hub;
+pub use settings::HubSettings;
+pub use stats::HubStats;
+pub use topic::{BadTopic, Topic, TopicAuthorizer};

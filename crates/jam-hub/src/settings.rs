@@ -1,0 +1,47 @@
+//! The hub's settings, passed explicitly by whoever builds the hub (the server, or a test).
+
+use std::time::Duration;
+
+/// Limits and timings of the live endpoint. Every limit is per node unless it says otherwise.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// The one `Origin` a browser may upgrade from, e.g. `https://jam.example.org` (a trailing `/` is
+    /// ignored; compared case-insensitively). A missing or different `Origin` is refused with 403 before
+    /// the upgrade, so another site cannot ride the session cookie.
+    pub allowed_origin: String,
+    /// Frames each connection may have waiting to be written. A publisher that finds the queue full
+    /// never waits: see the crate documentation for what the connection gets instead.
+    pub queue_capacity: usize,
+    /// Largest inbound frame (and continuation-aggregated message) in bytes; larger closes with 1009.
+    pub max_frame_bytes: usize,
+    /// Topics one connection may hold at once.
+    pub max_subscriptions: usize,
+    /// How often the server pings each connection and re-checks its sign-in.
+    pub ping_interval: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is closed. It is also how long a
+    /// closing connection gets to take its close frame.
+    pub client_timeout: Duration,
+    /// How often this node reports its presence counts and pushes changed totals.
+    pub presence_interval: Duration,
+    /// Names this node in cluster-wide presence counts. Must differ between nodes.
+    pub node_id: String,
+    /// Connections this node accepts; beyond it a new connection is closed with 1013 (try again later).
+    pub max_connections: usize,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        Self {
+            allowed_origin: String::new(),
+            queue_capacity: 512,
+            max_frame_bytes: 16 * 1024,
+            max_subscriptions: 200,
+            ping_interval: Duration::from_secs(15),
+            client_timeout: Duration::from_secs(45),
+            presence_interval: Duration::from_secs(5),
+            node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
+            // About what one process can hold under the 20,000 file descriptor limit (DESIGN.md §8).
+            max_connections: 19_000,
+        }
+    }
+}
