@@ -57,6 +57,15 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
         )
         .await;
     assert_eq!(comment.status, 201, "{}", comment.body);
+    let comment_id = id(&comment.body);
+    let second = id(&post_idea(
+        &participant,
+        &jam.open,
+        "Shared bikes again",
+        "A duplicate.",
+        json!([]),
+    )
+    .await);
     let (slug, open, later, code) = (&jam.slug, &jam.open, &jam.later, &jam.codes[0].1);
 
     const STAFF_RUNS: [Cell; 6] = [Is(401), Is(403), Is(403), Pass, Is(403), Pass];
@@ -64,6 +73,8 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     const MEMBERS_READ: [Cell; 6] = [Is(401), Pass, Is(404), Pass, Pass, Pass];
     const PARTICIPANT_WRITES: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     const ANYONE: [Cell; 6] = [Pass; 6];
+    // Flags: the author's own item is a 409 (still past authorization), staff are refused.
+    const FLAGGERS: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     let t = |h: i64| t0() + Duration::hours(h);
     let rows: Vec<Row> = vec![
         (
@@ -205,6 +216,67 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             json!({ "value": 1 }),
             PARTICIPANT_WRITES,
         ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{idea}/flags"),
+            json!({ "reason": "Off topic" }),
+            FLAGGERS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/comments/{comment_id}/flags"),
+            json!({ "reason": "Rude" }),
+            FLAGGERS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/moderation"),
+            Value::Null,
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{idea}/hide"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{idea}/restore"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/comments/{comment_id}/hide"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/comments/{comment_id}/restore"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/comments/{comment_id}/remove"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{second}/merge"),
+            json!({ "into": idea }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/ideas/{idea}/remove"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (Method::GET, "/api/v1/openapi.json".into(), Value::Null, ANYONE),
         // Destructive rows last: closing the jam ends every write above.
         (
             Method::POST,

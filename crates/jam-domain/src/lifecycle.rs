@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// `draft` → `scheduled` → `live` → `closed` → `published`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JamState {
     Draft,
@@ -24,6 +25,7 @@ pub enum JamState {
 
 /// `scheduled` → `open` → `closed` (and back to `open` when reopened while the jam is live).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SessionState {
     Scheduled,
@@ -33,6 +35,7 @@ pub enum SessionState {
 
 /// A facilitator's "open now" or "close now" on a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ManualAction {
     Open,

@@ -9,6 +9,7 @@ use crate::ids::{AudienceId, JamId, ParticipantId, StaffId};
 
 /// Staff roles. `Admin` may do everything; `Facilitator` runs jams; `Executive` reads results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,

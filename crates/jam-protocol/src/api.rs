@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -14,6 +15,7 @@ pub struct Page<T> {
 
 // ---- identity ----
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -21,6 +23,7 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PrincipalKind {
@@ -28,6 +31,7 @@ pub enum PrincipalKind {
     Participant,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Me {
     pub kind: PrincipalKind,
@@ -41,6 +45,7 @@ pub struct Me {
     pub audience: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
@@ -50,6 +55,7 @@ pub struct CreateStaffRequest {
     pub password: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StaffView {
     pub id: Uuid,
@@ -61,6 +67,7 @@ pub struct StaffView {
 
 // ---- jams and sessions ----
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VotingMethod {
@@ -91,12 +98,14 @@ impl VotingMethod {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Voting {
     pub method: VotingMethod,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
@@ -105,6 +114,7 @@ pub struct AudienceInput {
     pub invite_code: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJamRequest {
@@ -124,6 +134,7 @@ pub struct CreateJamRequest {
 }
 
 /// Every field optional: only those given change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchJamRequest {
@@ -136,6 +147,7 @@ pub struct PatchJamRequest {
     pub shortlist_size: Option<u32>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AudienceView {
     pub name: String,
@@ -147,6 +159,7 @@ pub struct AudienceView {
     pub join_path: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionView {
     pub id: Uuid,
@@ -158,6 +171,7 @@ pub struct SessionView {
     pub state: SessionState,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JamView {
     pub id: Uuid,
@@ -176,6 +190,7 @@ pub struct JamView {
     pub now: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSessionRequest {
@@ -186,6 +201,7 @@ pub struct CreateSessionRequest {
     pub closes_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchSessionRequest {
@@ -195,12 +211,14 @@ pub struct PatchSessionRequest {
     pub closes_at: Option<DateTime<Utc>>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementRequest {
     pub text: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AnnouncementView {
     pub id: Uuid,
@@ -209,6 +227,7 @@ pub struct AnnouncementView {
     pub created_at: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub id: Uuid,
@@ -219,12 +238,14 @@ pub struct AuditEntry {
     pub action: String,
     pub subject_kind: String,
     pub subject_id: Option<Uuid>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: serde_json::Value,
 }
 
 // ---- participation: join, ideas, comments, votes ----
 
 /// `GET /jams/{slug}/welcome?code=…`: what a visitor reads before joining.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WelcomeView {
     pub id: Uuid,
@@ -241,6 +262,7 @@ pub struct WelcomeView {
     pub now: DateTime<Utc>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
@@ -253,6 +275,7 @@ pub struct JoinRequest {
 }
 
 /// `visible` | `hidden` (flags or a facilitator) | `removed` | `merged` (into `merged_into`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemStatus {
@@ -284,6 +307,7 @@ impl ItemStatus {
 }
 
 /// `sort` of `GET /sessions/{id}/ideas`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdeaSort {
@@ -297,6 +321,7 @@ pub enum IdeaSort {
 }
 
 /// Who wrote an idea or a comment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthorView {
     pub id: Uuid,
@@ -304,6 +329,7 @@ pub struct AuthorView {
     pub audience: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIdeaRequest {
@@ -314,6 +340,7 @@ pub struct CreateIdeaRequest {
 }
 
 /// Every field optional: only those given change.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIdeaRequest {
@@ -322,6 +349,7 @@ pub struct PatchIdeaRequest {
     pub tags: Option<Vec<String>>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdeaView {
     pub id: Uuid,
@@ -346,6 +374,7 @@ pub struct IdeaView {
     pub my_vote: i8,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCommentRequest {
@@ -354,6 +383,7 @@ pub struct CreateCommentRequest {
     pub parent_id: Option<Uuid>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommentView {
     pub id: Uuid,
@@ -365,6 +395,7 @@ pub struct CommentView {
     pub status: ItemStatus,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VoteRequest {
@@ -372,6 +403,7 @@ pub struct VoteRequest {
     pub value: i64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoteResult {
     pub idea_id: Uuid,
@@ -379,4 +411,100 @@ pub struct VoteResult {
     pub down: u32,
     pub score: f64,
     pub my_vote: i8,
+}
+
+// ---- moderation: flags, the queue, decisions, merges ----
+
+/// What a flag points at.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagTarget {
+    Idea,
+    Comment,
+}
+
+impl FlagTarget {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagTarget::Idea => "idea",
+            FlagTarget::Comment => "comment",
+        }
+    }
+}
+
+/// `POST /ideas/{id}/flags` · `POST /comments/{id}/flags`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRequest {
+    /// Why, in the participant's words: 1 to 500 characters, several lines allowed.
+    pub reason: String,
+}
+
+/// A participant's flag, as its author gets it back (201).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagView {
+    pub id: Uuid,
+    pub target_kind: FlagTarget,
+    pub target_id: Uuid,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One flag as facilitators see it in the queue: who, why, when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagReasonView {
+    pub by: AuthorView,
+    pub reason: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An item of `GET /jams/{slug}/moderation`: an idea or a comment waiting for a decision.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModerationItem {
+    pub kind: FlagTarget,
+    pub id: Uuid,
+    /// The idea itself, or the idea a comment is on.
+    pub idea_id: Uuid,
+    pub session_id: Uuid,
+    pub author: AuthorView,
+    /// Ideas only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub title: Option<String>,
+    pub body: String,
+    pub status: ItemStatus,
+    pub created_at: DateTime<Utc>,
+    /// Distinct flags since the last facilitator decision on this item (what the hide threshold counts).
+    pub flags: u32,
+    /// Every flag the item ever got, decided or not.
+    pub flags_total: u32,
+    /// The most recent flags, newest first (at most a few).
+    pub reasons: Vec<FlagReasonView>,
+}
+
+/// `POST /ideas/{id}/merge`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The idea of the same jam that the duplicate is merged into.
+    pub into: Uuid,
+}
+
+/// The answer to a merge: both ideas after it, and what happened to the duplicate's votes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergeResult {
+    /// The duplicate, now `merged` with `merged_into` set and no votes of its own.
+    pub source: IdeaView,
+    /// The idea merged into, with its counts recomputed.
+    pub into: IdeaView,
+    /// Voters whose vote moved to the target (they had none there, or a retracted one).
+    pub votes_moved: u32,
+    /// Voters who had voted on both: their vote on the target stands, the duplicate's is dropped.
+    pub votes_kept: u32,
 }

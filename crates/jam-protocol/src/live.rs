@@ -47,6 +47,9 @@ pub enum Event {
     /// A new comment, on `idea:{id}`.
     #[serde(rename = "comment.created")]
     CommentCreated { comment: Box<CommentView> },
+    /// A comment changed (hide, restore, remove), on `idea:{id}`.
+    #[serde(rename = "comment.updated")]
+    CommentUpdated { comment: Box<CommentView> },
 }
 
 /// Topic names.

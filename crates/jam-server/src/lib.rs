@@ -6,12 +6,14 @@
 //! - `startup`: builds the app from settings; binds; runs until SIGINT/SIGTERM.
 //! - `state`: what handlers share (database, broker, clock, metrics, runner handle).
 //! - `routes`: one handler per endpoint of `shared/spec/api.md`, plus operations endpoints.
+//! - `live`: `GET /api/v1/live`, handing sockets to the hub, and the hub's database authorizer.
 //! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
 //! - `extract`: strict JSON bodies with problem+json errors.
 //! - `error`: `ApiError`, one explicit status per variant.
 //! - `validate`: collects every invalid field of a request for one 422.
 //! - `views`: database rows to wire views.
 //! - `web_app`: the static browser app with its Content-Security-Policy.
+//! - `openapi`: the OpenAPI 3.1 document, built from the route table.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
@@ -20,7 +22,9 @@ pub mod cli;
 pub mod clock;
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod metrics;
+pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;

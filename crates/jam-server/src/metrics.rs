@@ -17,8 +17,9 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text; `extra` appends other components' series (e.g. the orchestrator's).
-    pub fn render(&self, extra: &[(&str, &str, u64)]) -> String {
+    /// The exposition text; `extra` appends other components' series as (name, help, type, value),
+    /// type being "counter" or "gauge".
+    pub fn render(&self, extra: &[(&str, &str, &str, u64)]) -> String {
         let mut out = String::new();
         let series = [
             (
@@ -47,9 +48,12 @@ impl Metrics {
                 self.login_failures.load(Ordering::Relaxed),
             ),
         ];
-        for (name, help, value) in series.iter().copied().chain(extra.iter().copied()) {
+        let own = series
+            .iter()
+            .map(|&(name, help, value)| (name, help, "counter", value));
+        for (name, help, kind, value) in own.chain(extra.iter().copied()) {
             // Writing to a String cannot fail.
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         }
         out
     }

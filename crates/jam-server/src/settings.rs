@@ -22,10 +22,35 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub auth: AuthSettings,
     pub orchestrator: OrchestratorSettings,
+    pub live: LiveSettings,
     pub clock: ClockSettings,
     pub log: LogSettings,
     pub limits: Limits,
     pub rate_limits: RateLimits,
+    pub moderation: ModerationSettings,
+    pub votes: VoteSettings,
+}
+
+/// The batched vote writer (see `jam_store::vote_writer`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteSettings {
+    /// Most votes written in one transaction (1 to 4096).
+    pub batch_max: usize,
+    /// Microseconds the writer waits for more votes once it has some; 0 = no waiting beyond
+    /// what queues up while the previous batch commits.
+    pub batch_linger_us: u64,
+    /// Votes that may wait for the writer; beyond that a vote gets 503 with Retry-After.
+    pub queue_capacity: usize,
+}
+
+/// Community moderation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationSettings {
+    /// Distinct participants' flags, since a facilitator last decided on the item, that hide a
+    /// visible idea or comment until a facilitator decides. At least 1.
+    pub hide_after_flags: u32,
 }
 
 /// Requests per window for each limited action (see `rate_limit`).
@@ -106,6 +131,26 @@ pub struct OrchestratorSettings {
     pub enabled: bool,
     pub tick_ms: u64,
     pub claim_timeout_secs: u64,
+}
+
+/// The WebSocket hub.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    /// Frames waiting per connection before the client is told to resync.
+    pub queue_capacity: usize,
+    /// Largest inbound frame in bytes.
+    pub max_frame_bytes: usize,
+    /// Topics one connection may hold.
+    pub max_subscriptions: usize,
+    /// Seconds between server pings and sign-in re-checks.
+    pub ping_interval_secs: u64,
+    /// Seconds of silence before a connection is closed.
+    pub client_timeout_secs: u64,
+    /// Seconds between presence reports.
+    pub presence_interval_secs: u64,
+    /// Connections this node accepts.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -287,6 +332,18 @@ impl Settings {
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
         }
+        if self.moderation.hide_after_flags == 0 {
+            return fail("moderation.hide_after_flags", "must be at least 1");
+        }
+        if !(1..=jam_store::vote_writer::BATCH_MAX_LIMIT).contains(&self.votes.batch_max) {
+            return fail("votes.batch_max", "must be between 1 and 4096");
+        }
+        if self.votes.queue_capacity == 0 || self.votes.batch_linger_us > 1_000_000 {
+            return fail(
+                "votes.queue_capacity",
+                "must be at least 1 (and votes.batch_linger_us at most 1000000)",
+            );
+        }
         let r = &self.rate_limits;
         for (key, rate) in [
             ("login", r.login),
@@ -328,6 +385,7 @@ mod tests {
         assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
         assert!(s.database.url.expose().starts_with("sqlite://data/"));
         assert_eq!(s.broker.kind, BrokerKindSetting::Memory);
+        assert_eq!(s.moderation.hide_after_flags, 3);
     }
 
     #[test]
@@ -385,6 +443,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("orchestrator.tick_ms"), "{err}");
+        let err = load(&[("JAM__MODERATION__HIDE_AFTER_FLAGS", "0")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("moderation.hide_after_flags"), "{err}");
+        let err = load(&[("JAM__VOTES__BATCH_MAX", "0")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("votes.batch_max"), "{err}");
         let err = load(&[("JAM__BROKER__KIND", "kafka")], None)
             .unwrap_err()
             .to_string();

@@ -69,7 +69,23 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
         let port = listener.local_addr()?.port();
 
+        let votes = jam_store::vote_writer::VoteWriter::start(
+            db.clone(),
+            jam_store::vote_writer::VoteWriterSettings {
+                batch_max: settings.votes.batch_max,
+                batch_linger: Duration::from_micros(settings.votes.batch_linger_us),
+                queue_capacity: settings.votes.queue_capacity,
+            },
+        );
+        let node_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        let hub = jam_hub::Hub::new(
+            broker.clone(),
+            Arc::new(crate::live::DbAuthorizer::new(db.clone(), clock.clone())),
+            crate::live::hub_settings(&settings, &node_id),
+        );
         let state = AppState {
+            hub,
+            node_id,
             settings: Arc::new(settings),
             db,
             broker,
@@ -77,6 +93,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             orchestrator: jam_orchestrator::Handle::default(),
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
+            votes,
         };
         let server = http_server(state.clone(), listener)?;
         Ok(Self { port, server, state })
@@ -87,7 +104,8 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM (actix handles both: stop accepting, finish in-flight requests
-    /// within `server.shutdown_timeout_secs`), then stops the schedule runner.
+    /// within `server.shutdown_timeout_secs`), then stops the schedule runner and drains the vote
+    /// writer.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let runner = self.state.settings.orchestrator.enabled.then(|| {
@@ -97,7 +115,7 @@ impl Application {
                 self.state.broker.clone(),
                 self.state.clock.clone(),
                 jam_orchestrator::OrchestratorConfig {
-                    node_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+                    node_id: self.state.node_id.clone(),
                     tick: Duration::from_millis(settings.tick_ms),
                     claim_timeout: Duration::from_secs(settings.claim_timeout_secs),
                 },
@@ -108,15 +126,50 @@ impl Application {
             }))
         });
         tracing::info!(port = self.port, "jamd listening");
-        let served = self.server.await;
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        let served = tokio::select! {
+            served = &mut server => served,
+            () = shutdown_signal() => {
+                tracing::info!("shutting down: closing live connections (1001), then finishing requests");
+                self.state.hub.shutdown().await;
+                // The server future processes the stop command, so both are polled together.
+                let ((), served) = tokio::join!(handle.stop(true), &mut server);
+                served
+            }
+        };
         let _ = stop_tx.send(());
         if let Some(runner) = runner {
             let _ = runner.await;
         }
+        // Every vote already accepted is written and answered before the pool closes.
+        self.state.votes.shutdown().await;
         self.state.db.close_by_ref().await.ok();
         tracing::info!("jamd stopped");
         served.context("HTTP server failed")
     }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops jamd");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
@@ -144,6 +197,8 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    // Signals are handled in `run_until_stopped`, so live connections are told to go elsewhere first.
+    .disable_signals()
     .shutdown_timeout(shutdown)
     .listen(listener)?
     .run();

@@ -23,8 +23,15 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Wakes the schedule runner after a manual change, so its event goes out at once.
     pub orchestrator: jam_orchestrator::Handle,
+    /// This node's WebSocket connections and their subscriptions.
+    pub hub: Arc<jam_hub::Hub>,
+    /// Names this process in claims and presence; unique per process.
+    pub node_id: String,
     /// Per-node request limits, shared by every worker.
     pub limiter: Arc<RateLimiter>,
+    /// This node's batched vote writer: votes from every worker share its transactions
+    /// (group commit); drained at shutdown.
+    pub votes: jam_store::vote_writer::VoteWriter,
 }
 
 impl AppState {

@@ -23,6 +23,13 @@ pub enum StoreError {
     /// A unique key refused the row (a taken slug, e-mail or invite code).
     #[error("a row with the same unique key exists")]
     Duplicate,
+    /// The vote writer's queue is full: votes arrive faster than the database commits them.
+    /// Nothing was written; retry shortly (HTTP 503 with `Retry-After`).
+    #[error("too many votes are waiting to be written")]
+    Overloaded,
+    /// The vote writer has stopped (the node is shutting down). Nothing was written.
+    #[error("the vote writer has stopped")]
+    WriterStopped,
     /// The folder that should hold the SQLite file could not be created.
     #[error("cannot create the database folder {}: {source}", path.display())]
     CreateDir {
@@ -87,6 +94,7 @@ impl StoreError {
 
     /// True when the database could not be reached (pool timeout, lost connection), as opposed to
     /// a refused operation: the caller should retry later (HTTP 503).
+    /// So do a full vote queue and a stopped vote writer.
     /// Contention the database gave up on counts too: SQLite's write lock still taken after the
     /// busy timeout (`SQLITE_BUSY`/`SQLITE_LOCKED`), PostgreSQL's serialization failures, deadlocks,
     /// lock timeouts and "too many connections" (see [`is_contention`]).
@@ -94,6 +102,7 @@ impl StoreError {
         match self {
             StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
             StoreError::Db(err) => is_contention(err),
+            StoreError::Overloaded | StoreError::WriterStopped => true,
             _ => false,
         }
     }

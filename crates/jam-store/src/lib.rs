@@ -10,11 +10,15 @@
 //! - `comments`: threaded replies on an idea; counted on the idea in the same transaction.
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors, word search.
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
+//! - `moderation`: flags and the hide threshold, the moderation queue, hide/restore/remove, and
+//!   merging a duplicate idea with its votes carried over once per voter.
 //! - `participants`: people who joined a jam with an invite code.
 //! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
 //! - `staff`: staff accounts.
-//! - `votes`: one vote per participant per idea and the idea's counters, in one transaction each
-//!   (`apply` is the seam for a batched writer).
+//! - `votes`: one vote per participant per idea and the idea's counters; `cast` writes one vote in
+//!   its own transaction.
+//! - `vote_writer`: the batched vote writer (group commit): one queue and one writer task per node,
+//!   many votes per transaction, each request answered after its batch commits.
 //! - `testing`: a fresh PostgreSQL database per test and the skip-or-fail rule for services.
 //!
 //! Queries are free functions taking `&impl ConnectionTrait`, so they run the same on a pool or
@@ -31,9 +35,11 @@ pub mod auth;
 pub mod comments;
 pub mod ideas;
 pub mod jams;
+pub mod moderation;
 pub mod participants;
 pub mod schedule;
 pub mod staff;
+pub mod vote_writer;
 pub mod votes;
 
 pub use jams::JamFull;

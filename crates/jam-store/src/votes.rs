@@ -14,11 +14,9 @@
 //!
 //! The locks are always taken vote row first, then idea row, so votes never deadlock each other.
 //!
-//! The seam for the batched (group-commit) writer: [`apply`] does one vote against any connection
-//! or transaction and [`cast`] is just "begin, apply, commit". A writer that collects concurrent
-//! votes runs [`apply`] for each of them inside one transaction (sorted by `(idea_id, participant_id)`
-//! to keep the lock order), commits once, and then answers every waiting request with its own
-//! [`VoteOutcome`]; the routes call it instead of [`cast`] and nothing else changes.
+//! [`cast`] writes one vote in its own transaction. The server goes through the batched writer
+//! ([`crate::vote_writer`]), which applies the same rules to many votes at once with a fixed number
+//! of statements per batch, and falls back to [`cast`] vote by vote when a batch fails.
 
 use std::collections::HashMap;
 

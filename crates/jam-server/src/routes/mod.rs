@@ -1,57 +1,98 @@
-//! The route table: every route of `shared/spec/api.md`, with the roles each admits checked in its
-//! handler (the `Caller` extractor and its `require_*` methods).
+//! The route table: every route of `shared/spec/api.md`, declared once. The same declaration
+//! registers the route with actix-web and documents it in the OpenAPI document, so no route can be
+//! served undocumented. Each handler checks the roles it admits (the `Caller` extractor and its
+//! `require_*` methods); `who` here says the same in words, and the authorization-matrix test
+//! holds both to the spec.
 
 use actix_web::web;
+use jam_protocol::api::*;
 
+use crate::openapi::{RouteDoc, page, schema};
+
+mod access;
 pub mod auth;
 pub mod jams;
+pub mod moderation;
 pub mod ops;
 pub mod participation;
 
-/// Registers `/api/v1/...`.
-pub fn api(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .route("/auth/login", web::post().to(auth::login))
-            .route("/auth/logout", web::post().to(auth::logout))
-            .route("/me", web::get().to(auth::me))
-            .route("/staff", web::post().to(auth::create_staff))
-            .route("/jams", web::post().to(jams::create_jam))
-            .route("/jams", web::get().to(jams::list_jams))
-            .route("/jams/{slug}", web::get().to(jams::get_jam))
-            .route("/jams/{slug}", web::patch().to(jams::patch_jam))
-            .route("/jams/{slug}/schedule", web::post().to(jams::schedule_jam))
-            .route("/jams/{slug}/close", web::post().to(jams::close_jam))
-            .route("/jams/{slug}/sessions", web::post().to(jams::create_session))
-            .route("/jams/{slug}/sessions/{id}", web::patch().to(jams::patch_session))
-            .route(
-                "/jams/{slug}/sessions/{id}/open",
-                web::post().to(jams::open_session),
-            )
-            .route(
-                "/jams/{slug}/sessions/{id}/close",
-                web::post().to(jams::close_session),
-            )
-            .route("/jams/{slug}/announcements", web::post().to(jams::announce))
-            .route("/jams/{slug}/audit", web::get().to(jams::audit_log))
-            .route("/jams/{slug}/stats", web::get().to(jams::stats))
-            .route("/jams/{slug}/welcome", web::get().to(participation::welcome))
-            .route("/jams/{slug}/join", web::post().to(participation::join))
-            .route("/jams/{slug}/search", web::get().to(participation::search))
-            .route("/sessions/{id}/ideas", web::post().to(participation::create_idea))
-            .route("/sessions/{id}/ideas", web::get().to(participation::list_ideas))
-            .route("/ideas/{id}", web::get().to(participation::get_idea))
-            .route("/ideas/{id}", web::patch().to(participation::patch_idea))
-            .route(
-                "/ideas/{id}/comments",
-                web::post().to(participation::create_comment),
-            )
-            .route(
-                "/ideas/{id}/comments",
-                web::get().to(participation::list_comments),
-            )
-            .route("/ideas/{id}/vote", web::put().to(participation::vote)),
-    );
+/// `METHOD "path" => handler, status, "summary", "who" [, query [..]] [, req Type] [, res Type | , page Item];`
+macro_rules! api_routes {
+    ($( $method:ident $path:literal => $handler:path, $status:literal, $summary:literal, $who:literal
+        $(, query [$($q:literal),*])? $(, req $req:ty)? $(, res $res:ty)? $(, page $page:ty)? ; )*) => {
+        /// Registers `/api/v1/...`.
+        pub fn api(cfg: &mut web::ServiceConfig) {
+            cfg.service(
+                web::scope("/api/v1")
+                    $( .route($path, web::$method().to($handler)) )*
+                    .route("/openapi.json", web::get().to(openapi_json)),
+            );
+        }
+
+        /// The documentation of every route `api` registers.
+        pub fn docs() -> Vec<RouteDoc> {
+            vec![$(RouteDoc {
+                method: stringify!($method),
+                path: $path,
+                summary: $summary,
+                who: $who,
+                status: $status,
+                query: &[$($($q),*)?],
+                request: None $( .or(Some(schema::<$req>)) )?,
+                response: None $( .or(Some(schema::<$res>)) )? $( .or(Some(page::<$page>)) )?,
+            }),*]
+        }
+    };
+}
+
+api_routes! {
+    post "/auth/login" => auth::login, 200, "Staff sign-in; sets the session cookie", "anyone", req LoginRequest, res Me;
+    post "/auth/logout" => auth::logout, 204, "Ends the session", "signed in";
+    get "/me" => auth::me, 200, "Who is signed in", "signed in", res Me;
+    post "/staff" => auth::create_staff, 201, "Creates a staff account", "admin", req CreateStaffRequest, res StaffView;
+
+    post "/jams" => jams::create_jam, 201, "Creates a jam (draft); missing invite codes are generated", "facilitator, admin", req CreateJamRequest, res JamView;
+    get "/jams" => jams::list_jams, 200, "Lists jams", "staff", page JamView;
+    get "/jams/{slug}" => jams::get_jam, 200, "A jam with its state, sessions and the server's now", "staff; participants of that jam", res JamView;
+    patch "/jams/{slug}" => jams::patch_jam, 200, "Edits texts and schedule (ends_at to extend)", "facilitator, admin", req PatchJamRequest, res JamView;
+    post "/jams/{slug}/schedule" => jams::schedule_jam, 200, "draft → scheduled", "facilitator, admin", res JamView;
+    post "/jams/{slug}/close" => jams::close_jam, 200, "Closes the jam now", "facilitator, admin", res JamView;
+    post "/jams/{slug}/sessions" => jams::create_session, 201, "Adds a session", "facilitator, admin", req CreateSessionRequest, res SessionView;
+    patch "/jams/{slug}/sessions/{id}" => jams::patch_session, 200, "Edits a session", "facilitator, admin", req PatchSessionRequest, res SessionView;
+    post "/jams/{slug}/sessions/{id}/open" => jams::open_session, 200, "Opens a session now (audited)", "facilitator, admin", res SessionView;
+    post "/jams/{slug}/sessions/{id}/close" => jams::close_session, 200, "Closes a session now (audited)", "facilitator, admin", res SessionView;
+    post "/jams/{slug}/announcements" => jams::announce, 201, "Pushes an announcement live to everyone in the jam", "facilitator, admin", req AnnouncementRequest, res AnnouncementView;
+    get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
+    get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes", "staff";
+
+    get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining", "anyone with a valid code", query ["code"], res WelcomeView;
+    post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie", "anyone", req JoinRequest, res Me;
+    get "/jams/{slug}/search" => participation::search, 200, "Ideas matching every word in title, body or tags", "members", query ["q", "cursor", "limit"], page IdeaView;
+    post "/sessions/{id}/ideas" => participation::create_idea, 201, "Posts an idea", "participant (session open)", req CreateIdeaRequest, res IdeaView;
+    get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote", "members", query ["sort", "cursor", "limit"], page IdeaView;
+    get "/ideas/{id}" => participation::get_idea, 200, "An idea with counts", "members", res IdeaView;
+    patch "/ideas/{id}" => participation::patch_idea, 200, "Edits an idea within the edit window", "its author (session open)", req PatchIdeaRequest, res IdeaView;
+    post "/ideas/{id}/comments" => participation::create_comment, 201, "Replies in the idea's thread", "participant (session open)", req CreateCommentRequest, res CommentView;
+    get "/ideas/{id}/comments" => participation::list_comments, 200, "The thread, oldest first", "members", query ["cursor", "limit"], page CommentView;
+    put "/ideas/{id}/vote" => participation::vote, 200, "Votes 1 or -1, or 0 to retract; idempotent", "participant (session open)", req VoteRequest, res VoteResult;
+
+    post "/ideas/{id}/flags" => moderation::flag_idea, 201, "Flags an idea; hides it at the threshold", "participant", req FlagRequest, res FlagView;
+    post "/comments/{id}/flags" => moderation::flag_comment, 201, "Flags a comment; hides it at the threshold", "participant", req FlagRequest, res FlagView;
+    get "/jams/{slug}/moderation" => moderation::queue, 200, "The queue of flagged items", "facilitator, admin", query ["cursor", "limit"], page ModerationItem;
+    post "/ideas/{id}/hide" => moderation::hide_idea, 200, "Hides an idea (audited)", "facilitator, admin", res IdeaView;
+    post "/ideas/{id}/restore" => moderation::restore_idea, 200, "Restores an idea (audited)", "facilitator, admin", res IdeaView;
+    post "/ideas/{id}/remove" => moderation::remove_idea, 200, "Removes an idea (audited)", "facilitator, admin", res IdeaView;
+    post "/ideas/{id}/merge" => moderation::merge, 200, "Merges a duplicate; votes carry over once per voter", "facilitator, admin", req MergeRequest, res MergeResult;
+    post "/comments/{id}/hide" => moderation::hide_comment, 200, "Hides a comment (audited)", "facilitator, admin", res CommentView;
+    post "/comments/{id}/restore" => moderation::restore_comment, 200, "Restores a comment (audited)", "facilitator, admin", res CommentView;
+    post "/comments/{id}/remove" => moderation::remove_comment, 200, "Removes a comment (audited)", "facilitator, admin", res CommentView;
+
+    get "/live" => crate::live::connect, 101, "Upgrades to the live protocol (WebSocket, shared/spec/live.md); Origin must be the public origin", "signed in";
+}
+
+async fn openapi_json() -> actix_web::HttpResponse {
+    // Built per request: it is small, rarely fetched, and always matches the running table.
+    actix_web::HttpResponse::Ok().json(crate::openapi::document(&docs()))
 }
 
 /// Registers `/healthz`, `/readyz`, `/metrics`.

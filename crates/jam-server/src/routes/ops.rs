@@ -42,21 +42,61 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 /// Prometheus text format.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let o = &state.orchestrator;
+    let hub = state.hub.stats();
     let body = state.metrics.render(&[
         (
             "jam_transitions_recorded_total",
             "Schedule transitions this node recorded.",
+            "counter",
             o.recorded(),
         ),
         (
             "jam_transitions_published_total",
             "Schedule transitions this node published.",
+            "counter",
             o.published(),
         ),
         (
             "jam_orchestrator_step_errors_total",
             "Failed schedule steps (retried).",
+            "counter",
             o.step_errors(),
+        ),
+        (
+            "jam_live_connections",
+            "Open WebSocket connections.",
+            "gauge",
+            hub.connections,
+        ),
+        (
+            "jam_live_subscriptions",
+            "Topic subscriptions of this node's connections.",
+            "gauge",
+            hub.subscriptions,
+        ),
+        (
+            "jam_live_topics",
+            "Topics with local subscribers.",
+            "gauge",
+            hub.topics,
+        ),
+        (
+            "jam_live_frames_out_total",
+            "WebSocket frames written (a coalesced array counts once).",
+            "counter",
+            hub.frames_out,
+        ),
+        (
+            "jam_live_bytes_out_total",
+            "Bytes of WebSocket frames written.",
+            "counter",
+            hub.bytes_out,
+        ),
+        (
+            "jam_live_queue_drops_total",
+            "Frames dropped for slow consumers (each answered by resync or 4008).",
+            "counter",
+            hub.queue_drops,
         ),
     ]);
     HttpResponse::Ok()

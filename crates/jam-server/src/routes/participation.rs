@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
+use jam_domain::Principal;
 use jam_domain::lifecycle::{self, JamState};
 use jam_domain::text::{DisplayName, Lines};
-use jam_domain::{JamId, Principal};
 use jam_protocol::api::{
     CreateCommentRequest, CreateIdeaRequest, IdeaSort, IdeaView, JoinRequest, Me, Page, PatchIdeaRequest,
     PrincipalKind, VoteRequest, VoteResult, WelcomeView,
@@ -22,12 +22,16 @@ use jam_store::JamFull;
 use jam_store::audit::{Actor, NewAudit};
 use jam_store::auth::Subject;
 use jam_store::entity::{comments, ideas, participants, sessions};
-use jam_store::ideas::{Cursor, IdeaEdit, Sort, Viewer};
+use jam_store::ideas::{Cursor, IdeaEdit, Sort};
 use jam_store::votes::VoteInput;
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::access::{
+    can_see, jam_by_id, jam_by_slug, load_idea, parse_id, participant_id, publish, require_member, store_err,
+    viewer,
+};
 use crate::auth::{self, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -37,35 +41,6 @@ use crate::settings::Limits;
 use crate::state::{AppState, client_ip};
 use crate::validate::Check;
 use crate::views::{author_view, comment_view, idea_view, session_view};
-
-fn store_err(e: sea_orm::DbErr) -> ApiError {
-    jam_store::StoreError::from(e).into()
-}
-
-async fn jam_by_slug(state: &AppState, slug: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_slug(&state.db, slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("jam"))
-}
-
-async fn jam_by_id(state: &AppState, id: Uuid, what: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_id(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(what))
-}
-
-fn parse_id(raw: &str, what: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(what))
-}
-
-/// 404 unless the caller may read things of this jam.
-fn require_member(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<()> {
-    if caller.principal.is_member_of(JamId(jam.jam.id)) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(what))
-    }
-}
 
 /// A participant of this jam, for writes: `(participant id, audience id)`. Staff get 403 (they read
 /// but do not take part); participants of another jam get 404 (they cannot see it).
@@ -81,28 +56,6 @@ fn require_participant(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<
             "only participants of this jam post, comment and vote".into(),
         )),
     }
-}
-
-fn viewer(caller: &Caller) -> Viewer {
-    match caller.principal {
-        Principal::Staff { .. } => Viewer::Staff,
-        Principal::Participant { id, .. } => Viewer::Participant(id.0),
-    }
-}
-
-fn participant_id(caller: &Caller) -> Option<Uuid> {
-    match caller.principal {
-        Principal::Participant { id, .. } => Some(id.0),
-        Principal::Staff { .. } => None,
-    }
-}
-
-/// Hidden and removed items are seen by staff and their author only; visible and merged ones by
-/// every member (a merged idea still answers by id, pointing to its target).
-fn can_see(caller: &Caller, status: &str, author_id: Uuid) -> bool {
-    caller.principal.is_staff()
-        || matches!(status, "visible" | "merged")
-        || participant_id(caller) == Some(author_id)
 }
 
 /// 409 unless the session takes writes at this moment (the lifecycle function, not a timer).
@@ -127,33 +80,6 @@ async fn load_session(state: &AppState, caller: &Caller, raw: &str) -> ApiResult
     let jam = jam_by_id(state, session.jam_id, "session").await?;
     require_member(caller, &jam, "session")?;
     Ok((jam, id))
-}
-
-/// An idea the caller may read, with its jam.
-async fn load_idea(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(JamFull, ideas::Model)> {
-    let id = parse_id(raw, "idea")?;
-    let idea = jam_store::ideas::by_id(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("idea"))?;
-    let jam = jam_by_id(state, idea.jam_id, "idea").await?;
-    require_member(caller, &jam, "idea")?;
-    if !can_see(caller, &idea.status, idea.author_id) {
-        return Err(ApiError::not_found("idea"));
-    }
-    Ok((jam, idea))
-}
-
-/// Publishes after the commit; the write stands even if the broker is down (clients refetch).
-async fn publish(state: &AppState, topics: &[String], event: &Event) {
-    let Ok(payload) = serde_json::to_vec(event) else {
-        return;
-    };
-    let payload = bytes::Bytes::from(payload);
-    for topic in topics {
-        if let Err(error) = state.broker.publish(topic, payload.clone()).await {
-            tracing::warn!(%error, %topic, "stored but not pushed live");
-        }
-    }
 }
 
 // ---- welcome and join ----
@@ -669,18 +595,25 @@ pub async fn vote(
     }
     let now = state.clock.now();
     require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
-    let outcome = jam_store::votes::cast(
-        &state.db,
-        VoteInput {
+    // Answered only after the batch holding this vote committed (group commit).
+    let outcome = state
+        .votes
+        .cast(VoteInput {
             idea_id: idea.id,
             participant_id,
             jam_id: jam.jam.id,
             audience_id,
             value,
             at: now,
-        },
-    )
-    .await?;
+        })
+        .await
+        .map_err(|err| match err {
+            jam_store::StoreError::Overloaded => ApiError::Unavailable {
+                detail: "too many votes at once; retry in a moment".into(),
+                retry_after_secs: 1,
+            },
+            other => other.into(),
+        })?;
     let (up, down) = (
         u32::try_from(outcome.up).unwrap_or(0),
         u32::try_from(outcome.down).unwrap_or(0),

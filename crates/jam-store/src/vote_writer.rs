@@ -1,0 +1,620 @@
+//! The batched vote writer (group commit): concurrent votes share one transaction and one commit,
+//! and each request is answered only after the batch that holds it has committed.
+//!
+//! # Batching
+//!
+//! Requests go into a bounded queue ([`VoteWriter::submit`]); a full queue refuses the vote at once
+//! with [`StoreError::Overloaded`] (HTTP 503 with `Retry-After`) instead of letting memory and
+//! latency grow. One task per node ([`VoteWriterTask::run`]) takes everything queued, up to
+//! `batch_max`, optionally lingering `batch_linger` for more, and writes it in one transaction.
+//! With no linger a batch is exactly what arrived while the previous batch was committing, so a
+//! lone voter waits for one commit and a crowd shares commits.
+//!
+//! # One batch, a fixed number of statements
+//!
+//! Votes are grouped by `(idea, participant)`. Inside a batch, several votes of one participant on
+//! one idea apply in arrival order: the last one is what is stored, and each request's `previous`
+//! is the vote before it. The idea counters move by `delta(stored old value, last value)`, the
+//! intermediate values cancel out. The statements, whatever the batch size:
+//! 1. `INSERT` every pair with its last value, `ON CONFLICT DO NOTHING RETURNING` the inserted keys:
+//!    those had no vote before (old value 0).
+//! 2. `SELECT … FOR UPDATE` the other pairs' rows, to read their old values.
+//! 3. Multi-row `INSERT … ON CONFLICT DO UPDATE` for the pairs whose value changes.
+//! 4. `SELECT … FOR UPDATE` the touched ideas' counters (their current values).
+//! 5. One `UPDATE ideas SET up = up + d.du, … FROM (VALUES …) d` for the ideas whose counts move.
+//!
+//! The counts answered are step 4 plus the batch's deltas: exact, because the idea rows are locked
+//! (or, on SQLite, the whole database is) from step 4 to the commit.
+//!
+//! # Why it stays exact with several writers (PostgreSQL cluster)
+//!
+//! Every node runs its own writer against the same database, so two batches may touch the same
+//! rows at once. The old values are never read without a lock that lasts until commit:
+//! - A pair missing at step 1 is inserted by this batch; its uncommitted row blocks any other
+//!   inserter of that key, whose `DO NOTHING` then waits for our commit and sees our row as
+//!   existing, so it reads our value at step 2, never "no vote".
+//! - A pair present at step 1 was committed by someone; step 2 locks it (`FOR UPDATE`, which in
+//!   READ COMMITTED returns the latest committed version after waiting), so no other batch changes
+//!   it between our read and our write.
+//! - Counters only ever move by `up = up + delta` on a locked row.
+//!
+//! (`INSERT … ON CONFLICT DO UPDATE … RETURNING` cannot return the *old* value before
+//! PostgreSQL 18, and a sub-select in `RETURNING` reads the statement's snapshot, which can be older
+//! than the row it just locked, so the explicit lock is the sound choice.)
+//!
+//! Deadlocks: every batch takes its locks in one global order: vote rows before idea rows (as the
+//! single-vote [`votes::apply`] does), vote rows by `(idea_id, participant_id)` (step 1 inserts in
+//! that order, step 2 sorts before locking), idea rows by id (step 4 sorts before locking; step 5
+//! then waits for nothing). Should one happen anyway (another code path), PostgreSQL aborts one
+//! transaction and the batch is retried whole.
+//!
+//! On SQLite the transaction is `BEGIN IMMEDIATE` ([`votes::begin_write`]): it holds the
+//! database's write lock from the start, so reads and writes cannot interleave with another writer
+//! and no `SQLITE_BUSY` upgrade failure can happen mid-batch. `FOR UPDATE` is not emitted there.
+//!
+//! # Failures
+//!
+//! - Contention (deadlock, serialization failure, lock or pool timeout): the batch is rolled back
+//!   and retried whole, up to [`CONTENTION_RETRIES`] times; then every vote in it gets the error.
+//! - The database unreachable: every vote in the batch gets the error (HTTP 503); none was written.
+//! - Any other error (e.g. a foreign key: an idea deleted meanwhile): the batch is rolled back and
+//!   its votes are written again one per transaction in arrival order ([`votes::cast`]), so one bad
+//!   vote fails alone.
+//! - A commit whose outcome is unknown (connection lost during `COMMIT`) is safe to retry: a vote
+//!   sets a value, and deltas come from the stored old value, so writing a batch twice changes the
+//!   counts once.
+//!
+//! No request is answered before its transaction committed, and a request whose caller went away
+//! is still written (the vote was accepted into the queue).
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, IntoIden, LockType, OnConflict, Order, Query, TableRef, Value, ValueTuple,
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::entity::{ideas, votes};
+use crate::votes::{VoteInput, VoteOutcome, begin_write, delta};
+
+/// How often a batch that lost to contention (deadlock, serialization failure, timeout) is
+/// retried whole before its votes are answered with the error.
+pub const CONTENTION_RETRIES: u32 = 2;
+
+/// The largest `batch_max` accepted: 7 bound values per vote stay under SQLite's 32,766 and
+/// PostgreSQL's 65,535 parameters per statement.
+pub const BATCH_MAX_LIMIT: usize = 4096;
+
+/// How the writer batches (the `[votes]` settings).
+#[derive(Debug, Clone, Copy)]
+pub struct VoteWriterSettings {
+    /// Most votes in one transaction (1 to [`BATCH_MAX_LIMIT`]).
+    pub batch_max: usize,
+    /// How long the writer waits for more votes once it has some, while fewer than `batch_max`
+    /// are queued. Zero: no waiting; a batch is whatever queued up during the previous commit.
+    pub batch_linger: Duration,
+    /// Votes that may wait for the writer; one more is refused with [`StoreError::Overloaded`].
+    pub queue_capacity: usize,
+}
+
+impl Default for VoteWriterSettings {
+    fn default() -> Self {
+        Self {
+            batch_max: 512,
+            batch_linger: Duration::ZERO,
+            queue_capacity: 8192,
+        }
+    }
+}
+
+/// Counters of the writer's work since it started (for metrics and benchmarks).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VoteWriterCounts {
+    /// Transactions committed with at least one vote (including one-vote fallbacks).
+    pub commits: u64,
+    /// Batches taken from the queue.
+    pub batches: u64,
+    /// Votes answered with an outcome (committed).
+    pub votes: u64,
+    /// Votes answered with an error.
+    pub failed_votes: u64,
+    /// Votes refused because the queue was full.
+    pub refused: u64,
+    /// The largest batch so far.
+    pub largest_batch: u64,
+    /// Batches rolled back for contention and tried again.
+    pub retries: u64,
+    /// Batches rolled back for an error and rewritten one vote per transaction.
+    pub split_batches: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    commits: AtomicU64,
+    batches: AtomicU64,
+    votes: AtomicU64,
+    failed_votes: AtomicU64,
+    refused: AtomicU64,
+    largest_batch: AtomicU64,
+    retries: AtomicU64,
+    split_batches: AtomicU64,
+}
+
+impl Stats {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> VoteWriterCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        VoteWriterCounts {
+            commits: get(&self.commits),
+            batches: get(&self.batches),
+            votes: get(&self.votes),
+            failed_votes: get(&self.failed_votes),
+            refused: get(&self.refused),
+            largest_batch: get(&self.largest_batch),
+            retries: get(&self.retries),
+            split_batches: get(&self.split_batches),
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<VoteOutcome, StoreError>>;
+
+/// One queued vote and where its answer goes.
+struct Pending {
+    vote: VoteInput,
+    reply: Reply,
+}
+
+/// The handle every request uses: cheap to clone, shared by all HTTP workers of a node.
+#[derive(Clone)]
+pub struct VoteWriter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The bounded queue; `try_send` so a full queue refuses at once rather than piling up waiters.
+    queue: mpsc::Sender<Pending>,
+    /// Set to `true` by [`VoteWriter::shutdown`]: the task stops taking new votes and drains.
+    stop: watch::Sender<bool>,
+    /// Becomes `true` when the task has answered its last vote.
+    done: watch::Receiver<bool>,
+    stats: Arc<Stats>,
+}
+
+/// The writer's loop; run it once with [`VoteWriterTask::run`] (what [`VoteWriter::start`] does).
+pub struct VoteWriterTask {
+    db: DatabaseConnection,
+    settings: VoteWriterSettings,
+    queue: mpsc::Receiver<Pending>,
+    stop: watch::Receiver<bool>,
+    done: watch::Sender<bool>,
+    stats: Arc<Stats>,
+}
+
+impl VoteWriter {
+    /// A writer and its not yet running task. Votes submitted before the task runs wait in the
+    /// queue (so tests can fill one batch exactly).
+    pub fn new(db: DatabaseConnection, settings: VoteWriterSettings) -> (VoteWriter, VoteWriterTask) {
+        let settings = VoteWriterSettings {
+            batch_max: settings.batch_max.clamp(1, BATCH_MAX_LIMIT),
+            batch_linger: settings.batch_linger,
+            queue_capacity: settings.queue_capacity.max(1),
+        };
+        let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (done_tx, done_rx) = watch::channel(false);
+        let stats = Arc::new(Stats::default());
+        let writer = VoteWriter {
+            inner: Arc::new(Inner {
+                queue: queue_tx,
+                stop: stop_tx,
+                done: done_rx,
+                stats: stats.clone(),
+            }),
+        };
+        let task = VoteWriterTask {
+            db,
+            settings,
+            queue: queue_rx,
+            stop: stop_rx,
+            done: done_tx,
+            stats,
+        };
+        (writer, task)
+    }
+
+    /// A writer whose task runs on the current Tokio runtime.
+    pub fn start(db: DatabaseConnection, settings: VoteWriterSettings) -> VoteWriter {
+        let (writer, task) = Self::new(db, settings);
+        tokio::spawn(task.run());
+        writer
+    }
+
+    /// Queues a vote, or refuses it at once: [`StoreError::Overloaded`] when the queue is full,
+    /// [`StoreError::WriterStopped`] after shutdown. The returned future resolves once the vote's
+    /// batch has committed (or failed); dropping it does not withdraw the vote.
+    pub fn submit(
+        &self,
+        vote: VoteInput,
+    ) -> Result<impl Future<Output = Result<VoteOutcome, StoreError>> + Send + 'static, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        match self.inner.queue.try_send(Pending { vote, reply }) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                Stats::add(&self.inner.stats.refused, 1);
+                return Err(StoreError::Overloaded);
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(StoreError::WriterStopped),
+        }
+        Ok(async move { answer.await.unwrap_or(Err(StoreError::WriterStopped)) })
+    }
+
+    /// Records one vote through the writer and returns the idea's counts after its batch.
+    pub async fn cast(&self, vote: VoteInput) -> Result<VoteOutcome, StoreError> {
+        self.submit(vote)?.await
+    }
+
+    /// Stops taking votes (new ones get [`StoreError::WriterStopped`]), answers every vote
+    /// already queued, and returns when the task has finished. Safe to call more than once.
+    pub async fn shutdown(&self) {
+        self.inner.stop.send_replace(true);
+        let mut done = self.inner.done.clone();
+        // An error means the task is gone (never started, or dropped): nothing left to wait for.
+        let _ = done.wait_for(|finished| *finished).await;
+    }
+
+    /// What the writer has done so far.
+    pub fn counts(&self) -> VoteWriterCounts {
+        self.inner.stats.snapshot()
+    }
+}
+
+impl VoteWriterTask {
+    /// Takes batches from the queue and writes them until [`VoteWriter::shutdown`] (or until every
+    /// handle is dropped), then answers what is still queued and returns.
+    pub async fn run(mut self) {
+        let max = self.settings.batch_max;
+        let mut batch: Vec<Pending> = Vec::with_capacity(max);
+        let mut stopping = *self.stop.borrow();
+        if stopping {
+            self.queue.close();
+        }
+        loop {
+            let received = tokio::select! {
+                biased;
+                changed = self.stop.wait_for(|stop| *stop), if !stopping => {
+                    // Whether set or the handle dropped: stop taking new votes, drain the rest.
+                    let _ = changed;
+                    stopping = true;
+                    self.queue.close();
+                    continue;
+                }
+                n = self.queue.recv_many(&mut batch, max) => n,
+            };
+            if received == 0 {
+                break; // closed and drained
+            }
+            if !self.settings.batch_linger.is_zero() && batch.len() < max {
+                let deadline = tokio::time::Instant::now() + self.settings.batch_linger;
+                while batch.len() < max {
+                    let room = max - batch.len();
+                    match tokio::time::timeout_at(deadline, self.queue.recv_many(&mut batch, room)).await {
+                        Ok(n) if n > 0 => {}
+                        _ => break,
+                    }
+                }
+            }
+            self.write(std::mem::take(&mut batch)).await;
+            batch.reserve(max);
+        }
+        self.done.send_replace(true);
+    }
+
+    /// Writes one batch and answers every vote in it.
+    async fn write(&self, batch: Vec<Pending>) {
+        let stats = &self.stats;
+        Stats::add(&stats.batches, 1);
+        stats.largest_batch.fetch_max(batch.len() as u64, Ordering::Relaxed);
+        let (inputs, replies): (Vec<VoteInput>, Vec<Reply>) = batch.into_iter().map(|p| (p.vote, p.reply)).unzip();
+
+        let mut attempt = 0;
+        let err = loop {
+            match write_batch(&self.db, &inputs).await {
+                Ok(outcomes) => {
+                    Stats::add(&stats.commits, 1);
+                    Stats::add(&stats.votes, outcomes.len() as u64);
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        // The caller may have gone away; the vote is committed all the same.
+                        let _ = reply.send(Ok(outcome));
+                    }
+                    return;
+                }
+                Err(err) if err.is_unavailable() && is_contention(&err) && attempt < CONTENTION_RETRIES => {
+                    attempt += 1;
+                    Stats::add(&stats.retries, 1);
+                    tracing::warn!(error = %err, attempt, votes = inputs.len(), "vote batch lost to contention; retrying");
+                }
+                Err(err) => break err,
+            }
+        };
+
+        if err.is_unavailable() || inputs.len() == 1 {
+            tracing::warn!(error = %err, votes = inputs.len(), "vote batch failed; no vote in it was written");
+            Stats::add(&stats.failed_votes, inputs.len() as u64);
+            for reply in replies {
+                let _ = reply.send(Err(copy_error(&err)));
+            }
+            return;
+        }
+
+        // Find the bad vote(s) by writing each alone, in arrival order (so the last one wins).
+        tracing::warn!(error = %err, votes = inputs.len(), "vote batch failed; writing its votes one by one");
+        Stats::add(&stats.split_batches, 1);
+        for (vote, reply) in inputs.into_iter().zip(replies) {
+            let result = crate::votes::cast(&self.db, vote).await;
+            match &result {
+                Ok(_) => {
+                    Stats::add(&stats.commits, 1);
+                    Stats::add(&stats.votes, 1);
+                }
+                Err(_) => Stats::add(&stats.failed_votes, 1),
+            }
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// True for contention a retry may get past (not for a lost connection).
+fn is_contention(err: &StoreError) -> bool {
+    matches!(err, StoreError::Db(db) if crate::error::is_contention(db))
+}
+
+/// The same error for every vote of a failed batch (`StoreError` is not `Clone`, `DbErr` is).
+fn copy_error(err: &StoreError) -> StoreError {
+    match err {
+        StoreError::Db(db) => StoreError::Db(db.clone()),
+        StoreError::Overloaded => StoreError::Overloaded,
+        StoreError::WriterStopped => StoreError::WriterStopped,
+        other => StoreError::Db(DbErr::Custom(other.to_string())),
+    }
+}
+
+/// Writes `votes` (in arrival order) in one transaction and returns each one's outcome, in the
+/// same order. All or nothing: on error nothing was written. See the module docs for the steps.
+///
+/// This is the writer's core, public so it can be called without a queue (e.g. a bulk import);
+/// the server goes through [`VoteWriter`].
+pub async fn write_batch(db: &DatabaseConnection, votes: &[VoteInput]) -> Result<Vec<VoteOutcome>, StoreError> {
+    if votes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let txn = begin_write(db).await?;
+    match apply_batch(&txn, votes).await {
+        Ok(outcomes) => {
+            txn.commit().await?;
+            Ok(outcomes)
+        }
+        Err(err) => {
+            // A failed rollback leaves nothing committed either; report the first error.
+            let _ = txn.rollback().await;
+            Err(err.into())
+        }
+    }
+}
+
+/// Every vote of one participant on one idea in a batch, and what the batch leaves stored.
+struct Pair {
+    jam_id: Uuid,
+    audience_id: Uuid,
+    /// Time of the first vote (a new row's `created_at`).
+    first_at: chrono::DateTime<chrono::Utc>,
+    /// Time and value of the last vote: what is stored.
+    last_at: chrono::DateTime<chrono::Utc>,
+    last_value: i16,
+    /// Positions in the batch of this pair's votes, in arrival order.
+    positions: Vec<usize>,
+}
+
+/// The batch's statements inside the caller's write transaction (see the module docs).
+async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<Vec<VoteOutcome>, DbErr> {
+    // Pairs sorted by (idea, participant): the order every batch takes vote-row locks in.
+    let mut pairs: BTreeMap<(Uuid, Uuid), Pair> = BTreeMap::new();
+    for (position, vote) in votes.iter().enumerate() {
+        pairs
+            .entry((vote.idea_id, vote.participant_id))
+            .and_modify(|pair| {
+                pair.last_at = vote.at;
+                pair.last_value = vote.value;
+                pair.positions.push(position);
+            })
+            .or_insert_with(|| Pair {
+                jam_id: vote.jam_id,
+                audience_id: vote.audience_id,
+                first_at: vote.at,
+                last_at: vote.at,
+                last_value: vote.value,
+                positions: vec![position],
+            });
+    }
+
+    // 1. New pairs are inserted with their final value; the rest already had a row.
+    let mut insert = vote_rows(pairs.iter())?;
+    insert
+        .on_conflict(
+            OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([votes::Column::IdeaId, votes::Column::ParticipantId]));
+    let mut old: HashMap<(Uuid, Uuid), i16> = HashMap::with_capacity(pairs.len());
+    for row in txn.query_all(&insert).await? {
+        let key = (row.try_get::<Uuid>("", "idea_id")?, row.try_get::<Uuid>("", "participant_id")?);
+        old.insert(key, 0);
+    }
+
+    // 2. Old values of existing pairs, locked until commit.
+    let existing: Vec<(Uuid, Uuid)> = pairs.keys().filter(|k| !old.contains_key(k)).copied().collect();
+    if !existing.is_empty() {
+        let keys = Query::select()
+            .column(Asterisk)
+            .from_values(existing.iter().copied(), Alias::new("k"))
+            .to_owned();
+        let select = Query::select()
+            .columns([votes::Column::IdeaId, votes::Column::ParticipantId, votes::Column::Value])
+            .from(votes::Entity)
+            .and_where(
+                Expr::tuple([Expr::col(votes::Column::IdeaId), Expr::col(votes::Column::ParticipantId)])
+                    .in_subquery(keys),
+            )
+            .order_by(votes::Column::IdeaId, Order::Asc)
+            .order_by(votes::Column::ParticipantId, Order::Asc)
+            .lock(LockType::Update)
+            .to_owned();
+        for row in txn.query_all(&select).await? {
+            let key = (row.try_get::<Uuid>("", "idea_id")?, row.try_get::<Uuid>("", "participant_id")?);
+            old.insert(key, row.try_get::<i16>("", "value")?);
+        }
+        if let Some(missing) = existing.iter().find(|k| !old.contains_key(k)) {
+            // Step 1 saw the row and nothing deletes vote rows without deleting the jam.
+            return Err(DbErr::RecordNotFound(format!(
+                "vote of participant {} on idea {} vanished during its batch",
+                missing.1, missing.0
+            )));
+        }
+    }
+
+    // 3. Existing pairs whose value changes.
+    let changed: Vec<_> = existing
+        .iter()
+        .filter_map(|key| pairs.get_key_value(key))
+        .filter(|(key, pair)| old.get(key) != Some(&pair.last_value))
+        .collect();
+    if !changed.is_empty() {
+        let mut upsert = vote_rows(changed.into_iter())?;
+        upsert.on_conflict(
+            OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
+                .update_columns([votes::Column::Value, votes::Column::UpdatedAt])
+                .to_owned(),
+        );
+        txn.execute(&upsert).await?;
+    }
+
+    // 4. The touched ideas' counters, locked in id order.
+    let mut deltas: BTreeMap<Uuid, (i32, i32, i32)> = BTreeMap::new();
+    for (key, pair) in &pairs {
+        let (du, dd, dv) = delta(old.get(key).copied().unwrap_or(0), pair.last_value);
+        let d = deltas.entry(key.0).or_default();
+        *d = (d.0 + du, d.1 + dd, d.2 + dv);
+    }
+    let counts_query = Query::select()
+        .columns([ideas::Column::Id, ideas::Column::Up, ideas::Column::Down, ideas::Column::Voters])
+        .from(ideas::Entity)
+        .and_where(Expr::col(ideas::Column::Id).is_in(deltas.keys().copied()))
+        .order_by(ideas::Column::Id, Order::Asc)
+        .lock(LockType::Update)
+        .to_owned();
+    let mut counts: HashMap<Uuid, (i32, i32, i32)> = HashMap::with_capacity(deltas.len());
+    for row in txn.query_all(&counts_query).await? {
+        let id = row.try_get::<Uuid>("", "id")?;
+        let (du, dd, dv) = deltas.get(&id).copied().unwrap_or_default();
+        counts.insert(
+            id,
+            (
+                row.try_get::<i32>("", "up")? + du,
+                row.try_get::<i32>("", "down")? + dd,
+                row.try_get::<i32>("", "voters")? + dv,
+            ),
+        );
+    }
+    if let Some(missing) = deltas.keys().find(|id| !counts.contains_key(id)) {
+        // The vote rows' foreign key makes this unreachable short of a concurrent delete.
+        return Err(DbErr::RecordNotFound(format!("idea {missing}")));
+    }
+
+    // 5. One statement moves every counter that changes, relative to its stored value.
+    let moves: Vec<ValueTuple> = deltas
+        .iter()
+        .filter(|(_, d)| **d != (0, 0, 0))
+        .map(|(id, (du, dd, dv))| {
+            ValueTuple::Many(vec![Value::from(*id), Value::from(*du), Value::from(*dd), Value::from(*dv)])
+        })
+        .collect();
+    if !moves.is_empty() {
+        let d = Alias::new("d");
+        let from_d = |column: &str| Expr::col((d.clone(), Alias::new(column)));
+        let plus = |counter: ideas::Column, column: &str| Expr::col((ideas::Entity, counter)).add(from_d(column));
+        let update = Query::update()
+            .table(ideas::Entity)
+            .value(ideas::Column::Up, plus(ideas::Column::Up, "column2"))
+            .value(ideas::Column::Down, plus(ideas::Column::Down, "column3"))
+            .value(ideas::Column::Voters, plus(ideas::Column::Voters, "column4"))
+            .from(TableRef::ValuesList(moves, d.clone().into_iden()))
+            .and_where(Expr::col((ideas::Entity, ideas::Column::Id)).equals((d.clone(), Alias::new("column1"))))
+            .to_owned();
+        txn.execute(&update).await?;
+    }
+
+    // Each vote's answer: the idea's counts after the batch, its own value and the one before it.
+    let mut outcomes: Vec<Option<VoteOutcome>> = vec![None; votes.len()];
+    for (key, pair) in &pairs {
+        let (up, down, voters) = counts.get(&key.0).copied().unwrap_or_default();
+        let mut previous = old.get(key).copied().unwrap_or(0);
+        for &position in &pair.positions {
+            let value = votes[position].value;
+            outcomes[position] = Some(VoteOutcome {
+                idea_id: key.0,
+                up,
+                down,
+                voters,
+                value,
+                previous,
+            });
+            previous = value;
+        }
+    }
+    // Every position belongs to exactly one pair, so every slot is filled.
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| DbErr::Custom("a vote of the batch got no outcome".into())))
+        .collect()
+}
+
+/// `INSERT INTO votes (…) VALUES (…), …` with each pair's last value.
+fn vote_rows<'a>(
+    pairs: impl Iterator<Item = (&'a (Uuid, Uuid), &'a Pair)>,
+) -> Result<sea_orm::sea_query::InsertStatement, DbErr> {
+    let mut insert = Query::insert();
+    insert.into_table(votes::Entity).columns([
+        votes::Column::IdeaId,
+        votes::Column::ParticipantId,
+        votes::Column::JamId,
+        votes::Column::AudienceId,
+        votes::Column::Value,
+        votes::Column::CreatedAt,
+        votes::Column::UpdatedAt,
+    ]);
+    for (&(idea_id, participant_id), pair) in pairs {
+        insert
+            .values([
+                idea_id.into(),
+                participant_id.into(),
+                pair.jam_id.into(),
+                pair.audience_id.into(),
+                pair.last_value.into(),
+                pair.first_at.into(),
+                pair.last_at.into(),
+            ])
+            .map_err(|err| DbErr::Custom(format!("building the vote insert: {err}")))?;
+    }
+    Ok(insert)
+}
