@@ -250,5 +250,8 @@ pub async fn audience_name(
 
 /// The jam a session belongs to.
 pub async fn session_jam(db: &impl ConnectionTrait, session_id: Uuid) -> Result<Option<Uuid>, StoreError> {
-    Ok(sessions::Entity::find_by_id(session_id).one(db).await?.map(|s| s.jam_id))
+    Ok(sessions::Entity::find_by_id(session_id)
+        .one(db)
+        .await?
+        .map(|s| s.jam_id))
 }

@@ -74,7 +74,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, IntoIden, LockType, OnConflict, Order, Query, TableRef, Value, ValueTuple,
+    Alias, Asterisk, Expr, ExprTrait, IntoIden, LockType, OnConflict, Order, Query, TableRef, Value,
+    ValueTuple,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -324,8 +325,11 @@ impl VoteWriterTask {
     async fn write(&self, batch: Vec<Pending>) {
         let stats = &self.stats;
         Stats::add(&stats.batches, 1);
-        stats.largest_batch.fetch_max(batch.len() as u64, Ordering::Relaxed);
-        let (inputs, replies): (Vec<VoteInput>, Vec<Reply>) = batch.into_iter().map(|p| (p.vote, p.reply)).unzip();
+        stats
+            .largest_batch
+            .fetch_max(batch.len() as u64, Ordering::Relaxed);
+        let (inputs, replies): (Vec<VoteInput>, Vec<Reply>) =
+            batch.into_iter().map(|p| (p.vote, p.reply)).unzip();
 
         let mut attempt = 0;
         let err = loop {
@@ -394,7 +398,10 @@ fn copy_error(err: &StoreError) -> StoreError {
 ///
 /// This is the writer's core, public so it can be called without a queue (e.g. a bulk import);
 /// the server goes through [`VoteWriter`].
-pub async fn write_batch(db: &DatabaseConnection, votes: &[VoteInput]) -> Result<Vec<VoteOutcome>, StoreError> {
+pub async fn write_batch(
+    db: &DatabaseConnection,
+    votes: &[VoteInput],
+) -> Result<Vec<VoteOutcome>, StoreError> {
     if votes.is_empty() {
         return Ok(Vec::new());
     }
@@ -458,7 +465,10 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
         .returning(Query::returning().columns([votes::Column::IdeaId, votes::Column::ParticipantId]));
     let mut old: HashMap<(Uuid, Uuid), i16> = HashMap::with_capacity(pairs.len());
     for row in txn.query_all(&insert).await? {
-        let key = (row.try_get::<Uuid>("", "idea_id")?, row.try_get::<Uuid>("", "participant_id")?);
+        let key = (
+            row.try_get::<Uuid>("", "idea_id")?,
+            row.try_get::<Uuid>("", "participant_id")?,
+        );
         old.insert(key, 0);
     }
 
@@ -470,18 +480,28 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
             .from_values(existing.iter().copied(), Alias::new("k"))
             .to_owned();
         let select = Query::select()
-            .columns([votes::Column::IdeaId, votes::Column::ParticipantId, votes::Column::Value])
+            .columns([
+                votes::Column::IdeaId,
+                votes::Column::ParticipantId,
+                votes::Column::Value,
+            ])
             .from(votes::Entity)
             .and_where(
-                Expr::tuple([Expr::col(votes::Column::IdeaId), Expr::col(votes::Column::ParticipantId)])
-                    .in_subquery(keys),
+                Expr::tuple([
+                    Expr::col(votes::Column::IdeaId),
+                    Expr::col(votes::Column::ParticipantId),
+                ])
+                .in_subquery(keys),
             )
             .order_by(votes::Column::IdeaId, Order::Asc)
             .order_by(votes::Column::ParticipantId, Order::Asc)
             .lock(LockType::Update)
             .to_owned();
         for row in txn.query_all(&select).await? {
-            let key = (row.try_get::<Uuid>("", "idea_id")?, row.try_get::<Uuid>("", "participant_id")?);
+            let key = (
+                row.try_get::<Uuid>("", "idea_id")?,
+                row.try_get::<Uuid>("", "participant_id")?,
+            );
             old.insert(key, row.try_get::<i16>("", "value")?);
         }
         if let Some(missing) = existing.iter().find(|k| !old.contains_key(k)) {
@@ -517,7 +537,12 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
         *d = (d.0 + du, d.1 + dd, d.2 + dv);
     }
     let counts_query = Query::select()
-        .columns([ideas::Column::Id, ideas::Column::Up, ideas::Column::Down, ideas::Column::Voters])
+        .columns([
+            ideas::Column::Id,
+            ideas::Column::Up,
+            ideas::Column::Down,
+            ideas::Column::Voters,
+        ])
         .from(ideas::Entity)
         .and_where(Expr::col(ideas::Column::Id).is_in(deltas.keys().copied()))
         .order_by(ideas::Column::Id, Order::Asc)
@@ -546,20 +571,28 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
         .iter()
         .filter(|(_, d)| **d != (0, 0, 0))
         .map(|(id, (du, dd, dv))| {
-            ValueTuple::Many(vec![Value::from(*id), Value::from(*du), Value::from(*dd), Value::from(*dv)])
+            ValueTuple::Many(vec![
+                Value::from(*id),
+                Value::from(*du),
+                Value::from(*dd),
+                Value::from(*dv),
+            ])
         })
         .collect();
     if !moves.is_empty() {
         let d = Alias::new("d");
         let from_d = |column: &str| Expr::col((d.clone(), Alias::new(column)));
-        let plus = |counter: ideas::Column, column: &str| Expr::col((ideas::Entity, counter)).add(from_d(column));
+        let plus =
+            |counter: ideas::Column, column: &str| Expr::col((ideas::Entity, counter)).add(from_d(column));
         let update = Query::update()
             .table(ideas::Entity)
             .value(ideas::Column::Up, plus(ideas::Column::Up, "column2"))
             .value(ideas::Column::Down, plus(ideas::Column::Down, "column3"))
             .value(ideas::Column::Voters, plus(ideas::Column::Voters, "column4"))
             .from(TableRef::ValuesList(moves, d.clone().into_iden()))
-            .and_where(Expr::col((ideas::Entity, ideas::Column::Id)).equals((d.clone(), Alias::new("column1"))))
+            .and_where(
+                Expr::col((ideas::Entity, ideas::Column::Id)).equals((d.clone(), Alias::new("column1"))),
+            )
             .to_owned();
         txn.execute(&update).await?;
     }

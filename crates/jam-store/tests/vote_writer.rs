@@ -235,7 +235,11 @@ fn model_counts(values: impl Iterator<Item = i16>) -> (i32, i32, i32) {
 async fn assert_exact(db: &DatabaseConnection, jam: &Jam, model: Option<&HashMap<(usize, usize), i16>>) {
     for (i, &idea) in jam.ideas.iter().enumerate() {
         let stored = counters(db, idea).await;
-        assert_eq!(stored, recount(db, idea).await, "idea {i}: counters differ from a recount");
+        assert_eq!(
+            stored,
+            recount(db, idea).await,
+            "idea {i}: counters differ from a recount"
+        );
         if let Some(model) = model {
             let expected = model_counts(model.iter().filter(|((_, j), _)| *j == i).map(|(_, &v)| v));
             assert_eq!(stored, expected, "idea {i}: counters differ from the model");
@@ -248,7 +252,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 
@@ -266,7 +273,10 @@ fn script(participant: usize, idea_count: usize, extra: usize) -> Vec<(usize, i1
         order.swap(i, rng.below(i + 1));
     }
     let value = |rng: &mut Lcg| [1, -1, 0][rng.below(3)];
-    let mut steps: Vec<(usize, i16)> = order.into_iter().map(|idea| (idea, if idea % 2 == 0 { 1 } else { -1 })).collect();
+    let mut steps: Vec<(usize, i16)> = order
+        .into_iter()
+        .map(|idea| (idea, if idea % 2 == 0 { 1 } else { -1 }))
+        .collect();
     for _ in 0..extra {
         let idea = rng.below(idea_count);
         steps.push((idea, value(&mut rng)));
@@ -285,11 +295,17 @@ async fn run_scripts(writers: &[VoteWriter], jam: &Jam, extra: usize) -> HashMap
             let writer = &writers[(p + step) % writers.len()];
             let outcome = writer.cast(jam.vote(p, idea, value)).await.unwrap();
             let before = mine.insert(idea, value).unwrap_or(0);
-            assert_eq!((outcome.value, outcome.previous), (value, before), "participant {p}, step {step}");
+            assert_eq!(
+                (outcome.value, outcome.previous),
+                (value, before),
+                "participant {p}, step {step}"
+            );
             assert_eq!(outcome.idea_id, jam.ideas[idea]);
             let n = jam.people.len() as i32;
             assert!(
-                (0..=n).contains(&outcome.up) && (0..=n).contains(&outcome.down) && outcome.voters == outcome.up + outcome.down,
+                (0..=n).contains(&outcome.up)
+                    && (0..=n).contains(&outcome.down)
+                    && outcome.voters == outcome.up + outcome.down,
                 "participant {p}, step {step}: impossible counts {outcome:?}"
             );
         }
@@ -352,12 +368,28 @@ async fn check_votes_of_one_participant_in_one_batch_apply_in_arrival_order(t: &
     let previous: Vec<(i16, i16)> = outcomes.iter().map(|o| (o.value, o.previous)).collect();
     assert_eq!(
         previous,
-        [(1, 0), (-1, 1), (-1, 1), (0, -1), (1, 0), (1, 0), (0, -1), (1, 0), (-1, 1), (1, 0), (-1, 0)],
+        [
+            (1, 0),
+            (-1, 1),
+            (-1, 1),
+            (0, -1),
+            (1, 0),
+            (1, 0),
+            (0, -1),
+            (1, 0),
+            (-1, 1),
+            (1, 0),
+            (-1, 0)
+        ],
         "each answer names the vote it replaced, in arrival order"
     );
     for (o, &(_, i, _)) in outcomes.iter().zip(&script) {
         let expected = if i == 0 { (2, 1, 3) } else { (1, 1, 2) };
-        assert_eq!((o.up, o.down, o.voters), expected, "answers carry the counts after the batch");
+        assert_eq!(
+            (o.up, o.down, o.voters),
+            expected,
+            "answers carry the counts after the batch"
+        );
     }
     let stored: Vec<(Uuid, i16)> = votes::Entity::find()
         .select_only()
@@ -433,11 +465,23 @@ async fn check_a_vote_for_a_missing_idea_fails_alone(t: &TestDb) {
             assert!(r.is_ok(), "vote {i} must succeed: {r:?}");
         }
     }
-    assert_eq!(counters(&t.db, jam.ideas[0]).await, (0, 2, 2), "the last vote of participant 0 wins");
+    assert_eq!(
+        counters(&t.db, jam.ideas[0]).await,
+        (0, 2, 2),
+        "the last vote of participant 0 wins"
+    );
     assert_eq!(counters(&t.db, jam.ideas[1]).await, (1, 0, 1));
     assert_exact(&t.db, &jam, None).await;
     let counts = writer.counts();
-    assert_eq!((counts.batches, counts.split_batches, counts.failed_votes, counts.votes), (1, 1, 1, 4));
+    assert_eq!(
+        (
+            counts.batches,
+            counts.split_batches,
+            counts.failed_votes,
+            counts.votes
+        ),
+        (1, 1, 1, 4)
+    );
     writer.shutdown().await;
 }
 
@@ -450,7 +494,9 @@ async fn check_a_full_queue_refuses_at_once_and_shutdown_drains(t: &TestDb) {
             ..writer_settings()
         },
     );
-    let queued: Vec<_> = (0..3).map(|p| writer.submit(jam.vote(p, 0, 1)).unwrap()).collect();
+    let queued: Vec<_> = (0..3)
+        .map(|p| writer.submit(jam.vote(p, 0, 1)).unwrap())
+        .collect();
     let refused = writer.submit(jam.vote(3, 0, 1)).err().unwrap();
     assert!(matches!(refused, StoreError::Overloaded), "{refused:?}");
     assert!(refused.is_unavailable(), "a full queue is a 503, not a 500");
