@@ -497,28 +497,17 @@ pub async fn patch_session(
     check_session_window(&mut check, &full.jam, session.opens_at, session.closes_at);
     check.done()?;
     session.updated_at = now;
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
-    jam_store::jams::update_session(&txn, session.clone()).await?;
     let detail = serde_json::json!({ "title": session.title, "opens_at": session.opens_at, "closes_at": session.closes_at });
-    jam_store::audit::record(
-        &txn,
-        audit(
-            full.jam.id,
-            &caller,
-            "session.updated",
-            "session",
-            session.id,
-            detail,
-            now,
-        ),
+    save_session(
+        &state,
+        &caller,
+        &mut full,
+        session,
+        "session.updated",
+        detail,
+        now,
     )
-    .await?;
-    txn.commit().await.map_err(jam_store::StoreError::from)?;
-    state.orchestrator.poke();
-    if let Some(slot) = full.sessions.iter_mut().find(|s| s.id == session.id) {
-        *slot = session.clone();
-    }
-    Ok(HttpResponse::Ok().json(session_view(&full, &session, now)))
+    .await
 }
 
 pub async fn open_session(
@@ -556,24 +545,39 @@ async fn set_session_manual(
     session.manual_state = Some(to.to_owned());
     session.manual_at = Some(now);
     session.updated_at = now;
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
-    jam_store::jams::update_session(&txn, session.clone()).await?;
     let action = if to == "open" {
         "session.opened_by_hand"
     } else {
         "session.closed_by_hand"
     };
+    save_session(
+        &state,
+        &caller,
+        &mut full,
+        session,
+        action,
+        serde_json::json!({}),
+        now,
+    )
+    .await
+}
+
+/// Saves an edited session with its audit entry, wakes the schedule runner (the change may be due
+/// now) and answers with the session's view.
+async fn save_session(
+    state: &AppState,
+    caller: &Caller,
+    full: &mut JamFull,
+    session: sessions::Model,
+    action: &str,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> ApiResult<HttpResponse> {
+    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    jam_store::jams::update_session(&txn, session.clone()).await?;
     jam_store::audit::record(
         &txn,
-        audit(
-            full.jam.id,
-            &caller,
-            action,
-            "session",
-            session.id,
-            serde_json::json!({}),
-            now,
-        ),
+        audit(full.jam.id, caller, action, "session", session.id, detail, now),
     )
     .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
@@ -581,7 +585,7 @@ async fn set_session_manual(
     if let Some(slot) = full.sessions.iter_mut().find(|s| s.id == session.id) {
         *slot = session.clone();
     }
-    Ok(HttpResponse::Ok().json(session_view(&full, &session, now)))
+    Ok(HttpResponse::Ok().json(session_view(full, &session, now)))
 }
 
 pub async fn announce(
