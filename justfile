@@ -27,3 +27,15 @@ migrate:
 # Create a staff account: just admin you@example.org admin
 admin email role="admin":
     cargo run --release -- admin create --email {{email}} --role {{role}}
+
+# Vote writer (group commit) vs one transaction per vote, at 1/10/100/1000 concurrent voters, on SQLite
+# and PostgreSQL (JAM_TEST_DATABASE_URL, defaulting to the local server; a fresh database is created
+# and dropped). Arguments go to the benchmark, e.g. `just bench-votes --seconds 2 --concurrency 10,1000`
+# or `just bench-votes --no-sqlite --postgres postgres://…/db`. Prints a markdown table for the README.
+bench-votes *args:
+    JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-store --example bench_votes -- {{args}}
+
+# N jamd nodes (default 3) on ports 8081… against PostgreSQL (database openjam_cluster, created if
+# missing) and Redis; prints their URLs and stops them on Ctrl-C. Settings: see scripts/cluster.sh.
+cluster n="3":
+    bash scripts/cluster.sh {{n}}

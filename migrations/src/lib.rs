@@ -3,6 +3,8 @@
 //! Layout:
 //! - `m20261127_000001_initial`: every table, key and index of the first release, built with
 //!   sea-query's backend-neutral schema builders, with a `down` that drops it all again.
+//! - `m20261201_000001_tally_dirty`: the tally ticker's change log (`tally_dirty`) and the trigger on
+//!   `ideas` that fills it, and the deployment id that names its lease; written per backend, since triggers have no backend-neutral builder.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -16,6 +18,7 @@ pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial;
+mod m20261201_000001_tally_dirty;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -23,6 +26,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_initial::Migration)]
+        vec![
+            Box::new(m20261127_000001_initial::Migration),
+            Box::new(m20261201_000001_tally_dirty::Migration),
+        ]
     }
 }

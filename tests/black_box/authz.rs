@@ -276,6 +276,43 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             json!({}),
             STAFF_RUNS,
         ),
+        // Results: the shortlist is the staff's until published (the jam here is live, so a draft).
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/shortlist"),
+            Value::Null,
+            [Is(401), Is(403), Is(404), Pass, Pass, Pass],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/shortlist/curate"),
+            json!({ "pin": [second] }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/shortlist/publish"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/results.csv"),
+            Value::Null,
+            STAFF_READS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/results.xlsx"),
+            Value::Null,
+            STAFF_READS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/results.json"),
+            Value::Null,
+            STAFF_READS,
+        ),
         (Method::GET, "/api/v1/openapi.json".into(), Value::Null, ANYONE),
         // Destructive rows last: closing the jam ends every write above.
         (

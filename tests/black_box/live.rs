@@ -1,114 +1,12 @@
 //! The live connection through a real jamd: cookie and Origin checks, events from writes and from
 //! the schedule runner, permission per topic, replay with `since`, and 1001 on shutdown.
 
-use std::collections::VecDeque;
-use std::time::Duration as StdDuration;
-
-use awc::ws::{Frame, Message};
 use chrono::Duration;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 
 use crate::fixtures::*;
 use crate::support::*;
-
-/// The default `server.public_origin`, which the tests do not change.
-const ORIGIN: &str = "http://127.0.0.1:8080";
-const WAIT: StdDuration = StdDuration::from_secs(10);
-
-type Framed = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
-
-struct LiveClient {
-    io: Framed,
-    pending: VecDeque<Value>,
-}
-
-impl LiveClient {
-    async fn connect(client: &Client) -> LiveClient {
-        Self::try_connect(client, Some(ORIGIN))
-            .await
-            .unwrap_or_else(|status| panic!("upgrade refused: {status}"))
-    }
-
-    async fn try_connect(client: &Client, origin: Option<&str>) -> Result<LiveClient, u16> {
-        let mut req = awc::Client::new().ws(format!("{}/api/v1/live", client.base()));
-        if let Some(cookie) = client.cookie() {
-            req = req.header("cookie", cookie.to_owned());
-        }
-        if let Some(origin) = origin {
-            req = req.origin(origin);
-        }
-        match req.connect().await {
-            Ok((_, io)) => Ok(LiveClient {
-                io,
-                pending: VecDeque::new(),
-            }),
-            Err(awc::error::WsClientError::InvalidResponseStatus(status)) => Err(status.as_u16()),
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.io
-            .send(Message::Text(message.to_string().into()))
-            .await
-            .unwrap();
-    }
-
-    /// The next message (arrays flattened), or the close code.
-    async fn next(&mut self) -> Result<Value, Option<u16>> {
-        loop {
-            if let Some(m) = self.pending.pop_front() {
-                return Ok(m);
-            }
-            let frame = actix_rt::time::timeout(WAIT, self.io.next())
-                .await
-                .expect("a frame in time");
-            match frame {
-                Some(Ok(Frame::Text(bytes))) => match serde_json::from_slice::<Value>(&bytes).unwrap() {
-                    Value::Array(items) => self.pending.extend(items),
-                    one => self.pending.push_back(one),
-                },
-                Some(Ok(Frame::Ping(p))) => self.io.send(Message::Pong(p)).await.unwrap(),
-                Some(Ok(Frame::Close(reason))) => return Err(reason.map(|r| r.code.into())),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => panic!("{e}"),
-                None => return Err(None),
-            }
-        }
-    }
-
-    async fn recv(&mut self) -> Value {
-        self.next()
-            .await
-            .unwrap_or_else(|code| panic!("closed with {code:?}"))
-    }
-
-    /// Skips messages (presence, other topics) until one matches.
-    async fn recv_until(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            let m = self.recv().await;
-            if wanted(&m) {
-                return m;
-            }
-        }
-    }
-
-    async fn subscribe(&mut self, topic: &str, since: Option<(u64, &str)>) -> Value {
-        let mut request = json!({ "type": "subscribe", "topic": topic });
-        if let Some((offset, epoch)) = since {
-            request["since"] = json!(offset);
-            request["epoch"] = json!(epoch);
-        }
-        self.send(request).await;
-        self.recv_until(|m| m["topic"] == topic && (m["type"] == "subscribed" || m["type"] == "error"))
-            .await
-    }
-}
-
-fn event_kind(m: &Value) -> &str {
-    m["event"]["kind"].as_str().unwrap_or_default()
-}
+use crate::ws::*;
 
 #[actix_rt::test]
 async fn writes_and_the_schedule_reach_subscribers_live() {

@@ -1,14 +1,17 @@
 //! Black-box tests: each starts real `jamd` processes on port 0 and speaks HTTP to them.
 //! Everything runs on SQLite; the PostgreSQL variants run when `JAM_TEST_DATABASE_URL` is set
-//! (and are mandatory with `JAM_TEST_REQUIRE_SERVICES=1`).
+//! (and are mandatory with `JAM_TEST_REQUIRE_SERVICES=1`); the cluster tests need `JAM_TEST_REDIS_URL`
+//! as well.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod fixtures;
 mod support;
+mod ws;
 
 mod authz;
 mod bad_input;
+mod cluster;
 mod crowd;
 mod identity;
 mod jams;
@@ -19,4 +22,6 @@ mod openapi;
 mod operations;
 mod participation;
 mod participation_input;
+mod results;
 mod schedule;
+mod tally;

@@ -508,3 +508,119 @@ pub struct MergeResult {
     /// Voters who had voted on both: their vote on the target stands, the duplicate's is dropped.
     pub votes_kept: u32,
 }
+
+// ---- results: the shortlist, its curation and publication ----
+
+/// `+1` and `-1` votes from one audience.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceCountsView {
+    pub up: u64,
+    pub down: u64,
+}
+
+/// The idea of a shortlist item.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShortlistIdeaView {
+    pub id: Uuid,
+    pub title: String,
+    pub session_id: Uuid,
+    /// The author's display name.
+    pub author: String,
+}
+
+/// One place on the shortlist.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShortlistItemView {
+    /// Place on the curated shortlist (1..).
+    pub rank: u32,
+    /// Place by the method among all visible ideas, before curation.
+    pub method_rank: u32,
+    pub idea: ShortlistIdeaView,
+    pub score: f64,
+    pub up: u64,
+    pub down: u64,
+    /// Distinct participants with a non-zero vote.
+    pub voters: u64,
+    /// Votes by the voters' audience name.
+    pub by_audience: std::collections::BTreeMap<String, AudienceCountsView>,
+    pub comments: u64,
+    /// Put on the shortlist by a facilitator.
+    pub pinned: bool,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShortlistState {
+    /// Computed live from the votes and the curation so far.
+    Draft,
+    /// Frozen by a facilitator once the jam closed.
+    Published,
+}
+
+/// `GET /jams/{slug}/shortlist`: the top N with the method, when it was computed and the digest that
+/// lets anyone recompute it (`jamd tally verify`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShortlistView {
+    pub jam_id: Uuid,
+    pub state: ShortlistState,
+    pub method: VotingMethod,
+    /// N of the top N.
+    pub shortlist_size: u32,
+    pub computed_at: DateTime<Utc>,
+    /// Set once published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// SHA-256 (64 hex digits) over the method, N, the sorted vote set and the curation.
+    pub digest: String,
+    pub items: Vec<ShortlistItemView>,
+}
+
+/// An idea to keep off the shortlist, and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurateExclusion {
+    pub idea_id: Uuid,
+    /// 1 to 500 characters; shown in the exports.
+    pub reason: String,
+}
+
+/// `POST /jams/{slug}/shortlist/curate`: decisions on ideas of the jam; each idea's latest decision
+/// is in force. An idea may appear in one list only.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurateRequest {
+    #[serde(default)]
+    pub exclude: Vec<CurateExclusion>,
+    /// Ideas to put on the shortlist even below the cut.
+    #[serde(default)]
+    pub pin: Vec<Uuid>,
+    /// Ideas whose exclusion or pin is withdrawn.
+    #[serde(default)]
+    pub clear: Vec<Uuid>,
+}
+
+/// A decision in force.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurationDecisionView {
+    pub idea_id: Uuid,
+    /// Empty for pins.
+    pub reason: String,
+    /// The staff member's display name.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The curation in force after a `curate` request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurationView {
+    pub excluded: Vec<CurationDecisionView>,
+    pub pinned: Vec<CurationDecisionView>,
+}

@@ -1,4 +1,4 @@
-//! The `jamd` command line: `serve` (the default), `migrate`, `admin create`.
+//! The `jamd` command line: `serve` (the default), `migrate`, `admin create`, `tally verify`.
 
 use std::io::BufRead as _;
 
@@ -34,6 +34,23 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Check published results.
+    Tally {
+        #[command(subcommand)]
+        command: TallyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TallyCommand {
+    /// Recompute a jam's published shortlist from the database and compare it with the snapshot:
+    /// prints "verified" and exits 0 when digest and items match, else prints the differences and
+    /// exits non-zero.
+    Verify {
+        /// The jam's slug.
+        #[arg(long)]
+        jam: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +84,9 @@ pub fn main() -> anyhow::Result<()> {
             Command::Admin {
                 command: AdminCommand::Create { email, role, name },
             } => admin_create(&settings, &email, &role, name.as_deref()).await,
+            Command::Tally {
+                command: TallyCommand::Verify { jam },
+            } => tally_verify(&settings, &jam).await,
         }
     })
 }
@@ -108,4 +128,38 @@ async fn admin_create(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("created {} {} ({})", view.role, view.email, view.id);
     Ok(())
+}
+
+/// `jamd tally verify --jam SLUG`: the same reads and ranking as publishing (`jam_tally::load`), in one
+/// snapshot transaction, with the snapshot's method and size.
+async fn tally_verify(settings: &Settings, slug: &str) -> anyhow::Result<()> {
+    let db = connect_db(settings).await?;
+    let jam = jam_store::jams::by_slug(&db, slug)
+        .await?
+        .with_context(|| format!("no jam {slug:?}"))?;
+    let txn = jam_store::tally::begin_snapshot(&db).await?;
+    let verification = jam_tally::verify(&txn, &jam, chrono::Utc::now())
+        .await
+        .with_context(|| format!("verifying {slug}"))?;
+    txn.rollback().await.context("ending the read")?;
+    let published = &verification.published;
+    if verification.verified() {
+        println!(
+            "verified: {slug} published {} by {}, digest {} ({} votes, {} ideas on the shortlist)",
+            published.published_at.to_rfc3339(),
+            published.shortlist.method,
+            published.shortlist.digest,
+            verification.votes,
+            published.shortlist.items.len()
+        );
+        return Ok(());
+    }
+    println!("NOT verified: the database no longer gives the published shortlist of {slug}");
+    for line in &verification.differences {
+        println!("  {line}");
+    }
+    bail!(
+        "{} difference(s) between the published shortlist and the database",
+        verification.differences.len()
+    )
 }

@@ -29,6 +29,15 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub moderation: ModerationSettings,
     pub votes: VoteSettings,
+    pub tally: TallySettings,
+}
+
+/// Live tallies (see `tally_ticker`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TallySettings {
+    /// Milliseconds between tally ticks: each publishes the counts that changed since the last.
+    pub tick_ms: u64,
 }
 
 /// The batched vote writer (see `jam_store::vote_writer`).
@@ -42,6 +51,8 @@ pub struct VoteSettings {
     pub batch_linger_us: u64,
     /// Votes that may wait for the writer; beyond that a vote gets 503 with Retry-After.
     pub queue_capacity: usize,
+    /// Batches written at the same time on PostgreSQL (1 to 64); SQLite always writes one.
+    pub postgres_writers: usize,
 }
 
 /// Community moderation.
@@ -320,6 +331,12 @@ impl Settings {
                 "must be between 1 and 1000 (transitions are due within 1 s)",
             );
         }
+        if !(10..=1000).contains(&self.tally.tick_ms) {
+            return fail(
+                "tally.tick_ms",
+                "must be between 10 and 1000 (live tallies converge within 2 s)",
+            );
+        }
         if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
             return fail("clock.file", "must name a file when clock.kind = \"file\"");
         }
@@ -343,6 +360,9 @@ impl Settings {
                 "votes.queue_capacity",
                 "must be at least 1 (and votes.batch_linger_us at most 1000000)",
             );
+        }
+        if !(1..=jam_store::vote_writer::WRITERS_LIMIT).contains(&self.votes.postgres_writers) {
+            return fail("votes.postgres_writers", "must be between 1 and 64");
         }
         let r = &self.rate_limits;
         for (key, rate) in [

@@ -75,6 +75,7 @@ impl Application {
                 batch_max: settings.votes.batch_max,
                 batch_linger: Duration::from_micros(settings.votes.batch_linger_us),
                 queue_capacity: settings.votes.queue_capacity,
+                writers: settings.votes.postgres_writers,
             },
         );
         let node_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
@@ -92,6 +93,7 @@ impl Application {
             clock,
             metrics: Arc::new(Metrics::default()),
             orchestrator: jam_orchestrator::Handle::default(),
+            tally: crate::tally_ticker::Handle::default(),
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
             votes,
         };
@@ -125,6 +127,22 @@ impl Application {
                 let _ = stop_rx.await;
             }))
         });
+        // Every node runs the tally ticker; the broker lease lets one of them publish per tick.
+        let (tally_stop_tx, tally_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let tally = tokio::spawn(
+            crate::tally_ticker::TallyTicker::new(
+                self.state.db.clone(),
+                self.state.broker.clone(),
+                crate::tally_ticker::TallyConfig {
+                    node_id: self.state.node_id.clone(),
+                    tick: Duration::from_millis(self.state.settings.tally.tick_ms),
+                },
+                self.state.tally.clone(),
+            )
+            .run(async move {
+                let _ = tally_stop_rx.await;
+            }),
+        );
         tracing::info!(port = self.port, "jamd listening");
         let handle = self.server.handle();
         let mut server = std::pin::pin!(self.server);
@@ -139,9 +157,11 @@ impl Application {
             }
         };
         let _ = stop_tx.send(());
+        let _ = tally_stop_tx.send(());
         if let Some(runner) = runner {
             let _ = runner.await;
         }
+        let _ = tally.await;
         // Every vote already accepted is written and answered before the pool closes.
         self.state.votes.shutdown().await;
         self.state.db.close_by_ref().await.ok();

@@ -15,10 +15,12 @@
 //! - `participants`: people who joined a jam with an invite code.
 //! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
 //! - `staff`: staff accounts.
+//! - `tally`: what the tally reads (ideas, vote counts, the sorted vote set in chunks), curation
+//!   decisions, the published snapshot, and activity per hour and per session.
 //! - `votes`: one vote per participant per idea and the idea's counters; `cast` writes one vote in
 //!   its own transaction.
-//! - `vote_writer`: the batched vote writer (group commit): one queue and one writer task per node,
-//!   many votes per transaction, each request answered after its batch commits.
+//! - `vote_writer`: the batched vote writer (group commit): one queue and one writer per node, many
+//!   votes per transaction, each request answered after its batch commits.
 //! - `testing`: a fresh PostgreSQL database per test and the skip-or-fail rule for services.
 //!
 //! Queries are free functions taking `&impl ConnectionTrait`, so they run the same on a pool or
@@ -39,6 +41,7 @@ pub mod moderation;
 pub mod participants;
 pub mod schedule;
 pub mod staff;
+pub mod tally;
 pub mod vote_writer;
 pub mod votes;
 

@@ -76,7 +76,7 @@ async fn migrated(test_db: TestDb) -> TestDb {
     test_db
 }
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 17] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -90,6 +90,8 @@ const TABLES: [&str; 15] = [
     "shortlist_curation",
     "shortlist_snapshots",
     "staff",
+    "tally_deployment",
+    "tally_dirty",
     "transitions",
     "votes",
 ];

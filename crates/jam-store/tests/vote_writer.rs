@@ -199,6 +199,7 @@ fn writer_settings() -> VoteWriterSettings {
         batch_max: 512,
         batch_linger: Duration::ZERO,
         queue_capacity: 100_000,
+        writers: 4,
     }
 }
 
@@ -327,6 +328,7 @@ async fn check_concurrent_voters_are_each_counted_once(t: &TestDb) {
     let counts = writer.counts();
     assert_eq!(counts.votes, 200 * 40);
     assert_eq!(counts.failed_votes, 0);
+    assert_eq!(counts.retries, 0, "concurrent batches never deadlock: {counts:?}");
     assert!(
         counts.batches < counts.votes / 4,
         "concurrent votes share batches: {counts:?}"
@@ -437,6 +439,12 @@ async fn check_two_writers_on_one_database_stay_exact(t: &TestDb) {
     }
     for w in &writers {
         w.shutdown().await;
+        let counts = w.counts();
+        assert_eq!(
+            (counts.retries, counts.failed_votes),
+            (0, 0),
+            "no deadlock, no failure: {counts:?}"
+        );
     }
     other.close().await.unwrap();
 }

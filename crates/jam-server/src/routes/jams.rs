@@ -715,6 +715,8 @@ pub async fn stats(
     caller.require_staff()?;
     let full = load(&state, &slug).await?;
     let counts = jam_store::jams::counts(&state.db, &full).await?;
+    let per_hour = jam_store::tally::activity_per_hour(&state.db, full.jam.id).await?;
+    let mut per_session = jam_store::tally::activity_per_session(&state.db, full.jam.id).await?;
     let online = state.broker.presence(&jam_topic(full.jam.id)).await.unwrap_or(0);
     let body = serde_json::json!({
         "jam_id": full.jam.id,
@@ -726,6 +728,14 @@ pub async fn stats(
         "comments": counts.comments,
         "votes": counts.votes,
         "sessions": counts.ideas_by_session.iter().map(|(id, n)| serde_json::json!({ "session_id": id, "ideas": n })).collect::<Vec<_>>(),
+        // UTC hour (`YYYY-MM-DDTHH:00:00Z`, in time order) → what happened in it; votes count at their
+        // last change, retracted ones not at all.
+        "per_hour": per_hour.iter().map(|(hour, a)| (hour.clone(), serde_json::json!({ "ideas": a.ideas, "comments": a.comments, "votes": a.votes }))).collect::<serde_json::Map<_, _>>(),
+        // Every session in order, with the ideas posted in it and the comments and votes on them.
+        "per_session": full.sessions.iter().map(|s| {
+            let a = per_session.remove(&s.id).unwrap_or_default();
+            serde_json::json!({ "session_id": s.id, "title": s.title, "ideas": a.ideas, "comments": a.comments, "votes": a.votes })
+        }).collect::<Vec<_>>(),
     });
     Ok(HttpResponse::Ok().json(body))
 }

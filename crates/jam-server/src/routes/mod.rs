@@ -15,6 +15,7 @@ pub mod jams;
 pub mod moderation;
 pub mod ops;
 pub mod participation;
+pub mod results;
 
 /// `METHOD "path" => handler, status, "summary", "who" [, query [..]] [, req Type] [, res Type | , page Item];`
 macro_rules! api_routes {
@@ -86,6 +87,13 @@ api_routes! {
     post "/comments/{id}/hide" => moderation::hide_comment, 200, "Hides a comment (audited)", "facilitator, admin", res CommentView;
     post "/comments/{id}/restore" => moderation::restore_comment, 200, "Restores a comment (audited)", "facilitator, admin", res CommentView;
     post "/comments/{id}/remove" => moderation::remove_comment, 200, "Removes a comment (audited)", "facilitator, admin", res CommentView;
+
+    get "/jams/{slug}/shortlist" => results::shortlist, 200, "The top N: a live draft, or the frozen snapshot once published", "staff; participants of that jam once published", res ShortlistView;
+    post "/jams/{slug}/shortlist/curate" => results::curate, 200, "Excludes ideas (with reasons), pins or clears them (audited)", "facilitator, admin", req CurateRequest, res CurationView;
+    post "/jams/{slug}/shortlist/publish" => results::publish, 200, "Freezes the shortlist of a closed jam with its digest (audited)", "facilitator, admin", res ShortlistView;
+    get "/jams/{slug}/results.csv" => results::results_csv, 200, "Every visible idea ranked, per audience, with method and digest (RFC 4180, UTF-8)", "executive, facilitator, admin";
+    get "/jams/{slug}/results.xlsx" => results::results_xlsx, 200, "The results as a workbook: shortlist with chart, all ideas, by audience, method", "executive, facilitator, admin";
+    get "/jams/{slug}/results.json" => results::results_json, 200, "The results as one JSON document", "executive, facilitator, admin";
 
     get "/live" => crate::live::connect, 101, "Upgrades to the live protocol (WebSocket, shared/spec/live.md); Origin must be the public origin", "signed in";
 }
