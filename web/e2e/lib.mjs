@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 export const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(HERE, '../..');
 export const SHOTS = path.join(HERE, 'screenshots');
-export const JAMD = process.env.JAMD || path.join(ROOT, 'target/debug/jamd');
+export const JAMD =
+  process.env.JAMD || path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'debug', 'jamd');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ADMIN = { email: 'admin@example.org', password: 'correct horse battery staple' };
 

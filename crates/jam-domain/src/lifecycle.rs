@@ -180,6 +180,11 @@ pub fn changes<S: Copy + PartialEq>(
     mut points: Vec<DateTime<Utc>>,
     state_at: impl Fn(DateTime<Utc>) -> S,
 ) -> Vec<(DateTime<Utc>, S)> {
+    // A caller whose `now` is at or before the last record (a node whose clock is behind, or that
+    // read the time before another node recorded) has nothing to add: never record backwards.
+    if after.is_some_and(|a| upto <= a) {
+        return Vec::new();
+    }
     points.retain(|p| after.is_none_or(|a| *p > a) && *p <= upto);
     points.sort_unstable();
     points.dedup();
@@ -330,6 +335,34 @@ mod tests {
             |p| session_state(&j, &s, p),
         );
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_caller_behind_the_last_record_records_nothing() {
+        let j = jam();
+        let s = session(10, 20);
+        let state_at = |p| session_state(&j, &s, p);
+        // Another node recorded `open` at 10 h; this one still thinks it is 5 h.
+        assert!(
+            changes(
+                SessionState::Open,
+                Some(t(10)),
+                t(5),
+                session_change_points(&j, &s),
+                state_at
+            )
+            .is_empty()
+        );
+        assert!(
+            changes(
+                SessionState::Open,
+                Some(t(10)),
+                t(10),
+                session_change_points(&j, &s),
+                state_at
+            )
+            .is_empty()
+        );
     }
 
     #[test]
