@@ -198,6 +198,15 @@ async fn crowd(d: Deployment) {
         }
     }
     assert!(total.0 > 0 && total.1 > 0, "the plan votes both ways");
+    // Every acknowledged vote went through the batched writer, in fewer transactions than votes.
+    let written = jam.node.metric("jam_votes_written_total").await;
+    let commits = jam.node.metric("jam_vote_commits_total").await;
+    assert_eq!(written, (PARTICIPANTS * VOTES_EACH) as u64);
+    assert!(
+        commits < written,
+        "{commits} commits for {written} votes: batching"
+    );
+    eprintln!("crowd: {written} votes in {commits} commits");
     assert!(model.values().any(|v| *v == 0), "the plan retracts some votes");
 }
 

@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -224,7 +224,7 @@ async fn decide_on<E: EntityTrait>(
         .column(c.status)
         .column(c.flags)
         .filter(c.id.eq(id))
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .into_tuple()
         .one(db)
         .await?;
@@ -324,7 +324,13 @@ pub async fn merge(
     };
     let mut locked = Vec::with_capacity(2);
     for id in [first, second] {
-        match ideas::Entity::find_by_id(id).lock_exclusive().one(db).await? {
+        // NO KEY UPDATE: vote inserts hold KEY SHARE on their idea (the foreign key), which FOR UPDATE
+        // would wait on; the merge changes no key, so the weaker lock suffices and avoids that queue.
+        match ideas::Entity::find_by_id(id)
+            .lock(LockType::NoKeyUpdate)
+            .one(db)
+            .await?
+        {
             Some(idea) => locked.push(idea),
             None => return Ok(Merged::Missing),
         }

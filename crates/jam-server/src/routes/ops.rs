@@ -43,6 +43,7 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let o = &state.orchestrator;
     let hub = state.hub.stats();
+    let votes = state.votes.counts();
     let body = state.metrics.render(&[
         (
             "jam_transitions_recorded_total",
@@ -61,6 +62,48 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "Failed schedule steps (retried).",
             "counter",
             o.step_errors(),
+        ),
+        (
+            "jam_votes_written_total",
+            "Votes committed by this node's vote writer.",
+            "counter",
+            votes.votes,
+        ),
+        (
+            "jam_votes_failed_total",
+            "Votes answered with an error.",
+            "counter",
+            votes.failed_votes,
+        ),
+        (
+            "jam_votes_refused_total",
+            "Votes refused because the writer's queue was full (503).",
+            "counter",
+            votes.refused,
+        ),
+        (
+            "jam_vote_batches_total",
+            "Vote batches taken from the queue.",
+            "counter",
+            votes.batches,
+        ),
+        (
+            "jam_vote_commits_total",
+            "Vote transactions committed.",
+            "counter",
+            votes.commits,
+        ),
+        (
+            "jam_vote_batch_largest",
+            "The largest vote batch so far.",
+            "gauge",
+            votes.largest_batch,
+        ),
+        (
+            "jam_vote_batch_retries_total",
+            "Vote batches retried after contention.",
+            "counter",
+            votes.retries,
         ),
         (
             "jam_live_connections",
