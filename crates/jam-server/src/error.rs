@@ -82,6 +82,9 @@ impl From<FieldError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if matches!(e, StoreError::IdeaClosed) {
+            return ApiError::Conflict("the idea no longer takes votes (hidden, removed or merged)".into());
+        }
         if e.is_unavailable() {
             ApiError::Unavailable {
                 detail: "the database is not answering".into(),

@@ -27,6 +27,10 @@ pub enum StoreError {
     /// Nothing was written; retry shortly (HTTP 503 with `Retry-After`).
     #[error("too many votes are waiting to be written")]
     Overloaded,
+    /// The idea stopped taking votes (hidden, removed or merged) after the request checked it; the
+    /// vote was not written (HTTP 409).
+    #[error("the idea no longer takes votes")]
+    IdeaClosed,
     /// The vote writer has stopped (the node is shutting down). Nothing was written.
     #[error("the vote writer has stopped")]
     WriterStopped,

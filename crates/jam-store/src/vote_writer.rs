@@ -456,6 +456,9 @@ impl BatchWriter {
     }
 }
 
+/// Marks the batch error of a vote for an idea that no longer takes votes.
+const IDEA_CLOSED: &str = "idea no longer takes votes";
+
 /// True for contention a retry may get past (not for a lost connection).
 fn is_contention(err: &StoreError) -> bool {
     matches!(err, StoreError::Db(db) if crate::error::is_contention(db))
@@ -467,6 +470,7 @@ fn copy_error(err: &StoreError) -> StoreError {
         StoreError::Db(db) => StoreError::Db(db.clone()),
         StoreError::Overloaded => StoreError::Overloaded,
         StoreError::WriterStopped => StoreError::WriterStopped,
+        StoreError::IdeaClosed => StoreError::IdeaClosed,
         other => StoreError::Db(DbErr::Custom(other.to_string())),
     }
 }
@@ -492,7 +496,12 @@ pub async fn write_batch(
         Err(err) => {
             // A failed rollback leaves nothing committed either; report the first error.
             let _ = txn.rollback().await;
-            Err(err.into())
+            Err(match err {
+                DbErr::Custom(message) if message == IDEA_CLOSED && votes.len() == 1 => {
+                    StoreError::IdeaClosed
+                }
+                other => other.into(),
+            })
         }
     }
 }
@@ -620,6 +629,7 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
             ideas::Column::Up,
             ideas::Column::Down,
             ideas::Column::Voters,
+            ideas::Column::Status,
         ])
         .from(ideas::Entity)
         .and_where(Expr::col(ideas::Column::Id).is_in(deltas.keys().copied()))
@@ -632,6 +642,11 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
     let mut counts: HashMap<Uuid, (i32, i32, i32)> = HashMap::with_capacity(deltas.len());
     for row in txn.query_all(&counts_query).await? {
         let id = row.try_get::<Uuid>("", "id")?;
+        if row.try_get::<String>("", "status")? != "visible" {
+            // Hidden, removed or merged since the request checked it: the whole batch rolls back
+            // and is rewritten vote by vote, where only this idea's votes fail (`IdeaClosed`).
+            return Err(DbErr::Custom(IDEA_CLOSED.into()));
+        }
         let (du, dd, dv) = deltas.get(&id).copied().unwrap_or_default();
         counts.insert(
             id,

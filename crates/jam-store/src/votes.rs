@@ -87,6 +87,18 @@ pub async fn cast(db: &DatabaseConnection, vote: VoteInput) -> Result<VoteOutcom
 /// Applies one vote inside the caller's transaction (see the module docs for why it is correct).
 /// Call it only inside a transaction begun with [`begin_write`].
 pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOutcome, StoreError> {
+    // The idea must still take votes, checked under the row lock the counter update takes anyway:
+    // a moderator's hide or merge that committed after the request's own check wins.
+    let status: Option<String> = ideas::Entity::find_by_id(vote.idea_id)
+        .select_only()
+        .column(ideas::Column::Status)
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .into_tuple()
+        .one(db)
+        .await?;
+    if status.is_some_and(|s| s != "visible") {
+        return Err(StoreError::IdeaClosed);
+    }
     let inserted = votes::Entity::insert(votes::ActiveModel {
         idea_id: Set(vote.idea_id),
         participant_id: Set(vote.participant_id),

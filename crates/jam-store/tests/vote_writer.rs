@@ -493,6 +493,41 @@ async fn check_a_vote_for_a_missing_idea_fails_alone(t: &TestDb) {
     writer.shutdown().await;
 }
 
+/// A moderator hid idea 1 after the votes' requests were checked: its votes fail alone, with
+/// `IdeaClosed`, both inside a batch and on their own, and its counters do not move.
+async fn check_votes_for_an_idea_hidden_meanwhile_fail_alone(t: &TestDb) {
+    let jam = seed(&t.db, 4, 2).await;
+    jam_store::entity::ideas::Entity::update_many()
+        .col_expr(
+            jam_store::entity::ideas::Column::Status,
+            jam_store::sea_orm::sea_query::Expr::value("hidden"),
+        )
+        .filter(jam_store::entity::ideas::Column::Id.eq(jam.ideas[1]))
+        .exec(&t.db)
+        .await
+        .unwrap();
+    let before = counters(&t.db, jam.ideas[1]).await;
+    let (writer, task) = VoteWriter::new(t.db.clone(), writer_settings());
+    let answers = vec![
+        writer.submit(jam.vote(0, 0, 1)).unwrap(),
+        writer.submit(jam.vote(1, 1, 1)).unwrap(),
+        writer.submit(jam.vote(2, 0, -1)).unwrap(),
+    ];
+    tokio::spawn(task.run());
+    let results = join_all(answers).await;
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(results[1], Err(StoreError::IdeaClosed)),
+        "{:?}",
+        results[1]
+    );
+    let alone = writer.submit(jam.vote(3, 1, -1)).unwrap().await;
+    assert!(matches!(alone, Err(StoreError::IdeaClosed)), "{alone:?}");
+    assert_eq!(counters(&t.db, jam.ideas[1]).await, before);
+    assert_eq!(counters(&t.db, jam.ideas[0]).await, (1, 1, 2));
+    writer.shutdown().await;
+}
+
 async fn check_a_full_queue_refuses_at_once_and_shutdown_drains(t: &TestDb) {
     let jam = seed(&t.db, 4, 1).await;
     let (writer, task) = VoteWriter::new(
@@ -555,5 +590,6 @@ on_both_backends!(
     check_votes_of_one_participant_in_one_batch_apply_in_arrival_order,
     check_two_writers_on_one_database_stay_exact,
     check_a_vote_for_a_missing_idea_fails_alone,
+    check_votes_for_an_idea_hidden_meanwhile_fail_alone,
     check_a_full_queue_refuses_at_once_and_shutdown_drains,
 );
