@@ -312,19 +312,17 @@ pub async fn patch_jam(
     }
     check.done()?;
     jam.updated_at = now;
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
-    jam_store::jams::update(&txn, jam.clone()).await?;
     let detail =
         serde_json::json!({ "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title });
-    jam_store::audit::record(
-        &txn,
-        audit(jam.id, &caller, "jam.updated", "jam", jam.id, detail, now),
+    save_jam(
+        &state,
+        &caller,
+        JamFull { jam, ..full },
+        "jam.updated",
+        detail,
+        now,
     )
-    .await?;
-    txn.commit().await.map_err(jam_store::StoreError::from)?;
-    state.orchestrator.poke();
-    let full = JamFull { jam, ..full };
-    Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
+    .await
 }
 
 pub async fn schedule_jam(
@@ -353,9 +351,15 @@ pub async fn schedule_jam(
     let mut jam = full.jam.clone();
     jam.scheduled_at = Some(now);
     jam.updated_at = now;
-    save_with_audit(&state, &caller, jam.clone(), "jam.scheduled", now).await?;
-    let full = JamFull { jam, ..full };
-    Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
+    save_jam(
+        &state,
+        &caller,
+        JamFull { jam, ..full },
+        "jam.scheduled",
+        serde_json::json!({}),
+        now,
+    )
+    .await
 }
 
 pub async fn close_jam(
@@ -374,28 +378,34 @@ pub async fn close_jam(
     let mut jam = full.jam.clone();
     jam.closed_at = Some(now);
     jam.updated_at = now;
-    save_with_audit(&state, &caller, jam.clone(), "jam.closed", now).await?;
-    let full = JamFull { jam, ..full };
-    Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
+    save_jam(
+        &state,
+        &caller,
+        JamFull { jam, ..full },
+        "jam.closed",
+        serde_json::json!({}),
+        now,
+    )
+    .await
 }
 
-async fn save_with_audit(
+/// Saves an edited jam with its audit entry, wakes the schedule runner (the change may be due now)
+/// and answers with the jam's view.
+async fn save_jam(
     state: &AppState,
     caller: &Caller,
-    jam: jams::Model,
+    full: JamFull,
     action: &str,
+    detail: serde_json::Value,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> ApiResult<HttpResponse> {
+    let jam = &full.jam;
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::update(&txn, jam.clone()).await?;
-    jam_store::audit::record(
-        &txn,
-        audit(jam.id, caller, action, "jam", jam.id, serde_json::json!({}), now),
-    )
-    .await?;
+    jam_store::audit::record(&txn, audit(jam.id, caller, action, "jam", jam.id, detail, now)).await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
     state.orchestrator.poke();
-    Ok(())
+    Ok(HttpResponse::Ok().json(jam_view(&full, now, true)))
 }
 
 pub async fn create_session(
