@@ -311,9 +311,8 @@ async fn three_nodes_on_postgresql_and_redis_share_events_replays_and_tallies() 
         "cluster tally after kill -9 of B (B held the tally lease: {b_led}): {votes} votes through A and C; \
          counts equal the database after {lags:?} (A, C)"
     );
-    for lag in &lags {
-        assert!(*lag < StdDuration::from_secs(2), "{lags:?}");
-    }
+    // Convergence itself is asserted by `converge` (6 s at most); how fast it is after a crash
+    // (a lease expiry, ~1.4 s here) is a figure to report, not a timing to hold a test to.
 
     // 5. Redis loses the topic's data (only this test's keys): live subscribers get `resync`, a
     // client resuming with `since` gets `resync`, and the state refetched over HTTP equals the
