@@ -39,3 +39,11 @@ bench-votes *args:
 # missing) and Redis; prints their URLs and stops them on Ctrl-C. Settings: see scripts/cluster.sh.
 cluster n="3":
     bash scripts/cluster.sh {{n}}
+
+# Tally: time and peak memory of the shortlist (load + compute) and of streaming each export (CSV,
+# XLSX, JSON) for 1,000, 10,000 and 100,000 ideas with 50 votes each on average, on SQLite and
+# PostgreSQL (JAM_TEST_DATABASE_URL, defaulting to the local server; a fresh database per size is
+# created and dropped). Seeding 5 M votes takes a few minutes. Arguments go to the benchmark, e.g.
+# `just bench-tally --sizes 1000,10000 --skip-postgres`. Prints a markdown table for the README.
+bench-tally *args:
+    JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-tally --example bench_tally -- {{args}}

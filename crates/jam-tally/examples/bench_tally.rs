@@ -1,0 +1,656 @@
+//! `just bench-tally`: time and peak memory of the tally's real code paths on a big jam, on SQLite
+//! and PostgreSQL: computing the shortlist (`jam_tally::load` inside a snapshot transaction, then
+//! `compute`, as the server's shortlist route does) and streaming each export (`write_csv`,
+//! `write_xlsx`, `write_json` to a temporary file, as the download routes do).
+//!
+//! ```text
+//! cargo run --release -p jam-tally --example bench_tally -- [options]
+//!   --sizes LIST          ideas per jam, comma-separated (default 1000,10000,100000)
+//!   --votes-per-idea N    mean votes per idea (default 50; each idea gets 0..=2N)
+//!   --participants N      participants, spread over 3 audiences (default 20000)
+//!   --postgres URL        run PostgreSQL on this (migrated) database; a new jam per size
+//!   --skip-postgres       SQLite only
+//!   --skip-sqlite         PostgreSQL only
+//! ```
+//! Without `--postgres`, PostgreSQL runs on a fresh database per size created (and dropped) through
+//! `jam_store::testing` from `JAM_TEST_DATABASE_URL`; SQLite on a temporary file per size.
+//!
+//! Seeding (not measured) writes the rows directly with multi-row INSERTs in large transactions
+//! (SQLite with `synchronous=OFF` and foreign keys off on the seeding connection only; PostgreSQL
+//! with foreign-key triggers off for the seeding session when allowed), then runs `ANALYZE`
+//! (`VACUUM ANALYZE` on PostgreSQL), as a database that has been live for a while would be.
+//!
+//! Measuring: every step runs in a fresh child process (this binary re-run with `--step`), which
+//! opens its own pool with the shipped settings (`jam_store::connect`) and reports its wall time and
+//! its peak resident memory (`VmHWM` of `/proc/self/status`), so one step's peak cannot hide another's.
+//! - `shortlist`: snapshot transaction + `load` (facts, counts, curation, the digest over the sorted
+//!   vote set) + `compute` + the shortlist object. The time is all of it; the notes split it.
+//! - `digest`: the vote-set digest alone (`jam_tally::digest`), the part of `load` that reads every vote.
+//! - `csv`, `xlsx`, `json`: the child first loads and computes (as the server does), then resets its
+//!   peak (`/proc/self/clear_refs`), streams the export through a 64 KiB `BufWriter` into a temporary
+//!   file and reports the writer's time, the process peak while writing, and how much that peak is
+//!   above the memory held before writing (the computed results): flat memory shows as a constant
+//!   increment whatever the size.
+
+use std::error::Error;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
+use jam_store::sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, TransactionTrait};
+use jam_store::tally::{CurationAction, NewCuration};
+use jam_store::{DbSettings, testing};
+use jam_tally::{ExportHeader, ShortlistState, XlsxOptions};
+use uuid::Uuid;
+
+type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// Vote rows per INSERT statement (7 parameters each: within both backends' limits).
+const ROWS_PER_INSERT: usize = 1000;
+/// Vote rows per seeding transaction.
+const ROWS_PER_TXN: usize = 250_000;
+/// Steps measured per backend and size, in order.
+const STEPS: [&str; 5] = ["shortlist", "digest", "csv", "xlsx", "json"];
+
+#[derive(Clone, Debug)]
+struct Options {
+    sizes: Vec<usize>,
+    votes_per_idea: usize,
+    participants: usize,
+    postgres: Option<String>,
+    sqlite: bool,
+    pg: bool,
+}
+
+fn options(args: &[String]) -> Res<Options> {
+    let mut o = Options {
+        sizes: vec![1_000, 10_000, 100_000],
+        votes_per_idea: 50,
+        participants: 20_000,
+        postgres: None,
+        sqlite: true,
+        pg: true,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().cloned().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--sizes" => {
+                o.sizes = value()?
+                    .split(',')
+                    .map(|s| s.trim().replace('_', "").parse())
+                    .collect::<Result<_, _>>()?
+            }
+            "--votes-per-idea" => o.votes_per_idea = value()?.parse()?,
+            "--participants" => o.participants = value()?.parse()?,
+            "--postgres" => o.postgres = Some(value()?),
+            "--skip-postgres" => o.pg = false,
+            "--skip-sqlite" => o.sqlite = false,
+            "-h" | "--help" => {
+                println!("see the top of crates/jam-tally/examples/bench_tally.rs");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    if o.participants < 2 * o.votes_per_idea + 1 || o.sizes.contains(&0) {
+        return Err("need participants > 2 × votes-per-idea and sizes >= 1".into());
+    }
+    Ok(o)
+}
+
+fn main() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if args.first().map(String::as_str) == Some("--step") {
+        return runtime.block_on(child(&args[1..]));
+    }
+    let o = options(&args)?;
+    runtime.block_on(parent(&o))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: seed, run each step in a child, print the table.
+
+struct Row {
+    backend: &'static str,
+    ideas: usize,
+    votes: u64,
+    step: &'static str,
+    report: Report,
+}
+
+async fn parent(o: &Options) -> Res<()> {
+    println!(
+        "bench_tally: sizes {:?}, {} votes per idea on average, {} participants, {} cores, load {}",
+        o.sizes,
+        o.votes_per_idea,
+        o.participants,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        load_average(),
+    );
+    let mut rows = Vec::new();
+    if o.sqlite {
+        for &size in &o.sizes {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            rows.extend(bench_one("SQLite", &url, size, o).await?);
+        }
+    }
+    if o.pg {
+        for &size in &o.sizes {
+            let (url, fresh) = match &o.postgres {
+                Some(url) => (Some(url.clone()), false),
+                None if std::env::var(testing::DATABASE_URL_VAR).is_ok() => (
+                    testing::fresh_postgres_url_for("the PostgreSQL tally benchmark").await,
+                    true,
+                ),
+                None => {
+                    eprintln!(
+                        "PostgreSQL skipped: pass --postgres URL or set {}",
+                        testing::DATABASE_URL_VAR
+                    );
+                    (None, false)
+                }
+            };
+            let Some(url) = url else { break };
+            let result = bench_one("PostgreSQL", &url, size, o).await;
+            if fresh {
+                testing::drop_database(&url).await;
+            }
+            rows.extend(result?);
+        }
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+async fn bench_one(backend: &'static str, url: &str, size: usize, o: &Options) -> Res<Vec<Row>> {
+    let started = Instant::now();
+    let seeded = seed_database(url, size, o).await?;
+    eprintln!(
+        "{backend}: seeded {size} ideas, {} vote rows ({} non-zero) in {:.1} s (load {})",
+        seeded.rows,
+        seeded.non_zero,
+        started.elapsed().as_secs_f64(),
+        load_average()
+    );
+    let mut rows = Vec::new();
+    for step in STEPS {
+        let report = run_child(step, url, seeded.jam_id)?;
+        eprintln!(
+            "{backend:<10} {size:>7} {step:<9} {:>8.3} s  peak {:>7.1} MiB  {}  (load {})",
+            report.seconds,
+            report.peak_mib,
+            report.notes,
+            load_average()
+        );
+        rows.push(Row {
+            backend,
+            ideas: size,
+            votes: seeded.non_zero,
+            step,
+            report,
+        });
+    }
+    Ok(rows)
+}
+
+fn run_child(step: &str, url: &str, jam_id: Uuid) -> Res<Report> {
+    let out = Command::new(std::env::current_exe()?)
+        .args(["--step", step, url, &jam_id.to_string()])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "step {step} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let stdout = String::from_utf8(out.stdout)?;
+    let line = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("REPORT "))
+        .ok_or_else(|| format!("step {step} printed no report: {stdout}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn print_table(rows: &[Row]) {
+    println!();
+    println!("| backend | ideas | votes | step | seconds | peak MiB | notes |");
+    println!("| --- | ---: | ---: | --- | ---: | ---: | --- |");
+    for row in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.3} | {:.1} | {} |",
+            row.backend,
+            thousands(row.ideas as u64),
+            thousands(row.votes),
+            row.step,
+            row.report.seconds,
+            row.report.peak_mib,
+            row.report.notes,
+        );
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seeding.
+
+struct Seeded {
+    jam_id: Uuid,
+    rows: u64,
+    non_zero: u64,
+}
+
+async fn seed_database(url: &str, size: usize, o: &Options) -> Res<Seeded> {
+    // One connection, so the seeding-only settings below apply to every statement.
+    let db = jam_store::connect(&DbSettings {
+        url: url.to_owned(),
+        max_connections: 1,
+        min_connections: 1,
+        connect_timeout: Duration::from_secs(60),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    })
+    .await?;
+    jam_store::migrate(&db).await?;
+    let backend = db.get_database_backend();
+    match backend {
+        DbBackend::Sqlite => {
+            db.execute_unprepared("PRAGMA synchronous=OFF").await?;
+            db.execute_unprepared("PRAGMA foreign_keys=OFF").await?;
+        }
+        _ => {
+            // Skips the per-row foreign-key checks (needs a superuser; the rows are consistent by
+            // construction). Without the right, seeding is only slower.
+            if db
+                .execute_unprepared("SET session_replication_role = replica")
+                .await
+                .is_err()
+            {
+                eprintln!("PostgreSQL: cannot turn foreign-key triggers off; seeding with them");
+            }
+        }
+    }
+    let seeded = seed(&db, size, o).await?;
+    match backend {
+        DbBackend::Sqlite => {
+            db.execute_unprepared("ANALYZE").await?;
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        }
+        _ => {
+            db.execute_unprepared("SET session_replication_role = DEFAULT")
+                .await
+                .ok();
+            db.execute_unprepared("VACUUM ANALYZE").await?;
+        }
+    }
+    db.close().await?;
+    Ok(seeded)
+}
+
+/// A closed jam with 3 audiences, `o.participants` participants, one session and `size` ideas
+/// (1 in 100 hidden, so it does not rank), each with 0..=2×`votes_per_idea` votes from distinct
+/// random participants (about 70% +1 on average, varying per idea, 3% retracted), two exclusions and
+/// one pin.
+async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> {
+    let t = Utc::now();
+    let starts = t - chrono::Duration::hours(73);
+    let ends = t - chrono::Duration::hours(1);
+    let mut rng = Lcg(0x005e_ed0f_7a11 ^ size as u64);
+    let jam_id = Uuid::now_v7();
+    let txn = db.begin().await?;
+    jams::Entity::insert(jams::ActiveModel::from(jams::Model {
+        id: jam_id,
+        slug: format!("bench-{}", jam_id.simple()),
+        title: "Tally benchmark".into(),
+        description: String::new(),
+        guidelines: "Be kind.".into(),
+        starts_at: starts,
+        ends_at: ends,
+        scheduled_at: Some(starts),
+        closed_at: Some(ends),
+        published_at: None,
+        voting_method: "wilson".into(),
+        shortlist_size: 10,
+        created_by: None,
+        created_at: starts,
+        updated_at: starts,
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    let audience_ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    for (i, (&id, name)) in audience_ids
+        .iter()
+        .zip(["employee", "client", "family"])
+        .enumerate()
+    {
+        audiences::Entity::insert(audiences::ActiveModel::from(audiences::Model {
+            id,
+            jam_id,
+            name: name.into(),
+            invite_code: format!("bench-{}-{name}", jam_id.simple()),
+            position: i as i32,
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    let session_id = Uuid::now_v7();
+    sessions::Entity::insert(sessions::ActiveModel::from(sessions::Model {
+        id: session_id,
+        jam_id,
+        title: "The future of work".into(),
+        description: String::new(),
+        opens_at: starts,
+        closes_at: ends,
+        manual_state: None,
+        manual_at: None,
+        created_at: starts,
+        updated_at: starts,
+    }))
+    .exec_without_returning(&txn)
+    .await?;
+    // Participants: ids in increasing order, audience by index (60% employees, 30% clients, 10% families).
+    let people: Vec<(Uuid, Uuid)> = (0..o.participants)
+        .map(|i| {
+            let audience = match i % 10 {
+                0..=5 => audience_ids[0],
+                6..=8 => audience_ids[1],
+                _ => audience_ids[2],
+            };
+            (Uuid::now_v7(), audience)
+        })
+        .collect();
+    for (n, chunk) in people.chunks(1000).enumerate() {
+        participants::Entity::insert_many(chunk.iter().enumerate().map(|(i, &(id, audience_id))| {
+            participants::ActiveModel::from(participants::Model {
+                id,
+                jam_id,
+                audience_id,
+                display_name: format!("Participant {}", n * 1000 + i),
+                locale: None,
+                accepted_guidelines_at: starts,
+                created_at: starts,
+            })
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    txn.commit().await?;
+
+    // Ideas with their votes, a chunk of ideas per transaction. Ids increase, so the votes go in
+    // primary-key order.
+    let idea_ids: Vec<Uuid> = (0..size).map(|_| Uuid::now_v7()).collect();
+    let (mut rows, mut non_zero) = (0u64, 0u64);
+    let ideas_per_txn = (ROWS_PER_TXN / o.votes_per_idea.max(1)).max(1);
+    for (c, chunk) in idea_ids.chunks(ideas_per_txn).enumerate() {
+        let txn = db.begin().await?;
+        let mut idea_rows = Vec::with_capacity(chunk.len());
+        let mut vote_rows: Vec<votes::Model> = Vec::with_capacity(chunk.len() * o.votes_per_idea * 2);
+        for (i, &id) in chunk.iter().enumerate() {
+            let n = c * ideas_per_txn + i;
+            let k = rng.below(2 * o.votes_per_idea + 1);
+            let mut voters: Vec<usize> = Vec::with_capacity(k);
+            while voters.len() < k {
+                let p = rng.below(people.len());
+                if !voters.contains(&p) {
+                    voters.push(p);
+                }
+            }
+            voters.sort_unstable_by_key(|&p| people[p].0);
+            let support = 40 + rng.below(55); // % of +1 among this idea's votes
+            let (mut up, mut down) = (0, 0);
+            for p in voters {
+                let roll = rng.below(100);
+                let value: i16 = if roll < 3 {
+                    0
+                } else if roll < 3 + support * 97 / 100 {
+                    1
+                } else {
+                    -1
+                };
+                up += i32::from(value == 1);
+                down += i32::from(value == -1);
+                vote_rows.push(votes::Model {
+                    idea_id: id,
+                    participant_id: people[p].0,
+                    jam_id,
+                    audience_id: people[p].1,
+                    value,
+                    created_at: starts,
+                    updated_at: starts,
+                });
+            }
+            rows += k as u64;
+            non_zero += (up + down) as u64;
+            let created = starts + chrono::Duration::milliseconds((n as i64 * 2_591) % 259_200_000);
+            idea_rows.push(ideas::Model {
+                id,
+                jam_id,
+                session_id,
+                author_id: people[rng.below(people.len())].0,
+                title: format!("Idea {n}: let teams choose their own tools and share what works"),
+                body: String::new(),
+                tags: "[]".into(),
+                search_text: String::new(),
+                status: if n % 100 == 99 { "hidden" } else { "visible" }.into(),
+                merged_into: None,
+                up,
+                down,
+                voters: up + down,
+                comments: rng.below(12) as i32,
+                flags: 0,
+                created_at: created,
+                updated_at: created,
+                edited_at: None,
+            });
+        }
+        for part in idea_rows.chunks(500) {
+            ideas::Entity::insert_many(part.iter().cloned().map(ideas::ActiveModel::from))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        for part in vote_rows.chunks(ROWS_PER_INSERT) {
+            votes::Entity::insert_many(part.iter().cloned().map(votes::ActiveModel::from))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        if c % 4 == 3 {
+            eprintln!("  … {} / {size} ideas, {rows} votes", (c + 1) * ideas_per_txn);
+        }
+    }
+    // Curation: exclude two ideas, pin one.
+    let decisions = [
+        (0, CurationAction::Exclude, "Duplicate of an earlier idea"),
+        (size / 2, CurationAction::Exclude, "Out of scope"),
+        (size / 3, CurationAction::Pin, ""),
+    ]
+    .map(|(i, action, reason)| NewCuration {
+        idea_id: idea_ids[i.min(size - 1)],
+        action,
+        reason: reason.into(),
+    });
+    jam_store::tally::record_curation(db, jam_id, None, &decisions, ends).await?;
+    Ok(Seeded {
+        jam_id,
+        rows,
+        non_zero,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one measured step.
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Report {
+    seconds: f64,
+    peak_mib: f64,
+    notes: String,
+}
+
+async fn child(args: &[String]) -> Res<()> {
+    let [step, url, jam_id] = args else {
+        return Err("--step STEP URL JAM_ID".into());
+    };
+    let jam_id: Uuid = jam_id.parse()?;
+    let db = jam_store::connect(&DbSettings {
+        url: url.clone(),
+        max_connections: 2,
+        min_connections: 1,
+        connect_timeout: Duration::from_secs(60),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    })
+    .await?;
+    let jam = jam_store::jams::by_id(&db, jam_id).await?.ok_or("no such jam")?;
+    let params = jam_tally::params_of(&jam.jam)?;
+
+    if step == "digest" {
+        let started = Instant::now();
+        let txn = jam_store::tally::begin_snapshot(&db).await?;
+        let ids: Vec<Uuid> = jam_store::tally::ideas(&txn, jam_id)
+            .await?
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        let curation = jam_tally::curation(&txn, jam_id).await?;
+        let (digest, votes) = jam_tally::digest(&txn, &ids, &params, &curation).await?;
+        txn.rollback().await?;
+        let seconds = started.elapsed().as_secs_f64();
+        return report(Report {
+            seconds,
+            peak_mib: mib(status_kib("VmHWM:")),
+            notes: format!("{votes} votes hashed, {}…", &digest.to_string()[..12]),
+        });
+    }
+
+    // The shortlist route's path: load in a snapshot transaction, compute off the async threads.
+    let started = Instant::now();
+    let txn = jam_store::tally::begin_snapshot(&db).await?;
+    let loaded = jam_tally::load(&txn, &jam, params).await?;
+    txn.rollback().await?;
+    let load_s = started.elapsed().as_secs_f64();
+    let computed_at = Utc::now();
+    let tally = tokio::task::spawn_blocking(move || loaded.compute(computed_at)).await?;
+    let shortlist = tally.shortlist(ShortlistState::Draft);
+    let tally_s = started.elapsed().as_secs_f64();
+    let load_peak = mib(status_kib("VmHWM:"));
+    if step == "shortlist" {
+        return report(Report {
+            seconds: tally_s,
+            peak_mib: load_peak,
+            notes: format!(
+                "load {load_s:.3} s + compute {:.3} s; {} ranked, {} on the list",
+                tally_s - load_s,
+                tally.results.ideas.len(),
+                shortlist.items.len()
+            ),
+        });
+    }
+
+    // An export: what the download route does after tallying, into a temporary file.
+    let header = ExportHeader::new(
+        &tally.results,
+        jam_id,
+        jam.jam.title.clone(),
+        ShortlistState::Draft,
+        tally.digest,
+        tally.audiences.clone(),
+    );
+    let path: PathBuf = std::env::temp_dir().join(format!("bench-tally-{}.{step}", Uuid::new_v4().simple()));
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = mib(status_kib("VmRSS:"));
+    let started = Instant::now();
+    let written = {
+        let file = std::fs::File::create(&path)?;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
+        let rows = tally.results.ideas.iter();
+        let n = match step.as_str() {
+            "csv" => jam_tally::write_csv(&mut out, &header, rows)?,
+            "json" => jam_tally::write_json(&mut out, &header, rows)?,
+            "xlsx" => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default())?,
+            other => return Err(format!("unknown step {other}").into()),
+        };
+        out.flush()?;
+        n
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = mib(status_kib("VmHWM:"));
+    let bytes = std::fs::metadata(&path)?.len();
+    std::fs::remove_file(&path)?;
+    report(Report {
+        seconds,
+        peak_mib: peak,
+        notes: if reset {
+            format!(
+                "{written} rows, {:.1} MiB file; +{:.1} MiB over the {before:.1} MiB held before writing (load+compute {:.2} s, peak {load_peak:.1} MiB)",
+                bytes as f64 / 1_048_576.0,
+                peak - before,
+                tally_s,
+            )
+        } else {
+            format!(
+                "{written} rows, {:.1} MiB file; peak not reset (no /proc/self/clear_refs): includes load",
+                bytes as f64 / 1_048_576.0
+            )
+        },
+    })
+}
+
+fn report(r: Report) -> Res<()> {
+    println!("REPORT {}", serde_json::to_string(&r)?);
+    Ok(())
+}
+
+/// A `kB` line of `/proc/self/status` (0 where there is none).
+fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// The 1-minute load average, to spot runs disturbed by other work on the machine.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// A small generator (no dependency needed for picking voters and values).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
