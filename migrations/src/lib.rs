@@ -5,6 +5,8 @@
 //!   sea-query's backend-neutral schema builders, with a `down` that drops it all again.
 //! - `m20261201_000001_tally_dirty`: the tally ticker's change log (`tally_dirty`) and the trigger on
 //!   `ideas` that fills it, and the deployment id that names its lease; written per backend, since triggers have no backend-neutral builder.
+//! - `m20261203_000001_tally_leaves`: `ideas.votes_rev` and the per-idea leaf cache of the tally's
+//!   digest (`tally_leaves`).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -19,6 +21,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial;
 mod m20261201_000001_tally_dirty;
+mod m20261203_000001_tally_leaves;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -29,6 +32,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_initial::Migration),
             Box::new(m20261201_000001_tally_dirty::Migration),
+            Box::new(m20261203_000001_tally_leaves::Migration),
         ]
     }
 }

@@ -179,8 +179,9 @@ impl Fixture {
             .collect()
     }
 
-    /// The digest computed here from the modelled vote rows, for a Wilson top 3.
-    fn expected_digest(&self, curation: &Curation) -> String {
+    /// The digest computed here from the modelled vote rows, for a Wilson top 3, and how many votes
+    /// it covers.
+    fn model_digest(&self, curation: &Curation) -> (String, u64) {
         let mut builder = DigestBuilder::new(&Params {
             method: Method::Wilson,
             shortlist_size: 3,
@@ -194,12 +195,25 @@ impl Fixture {
                 })
                 .unwrap();
         }
-        assert_eq!(
-            builder.votes_counted(),
-            25,
-            "5 + 5 + 5 + 1 + 3 + 6 (hidden H keeps its votes)"
-        );
-        builder.finish(curation).unwrap().to_string()
+        let counted = builder.votes_counted();
+        (builder.finish(curation).unwrap().to_string(), counted)
+    }
+
+    /// [`Fixture::model_digest`] of the fixture as [`closed_jam`] leaves it.
+    fn expected_digest(&self, curation: &Curation) -> String {
+        let (digest, counted) = self.model_digest(curation);
+        assert_eq!(counted, 25, "5 + 5 + 5 + 1 + 3 + 6 (hidden H keeps its votes)");
+        digest
+    }
+
+    /// Records a vote in the model as the server stores it (a retraction counts nowhere).
+    fn model_vote(&mut self, title: &str, who: &str, value: i8) {
+        let key = (self.ideas[title].parse().unwrap(), self.people[who].1);
+        if value == 0 {
+            self.votes.remove(&key);
+        } else {
+            self.votes.insert(key, value);
+        }
     }
 
     fn exclusion(&self, title: &str, reason: &str) -> Exclusion {
@@ -522,6 +536,88 @@ async fn a_closed_jams_shortlist_is_ranked_curated_published_exported_and_verifi
         return;
     };
     results_are_ranked_curated_published_exported_and_verified(d, "results-pg").await;
+}
+
+async fn draft_digest(fac: &Client, path: &str) -> String {
+    let r = fac.get(path).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["digest"].as_str().unwrap().to_owned()
+}
+
+/// The draft's digest is built from per-idea leaves cached between requests; every later write to the
+/// votes (a changed vote, a retraction, a new vote, a merge) must move it exactly as the vote rows
+/// moved, as a digest computed here from the modelled rows says.
+async fn the_cached_digest_follows_every_change_to_the_votes(d: Deployment, slug: &str) {
+    let mut f = closed_jam(d, slug).await;
+    let path = format!("/api/v1/jams/{slug}/shortlist");
+    let first = draft_digest(&f.jam.fac, &path).await;
+    assert_eq!(first, f.expected_digest(&Curation::default()), "cold");
+    assert_eq!(
+        draft_digest(&f.jam.fac, &path).await,
+        first,
+        "warm: every leaf from the cache"
+    );
+
+    let mut previous = first;
+    for (title, who, value) in [("A", "e2", -1), ("A", "e1", 0), ("E", "f2", 1), ("D", "c1", 1)] {
+        let r = vote(&f.people[who].0, &f.ideas[title], value).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        f.model_vote(title, who, value as i8);
+        let now = draft_digest(&f.jam.fac, &path).await;
+        assert_eq!(
+            now,
+            f.model_digest(&Curation::default()).0,
+            "after {who} voted {value} on {title}"
+        );
+        assert_ne!(now, previous, "after {who} voted {value} on {title}");
+        previous = now;
+    }
+
+    // E into A: e1's (retracted on A) and f2's votes move, c2's vote on A stands.
+    let r = f
+        .jam
+        .fac
+        .post(
+            &format!("/api/v1/ideas/{}/merge", f.ideas["E"]),
+            json!({ "into": f.ideas["A"] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["votes_moved"].as_u64(), r.body["votes_kept"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let (e, a): (Uuid, Uuid) = (f.ideas["E"].parse().unwrap(), f.ideas["A"].parse().unwrap());
+    let carried: Vec<(Uuid, i8)> = f
+        .votes
+        .iter()
+        .filter(|((idea, _), _)| *idea == e)
+        .map(|((_, who), value)| (*who, *value))
+        .collect();
+    f.votes.retain(|(idea, _), _| *idea != e);
+    for (who, value) in carried {
+        f.votes.entry((a, who)).or_insert(value);
+    }
+    let (digest, counted) = f.model_digest(&Curation::default());
+    assert_eq!(draft_digest(&f.jam.fac, &path).await, digest, "after the merge");
+    assert_eq!(
+        counted, 24,
+        "25, minus e1's on A, plus c1's on D, minus c2's on E (kept on A)"
+    );
+    assert_eq!(f.jam.node.metric("jam_http_responses_5xx_total").await, 0);
+}
+
+#[actix_rt::test]
+async fn the_cached_digest_follows_every_change_to_the_votes_on_sqlite() {
+    the_cached_digest_follows_every_change_to_the_votes(Deployment::sqlite(t0()), "leaves-jam").await;
+}
+
+#[actix_rt::test]
+async fn the_cached_digest_follows_every_change_to_the_votes_on_postgres() {
+    let Some(d) = Deployment::postgres(t0()).await else {
+        return;
+    };
+    the_cached_digest_follows_every_change_to_the_votes(d, "leaves-pg").await;
 }
 
 #[actix_rt::test]

@@ -130,8 +130,9 @@ async fn admin_create(
     Ok(())
 }
 
-/// `jamd tally verify --jam SLUG`: the same reads and ranking as publishing (`jam_tally::load`), in one
-/// snapshot transaction, with the snapshot's method and size.
+/// `jamd tally verify --jam SLUG`: the ranking of publishing recomputed from every vote row (no stored
+/// counter, no cached digest leaf: `jam_tally::Source::VoteRows`), in one snapshot transaction, with
+/// the snapshot's method and size.
 async fn tally_verify(settings: &Settings, slug: &str) -> anyhow::Result<()> {
     let db = connect_db(settings).await?;
     let jam = jam_store::jams::by_slug(&db, slug)

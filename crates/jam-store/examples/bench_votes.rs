@@ -511,6 +511,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Res<
                 voters: 0,
                 comments: 0,
                 flags: 0,
+                votes_rev: 0,
                 created_at: t,
                 updated_at: t,
                 edited_at: None,

@@ -369,7 +369,8 @@ pub async fn merge(
     }))
 }
 
-/// Sets an idea's counters from its vote rows (called with the idea's row locked).
+/// Sets an idea's counters from its vote rows and bumps its `votes_rev` (called with the idea's row
+/// locked, after its vote rows moved).
 async fn recount(db: &impl ConnectionTrait, idea: Uuid, at: DateTime<Utc>) -> Result<Counts, StoreError> {
     let (up, down) = crate::votes::recount(db, idea).await?;
     let counts = Counts {
@@ -381,6 +382,7 @@ async fn recount(db: &impl ConnectionTrait, idea: Uuid, at: DateTime<Utc>) -> Re
         .col_expr(ideas::Column::Up, Expr::value(counts.up))
         .col_expr(ideas::Column::Down, Expr::value(counts.down))
         .col_expr(ideas::Column::Voters, Expr::value(counts.voters))
+        .col_expr(ideas::Column::VotesRev, Expr::col(ideas::Column::VotesRev).add(1))
         .col_expr(ideas::Column::UpdatedAt, Expr::value(at))
         .filter(ideas::Column::Id.eq(idea))
         .exec(db)

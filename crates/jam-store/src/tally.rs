@@ -1,25 +1,27 @@
-//! The tally's reads and writes: what `jam-tally` needs to rank a jam from its rows (ideas, vote counts
-//! per audience, the canonical sorted vote set in pages), the facilitators' curation decisions, the
+//! The tally's reads and writes: what `jam-tally` needs to rank a jam (one compact row per idea with
+//! its counters and cached digest leaf, the canonical sorted vote set in pages, the texts and
+//! per-audience counts of chosen ideas), the leaf cache, the facilitators' curation decisions, the
 //! frozen shortlist snapshot, and the per-hour and per-session activity of the dashboard.
 //!
-//! Every read is bounded: ideas and counts are one row per idea (per audience), while the vote set
-//! itself, which can hold millions of rows, is read a chunk of ideas at a time in primary-key order
-//! ([`sorted_votes`]), so a caller hashes it without holding it.
+//! Every read is bounded: ranking rows are one row per idea, texts and counts are read for chosen
+//! ideas a chunk at a time, while the vote set itself, which can hold millions of rows, is read a
+//! chunk of ideas at a time in primary-key order ([`sorted_votes`]), so a caller hashes it without
+//! holding it.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     AccessMode, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, FromQueryResult, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
+    DbBackend, EntityTrait, FromQueryResult, IsolationLevel, JoinType, QueryFilter, QueryOrder, QuerySelect,
     RelationTrait, Statement, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::entity::{
-    audiences, ideas, jams, participants, shortlist_curation, shortlist_snapshots, staff, votes,
+    ideas, jams, participants, shortlist_curation, shortlist_snapshots, staff, tally_leaves, votes,
 };
 
 /// Ideas per query when reading the sorted vote set: small enough for any backend's bound-parameter
@@ -52,66 +54,115 @@ pub async fn begin_publish(db: &DatabaseConnection) -> Result<DatabaseTransactio
     }
 }
 
-/// One idea as the tally reads it (no body, no counters: counts come from the vote rows).
+/// One idea as the ranking reads it: status, counters, and the cached leaf of its votes with the
+/// `votes_rev` it was computed at (`None`s when the idea has no cached leaf).
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
-pub struct TallyIdea {
+pub struct RankingRow {
     pub id: Uuid,
-    pub title: String,
-    pub session_id: Uuid,
-    pub author_id: Uuid,
     pub status: String,
-    pub comments: i32,
+    pub up: i32,
+    pub down: i32,
     pub created_at: DateTime<Utc>,
+    pub votes_rev: i64,
+    pub leaf_rev: Option<i64>,
+    pub leaf_votes: Option<i64>,
+    pub leaf: Option<Vec<u8>>,
 }
 
-/// Every idea of the jam, whatever its status, in id order (the vote set's order).
-pub async fn ideas(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec<TallyIdea>, StoreError> {
+/// Every idea of the jam, whatever its status, in id order (the digest's order), with its cached leaf.
+/// One row per idea: about 100 bytes each, no text.
+pub async fn ranking_rows(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec<RankingRow>, StoreError> {
     Ok(ideas::Entity::find()
         .select_only()
         .column(ideas::Column::Id)
-        .column(ideas::Column::Title)
-        .column(ideas::Column::SessionId)
-        .column(ideas::Column::AuthorId)
         .column(ideas::Column::Status)
-        .column(ideas::Column::Comments)
+        .column(ideas::Column::Up)
+        .column(ideas::Column::Down)
         .column(ideas::Column::CreatedAt)
+        .column(ideas::Column::VotesRev)
+        .column_as(tally_leaves::Column::Rev, "leaf_rev")
+        .column_as(tally_leaves::Column::Votes, "leaf_votes")
+        .column_as(tally_leaves::Column::Leaf, "leaf")
+        .join_rev(JoinType::LeftJoin, tally_leaves::Relation::Idea.def())
         .filter(ideas::Column::JamId.eq(jam_id))
         .order_by_asc(ideas::Column::Id)
-        .into_model::<TallyIdea>()
+        .into_model::<RankingRow>()
         .all(db)
         .await?)
 }
 
-/// Display names of the jam's participants, by id.
-pub async fn participant_names(
-    db: &impl ConnectionTrait,
-    jam_id: Uuid,
-) -> Result<HashMap<Uuid, String>, StoreError> {
-    let rows: Vec<(Uuid, String)> = participants::Entity::find()
-        .select_only()
-        .column(participants::Column::Id)
-        .column(participants::Column::DisplayName)
-        .filter(participants::Column::JamId.eq(jam_id))
-        .into_tuple()
-        .all(db)
+/// A leaf computed from an idea's vote rows at its `votes_rev`, for the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLeaf {
+    pub idea_id: Uuid,
+    pub rev: i64,
+    pub votes: i64,
+    pub leaf: Vec<u8>,
+}
+
+/// Rows per statement when saving leaves (4 bound values each).
+const LEAVES_PER_STATEMENT: usize = 1000;
+
+/// Stores leaves in the cache, replacing what it held for those ideas. Any pair of `rev` and leaf
+/// computed from the rows at that `rev` is true, so two nodes saving at once cannot make it lie: the
+/// worst case is an older leaf replacing a newer one, which is then recomputed once.
+pub async fn save_leaves(db: &impl ConnectionTrait, leaves: &[NewLeaf]) -> Result<(), StoreError> {
+    for chunk in leaves.chunks(LEAVES_PER_STATEMENT) {
+        tally_leaves::Entity::insert_many(chunk.iter().map(|leaf| tally_leaves::ActiveModel {
+            idea_id: Set(leaf.idea_id),
+            rev: Set(leaf.rev),
+            votes: Set(leaf.votes),
+            leaf: Set(leaf.leaf.clone()),
+        }))
+        .on_conflict(
+            OnConflict::column(tally_leaves::Column::IdeaId)
+                .update_columns([
+                    tally_leaves::Column::Rev,
+                    tally_leaves::Column::Votes,
+                    tally_leaves::Column::Leaf,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    }
+    Ok(())
 }
 
-/// The jam's audience names in their display order, by id.
-pub async fn audience_names(
-    db: &impl ConnectionTrait,
-    jam_id: Uuid,
-) -> Result<Vec<(Uuid, String)>, StoreError> {
-    Ok(audiences::Entity::find()
-        .select_only()
-        .column(audiences::Column::Id)
-        .column(audiences::Column::Name)
-        .filter(audiences::Column::JamId.eq(jam_id))
-        .order_by_asc(audiences::Column::Position)
-        .into_tuple()
-        .all(db)
-        .await?)
+/// What the shortlist and the exports show of an idea besides its counts.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct IdeaText {
+    pub id: Uuid,
+    pub title: String,
+    pub session_id: Uuid,
+    /// The author's display name.
+    pub author: String,
+    pub comments: i32,
+}
+
+/// Ideas per query when reading texts and per-audience counts of chosen ideas (bound parameters).
+pub const TEXT_CHUNK_IDEAS: usize = 500;
+
+/// The texts of the ideas `ids` (any order; unknown ids are left out).
+pub async fn idea_texts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<IdeaText>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(TEXT_CHUNK_IDEAS) {
+        out.extend(
+            ideas::Entity::find()
+                .select_only()
+                .column(ideas::Column::Id)
+                .column(ideas::Column::Title)
+                .column(ideas::Column::SessionId)
+                .column_as(participants::Column::DisplayName, "author")
+                .column(ideas::Column::Comments)
+                .join(JoinType::InnerJoin, ideas::Relation::Author.def())
+                .filter(ideas::Column::Id.is_in(chunk.iter().copied()))
+                .into_model::<IdeaText>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 /// Non-zero votes of one idea from one audience with one value.
@@ -124,32 +175,36 @@ pub struct VoteCount {
     pub count: u64,
 }
 
-/// The non-zero votes of the jam counted per idea, voter's audience and value (at most
-/// ideas × audiences × 2 rows).
-pub async fn vote_counts(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec<VoteCount>, StoreError> {
-    let rows: Vec<(Uuid, Uuid, i16, i64)> = votes::Entity::find()
-        .select_only()
-        .column(votes::Column::IdeaId)
-        .column(votes::Column::AudienceId)
-        .column(votes::Column::Value)
-        .column_as(Expr::col(votes::Column::IdeaId).count(), "n")
-        .filter(votes::Column::JamId.eq(jam_id))
-        .filter(votes::Column::Value.ne(0))
-        .group_by(votes::Column::IdeaId)
-        .group_by(votes::Column::AudienceId)
-        .group_by(votes::Column::Value)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(idea_id, audience_id, value, n)| VoteCount {
-            idea_id,
-            audience_id,
-            value,
-            count: u64::try_from(n).unwrap_or(0),
-        })
-        .collect())
+/// The non-zero votes on the ideas `ids` counted per idea, voter's audience and value (at most
+/// ideas × audiences × 2 rows), read through the votes' primary key.
+pub async fn vote_counts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<VoteCount>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(TEXT_CHUNK_IDEAS) {
+        let rows: Vec<(Uuid, Uuid, i16, i64)> = votes::Entity::find()
+            .select_only()
+            .column(votes::Column::IdeaId)
+            .column(votes::Column::AudienceId)
+            .column(votes::Column::Value)
+            .column_as(Expr::col(votes::Column::IdeaId).count(), "n")
+            .filter(votes::Column::IdeaId.is_in(chunk.iter().copied()))
+            .filter(votes::Column::Value.ne(0))
+            .group_by(votes::Column::IdeaId)
+            .group_by(votes::Column::AudienceId)
+            .group_by(votes::Column::Value)
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .map(|(idea_id, audience_id, value, n)| VoteCount {
+                    idea_id,
+                    audience_id,
+                    value,
+                    count: u64::try_from(n).unwrap_or(0),
+                }),
+        );
+    }
+    Ok(out)
 }
 
 /// The non-zero votes on `idea_ids` sorted by `(idea_id, participant_id)`, the canonical order of the

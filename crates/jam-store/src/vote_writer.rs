@@ -27,7 +27,8 @@
 //! 2. `SELECT … FOR UPDATE` the other pairs' rows, to read their old values.
 //! 3. Multi-row `INSERT … ON CONFLICT DO UPDATE` for the pairs whose value changes.
 //! 4. `SELECT … FOR NO KEY UPDATE` the touched ideas' counters (their current values).
-//! 5. One `UPDATE ideas SET up = up + d.du, … FROM (VALUES …) d` for the ideas whose counts move.
+//! 5. One `UPDATE ideas SET up = up + d.du, …, votes_rev = votes_rev + 1 FROM (VALUES …) d` for the
+//!    ideas whose vote set changes (the tally's leaf cache key, even when the counts net out).
 //!
 //! The counts answered are step 4 plus the batch's deltas: exact, because the idea rows are locked
 //! (or, on SQLite, the whole database is) from step 4 to the commit.
@@ -76,7 +77,7 @@
 //! No request is answered before its transaction committed, and a request whose caller went away
 //! is still written (the vote was accepted into the queue).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -618,10 +619,17 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
 
     // 4. The touched ideas' counters, locked in id order.
     let mut deltas: BTreeMap<Uuid, (i32, i32, i32)> = BTreeMap::new();
+    // Ideas whose non-zero vote set changes, even when their counts net out (one voter retracts
+    // as another votes): their `votes_rev` moves.
+    let mut revised: BTreeSet<Uuid> = BTreeSet::new();
     for (key, pair) in &pairs {
-        let (du, dd, dv) = delta(old.get(key).copied().unwrap_or(0), pair.last_value);
+        let before = old.get(key).copied().unwrap_or(0);
+        let (du, dd, dv) = delta(before, pair.last_value);
         let d = deltas.entry(key.0).or_default();
         *d = (d.0 + du, d.1 + dd, d.2 + dv);
+        if before != pair.last_value {
+            revised.insert(key.0);
+        }
     }
     let counts_query = Query::select()
         .columns([
@@ -662,10 +670,11 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
         return Err(DbErr::RecordNotFound(format!("idea {missing}")));
     }
 
-    // 5. One statement moves every counter that changes, relative to its stored value.
+    // 5. One statement moves every counter that changes, relative to its stored value, and the
+    //    `votes_rev` of every idea whose vote set changed.
     let moves: Vec<ValueTuple> = deltas
         .iter()
-        .filter(|(_, d)| **d != (0, 0, 0))
+        .filter(|(id, _)| revised.contains(*id))
         .map(|(id, (du, dd, dv))| {
             ValueTuple::Many(vec![
                 Value::from(*id),
@@ -685,6 +694,10 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
             .value(ideas::Column::Up, plus(ideas::Column::Up, "column2"))
             .value(ideas::Column::Down, plus(ideas::Column::Down, "column3"))
             .value(ideas::Column::Voters, plus(ideas::Column::Voters, "column4"))
+            .value(
+                ideas::Column::VotesRev,
+                Expr::col((ideas::Entity, ideas::Column::VotesRev)).add(1),
+            )
             .from(TableRef::ValuesList(moves, d.clone().into_iden()))
             .and_where(
                 Expr::col((ideas::Entity, ideas::Column::Id)).equals((d.clone(), Alias::new("column1"))),

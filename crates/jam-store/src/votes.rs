@@ -140,6 +140,7 @@ pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOu
             .col_expr(ideas::Column::Up, Expr::col(ideas::Column::Up).add(du))
             .col_expr(ideas::Column::Down, Expr::col(ideas::Column::Down).add(dd))
             .col_expr(ideas::Column::Voters, Expr::col(ideas::Column::Voters).add(dv))
+            .col_expr(ideas::Column::VotesRev, Expr::col(ideas::Column::VotesRev).add(1))
             .filter(ideas::Column::Id.eq(vote.idea_id))
             .exec(db)
             .await?;

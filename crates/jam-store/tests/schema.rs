@@ -215,6 +215,7 @@ fn new_idea(jam_id: Uuid, session_id: Uuid, author_id: Uuid) -> ideas::Model {
         voters: 0,
         comments: 0,
         flags: 0,
+        votes_rev: 0,
         created_at: t,
         updated_at: t,
         edited_at: None,

@@ -178,6 +178,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Jam 
             voters: 0,
             comments: 0,
             flags: 0,
+            votes_rev: 0,
             created_at: t,
             updated_at: t,
             edited_at: None,
@@ -407,6 +408,56 @@ async fn check_votes_of_one_participant_in_one_batch_apply_in_arrival_order(t: &
     writer.shutdown().await;
 }
 
+async fn votes_rev(db: &DatabaseConnection, idea: Uuid) -> i64 {
+    ideas::Entity::find_by_id(idea)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .votes_rev
+}
+
+/// `votes_rev`, the tally's leaf-cache key, moves with every change to an idea's non-zero vote set on
+/// every write path (batch, single vote, merge), also when the counters net out, and only then.
+async fn check_votes_rev_moves_whenever_an_ideas_vote_set_changes(t: &TestDb) {
+    let jam = seed(&t.db, 3, 3).await;
+    let (a, b) = (jam.ideas[0], jam.ideas[1]);
+    assert_eq!(votes_rev(&t.db, a).await, 0);
+    jam_store::vote_writer::write_batch(&t.db, &[jam.vote(0, 0, 1)])
+        .await
+        .unwrap();
+    assert_eq!(votes_rev(&t.db, a).await, 1, "a new vote");
+    jam_store::vote_writer::write_batch(&t.db, &[jam.vote(0, 0, 1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        votes_rev(&t.db, a).await,
+        1,
+        "the same vote again changes nothing"
+    );
+    // One voter retracts as another votes: the counters net out, the vote set does not.
+    jam_store::vote_writer::write_batch(&t.db, &[jam.vote(1, 0, 1), jam.vote(0, 0, 0)])
+        .await
+        .unwrap();
+    assert_eq!(counters(&t.db, a).await, (1, 0, 1));
+    assert_eq!(votes_rev(&t.db, a).await, 2, "a batch that nets out");
+    jam_store::votes::cast(&t.db, jam.vote(2, 0, -1)).await.unwrap();
+    assert_eq!(votes_rev(&t.db, a).await, 3, "a single vote");
+    jam_store::vote_writer::write_batch(&t.db, &[jam.vote(2, 1, 0)])
+        .await
+        .unwrap();
+    assert_eq!(votes_rev(&t.db, b).await, 0, "a retraction of nothing");
+
+    let txn = jam_store::votes::begin_write(&t.db).await.unwrap();
+    jam_store::moderation::merge(&txn, a, b, Utc::now())
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(votes_rev(&t.db, a).await, 4, "the merged idea's votes left");
+    assert_eq!(votes_rev(&t.db, b).await, 1, "the target's votes arrived");
+    assert_exact(&t.db, &jam, None).await;
+}
+
 /// Two pools on one database (two nodes), one writer each, the same participants and ideas.
 async fn check_two_writers_on_one_database_stay_exact(t: &TestDb) {
     let jam = seed(&t.db, 100, 8).await;
@@ -592,4 +643,5 @@ on_both_backends!(
     check_a_vote_for_a_missing_idea_fails_alone,
     check_votes_for_an_idea_hidden_meanwhile_fail_alone,
     check_a_full_queue_refuses_at_once_and_shutdown_drains,
+    check_votes_rev_moves_whenever_an_ideas_vote_set_changes,
 );

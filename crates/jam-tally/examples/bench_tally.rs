@@ -1,7 +1,7 @@
 //! `just bench-tally`: time and peak memory of the tally's real code paths on a big jam, on SQLite
-//! and PostgreSQL: computing the shortlist (`jam_tally::load` inside a snapshot transaction, then
-//! `compute`, as the server's shortlist route does) and streaming each export (`write_csv`,
-//! `write_xlsx`, `write_json` to a temporary file, as the download routes do).
+//! and PostgreSQL: computing the shortlist (`jam_tally::count` inside a snapshot transaction, `rank`
+//! and the shortlisted texts, as the server's shortlist route does), verifying, and streaming each
+//! export (`write_csv`, `write_xlsx`, `write_json` to a temporary file, as the download routes do).
 //!
 //! ```text
 //! cargo run --release -p jam-tally --example bench_tally -- [options]
@@ -23,14 +23,19 @@
 //! Measuring: every step runs in a fresh child process (this binary re-run with `--step`), which
 //! opens its own pool with the shipped settings (`jam_store::connect`) and reports its wall time and
 //! its peak resident memory (`VmHWM` of `/proc/self/status`), so one step's peak cannot hide another's.
-//! - `shortlist`: snapshot transaction + `load` (facts, counts, curation, the digest over the sorted
-//!   vote set) + `compute` + the shortlist object. The time is all of it; the notes split it.
-//! - `digest`: the vote-set digest alone (`jam_tally::digest`), the part of `load` that reads every vote.
-//! - `csv`, `xlsx`, `json`: the child first loads and computes (as the server does), then resets its
-//!   peak (`/proc/self/clear_refs`), streams the export through a 64 KiB `BufWriter` into a temporary
-//!   file and reports the writer's time, the process peak while writing, and how much that peak is
-//!   above the memory held before writing (the computed results): flat memory shows as a constant
-//!   increment whatever the size.
+//! - `shortlist-cold`: the shortlist route's path on a jam no tally has read yet: snapshot
+//!   transaction + `count` (the ideas' counters, and every idea's digest leaf computed from its votes,
+//!   since none is cached) + `rank` + the shortlisted ideas' texts, then the leaves are cached. Once
+//!   per jam.
+//! - `shortlist`: the same right after, as every later request finds it: all leaves cached.
+//! - `shortlist-1%`: the same after the votes of 1% of the ideas changed (their `votes_rev` bumped,
+//!   as the vote writer does), so their leaves are recomputed from their vote rows.
+//! - `verify`: the audit path of `jamd tally verify` (`Source::VoteRows`): every vote row read and
+//!   hashed, no counter and no cache.
+//! - `csv`, `xlsx`, `json`: a whole download as the route does it: count + rank, then the ranked ideas'
+//!   texts read 500 at a time (two chunks queued) and streamed through a 64 KiB `BufWriter` into a
+//!   temporary file. The peak is the whole process's: flat memory shows as a peak that does not grow
+//!   with the number of ideas beyond the ranking's fixed ~100 bytes per idea.
 
 use std::error::Error;
 use std::io::Write as _;
@@ -40,10 +45,14 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
-use jam_store::sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, TransactionTrait};
+use jam_store::sea_orm::sea_query::{Expr, ExprTrait};
+use jam_store::sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
 use jam_store::tally::{CurationAction, NewCuration};
 use jam_store::{DbSettings, testing};
-use jam_tally::{ExportHeader, ShortlistState, XlsxOptions};
+use jam_tally::{ExportHeader, ShortlistState, Source, XlsxOptions};
 use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
@@ -52,8 +61,16 @@ type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 const ROWS_PER_INSERT: usize = 1000;
 /// Vote rows per seeding transaction.
 const ROWS_PER_TXN: usize = 250_000;
-/// Steps measured per backend and size, in order.
-const STEPS: [&str; 5] = ["shortlist", "digest", "csv", "xlsx", "json"];
+/// Steps measured per backend and size, in order (see the module docs).
+const STEPS: [&str; 7] = [
+    "shortlist-cold",
+    "shortlist",
+    "shortlist-1%",
+    "verify",
+    "csv",
+    "xlsx",
+    "json",
+];
 
 #[derive(Clone, Debug)]
 struct Options {
@@ -180,6 +197,9 @@ async fn bench_one(backend: &'static str, url: &str, size: usize, o: &Options) -
     );
     let mut rows = Vec::new();
     for step in STEPS {
+        if step == "shortlist-1%" {
+            touch_one_percent(url, seeded.jam_id).await?;
+        }
         let report = run_child(step, url, seeded.jam_id)?;
         eprintln!(
             "{backend:<10} {size:>7} {step:<9} {:>8.3} s  peak {:>7.1} MiB  {}  (load {})",
@@ -197,6 +217,36 @@ async fn bench_one(backend: &'static str, url: &str, size: usize, o: &Options) -
         });
     }
     Ok(rows)
+}
+
+/// Bumps the `votes_rev` of every 100th idea (by id), as a vote on each would.
+async fn touch_one_percent(url: &str, jam_id: Uuid) -> Res<()> {
+    let db = jam_store::connect(&DbSettings {
+        url: url.to_owned(),
+        max_connections: 1,
+        min_connections: 1,
+        connect_timeout: Duration::from_secs(60),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    })
+    .await?;
+    let ids: Vec<Uuid> = ideas::Entity::find()
+        .select_only()
+        .column(ideas::Column::Id)
+        .filter(ideas::Column::JamId.eq(jam_id))
+        .order_by_asc(ideas::Column::Id)
+        .into_tuple()
+        .all(&db)
+        .await?;
+    let touched: Vec<Uuid> = ids.into_iter().step_by(100).collect();
+    for chunk in touched.chunks(500) {
+        ideas::Entity::update_many()
+            .col_expr(ideas::Column::VotesRev, Expr::col(ideas::Column::VotesRev).add(1))
+            .filter(ideas::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&db)
+            .await?;
+    }
+    db.close().await?;
+    Ok(())
 }
 
 fn run_child(step: &str, url: &str, jam_id: Uuid) -> Res<Report> {
@@ -456,6 +506,7 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
                 voters: up + down,
                 comments: rng.below(12) as i32,
                 flags: 0,
+                votes_rev: 0,
                 created_at: created,
                 updated_at: created,
                 edited_at: None,
@@ -521,95 +572,110 @@ async fn child(args: &[String]) -> Res<()> {
     let jam = jam_store::jams::by_id(&db, jam_id).await?.ok_or("no such jam")?;
     let params = jam_tally::params_of(&jam.jam)?;
 
-    if step == "digest" {
+    if step == "verify" {
+        // The audit path: every vote row, no counter, no cache.
         let started = Instant::now();
         let txn = jam_store::tally::begin_snapshot(&db).await?;
-        let ids: Vec<Uuid> = jam_store::tally::ideas(&txn, jam_id)
-            .await?
-            .into_iter()
-            .map(|i| i.id)
-            .collect();
-        let curation = jam_tally::curation(&txn, jam_id).await?;
-        let (digest, votes) = jam_tally::digest(&txn, &ids, &params, &curation).await?;
+        let tally = jam_tally::tally(&txn, &jam, params, Utc::now(), Source::VoteRows).await?;
         txn.rollback().await?;
-        let seconds = started.elapsed().as_secs_f64();
         return report(Report {
-            seconds,
+            seconds: started.elapsed().as_secs_f64(),
             peak_mib: mib(status_kib("VmHWM:")),
-            notes: format!("{votes} votes hashed, {}…", &digest.to_string()[..12]),
-        });
-    }
-
-    // The shortlist route's path: load in a snapshot transaction, compute off the async threads.
-    let started = Instant::now();
-    let txn = jam_store::tally::begin_snapshot(&db).await?;
-    let loaded = jam_tally::load(&txn, &jam, params).await?;
-    txn.rollback().await?;
-    let load_s = started.elapsed().as_secs_f64();
-    let computed_at = Utc::now();
-    let tally = tokio::task::spawn_blocking(move || loaded.compute(computed_at)).await?;
-    let shortlist = tally.shortlist(ShortlistState::Draft);
-    let tally_s = started.elapsed().as_secs_f64();
-    let load_peak = mib(status_kib("VmHWM:"));
-    if step == "shortlist" {
-        return report(Report {
-            seconds: tally_s,
-            peak_mib: load_peak,
             notes: format!(
-                "load {load_s:.3} s + compute {:.3} s; {} ranked, {} on the list",
-                tally_s - load_s,
-                tally.results.ideas.len(),
-                shortlist.items.len()
+                "{} votes read and hashed, {}…",
+                tally.votes,
+                &tally.digest.to_string()[..12]
             ),
         });
     }
 
-    // An export: what the download route does after tallying, into a temporary file.
+    // The shortlist route's path: count in a snapshot transaction, rank off the async threads, read
+    // the shortlisted ideas' texts, then cache the leaves that had to be recomputed.
+    let started = Instant::now();
+    let txn = jam_store::tally::begin_snapshot(&db).await?;
+    let counted = jam_tally::count(&txn, jam_id, params, Source::Stored).await?;
+    let count_s = started.elapsed().as_secs_f64();
+    let computed_at = Utc::now();
+    let ranked = tokio::task::spawn_blocking(move || counted.rank(computed_at)).await?;
+    let rank_s = started.elapsed().as_secs_f64() - count_s;
+    let recomputed = ranked.fresh_leaves.len();
+    jam_tally::keep_leaves(&db, &ranked.fresh_leaves).await?;
+    if step.starts_with("shortlist") {
+        let tally = ranked.into_tally(&txn, &jam).await?;
+        txn.rollback().await?;
+        let shortlist = tally.shortlist(ShortlistState::Draft);
+        return report(Report {
+            seconds: started.elapsed().as_secs_f64(),
+            peak_mib: mib(status_kib("VmHWM:")),
+            notes: format!(
+                "count {count_s:.3} s ({recomputed} leaves recomputed) + rank {rank_s:.3} s; {} ranked, {} on the list, digest {}…",
+                tally.ranking.slots.len(),
+                shortlist.items.len(),
+                &tally.digest.to_string()[..12]
+            ),
+        });
+    }
+
+    // An export, as the download route streams it: the ranked ideas' texts a chunk at a time from a
+    // task that owns the snapshot, written by a blocking thread into a temporary file.
     let header = ExportHeader::new(
-        &tally.results,
+        &ranked.ranking,
         jam_id,
         jam.jam.title.clone(),
         ShortlistState::Draft,
-        tally.digest,
-        tally.audiences.clone(),
+        ranked.digest,
+        jam.audiences.iter().map(|a| a.name.clone()).collect(),
     );
     let path: PathBuf = std::env::temp_dir().join(format!("bench-tally-{}.{step}", Uuid::new_v4().simple()));
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let before = mib(status_kib("VmRSS:"));
-    let started = Instant::now();
-    let written = {
-        let file = std::fs::File::create(&path)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(async move {
+        let ranking = ranked.ranking;
+        for slots in ranking.slots.chunks(500) {
+            let chunk = jam_tally::rows(&txn, &jam, &ranking, slots).await;
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+        txn.rollback().await
+    });
+    let file = std::fs::File::create(&path)?;
+    let step_name = step.clone();
+    let written = tokio::task::spawn_blocking(move || -> Res<u64> {
+        let mut failed = None;
+        let rows = std::iter::from_fn(|| match rx.blocking_recv()? {
+            Ok(chunk) => Some(chunk),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        })
+        .flatten();
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
-        let rows = tally.results.ideas.iter();
-        let n = match step.as_str() {
+        let n = match step_name.as_str() {
             "csv" => jam_tally::write_csv(&mut out, &header, rows)?,
             "json" => jam_tally::write_json(&mut out, &header, rows)?,
             "xlsx" => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default())?,
             other => return Err(format!("unknown step {other}").into()),
         };
         out.flush()?;
-        n
-    };
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(n),
+        }
+    })
+    .await??;
+    reader.await??;
     let seconds = started.elapsed().as_secs_f64();
-    let peak = mib(status_kib("VmHWM:"));
     let bytes = std::fs::metadata(&path)?.len();
     std::fs::remove_file(&path)?;
     report(Report {
         seconds,
-        peak_mib: peak,
-        notes: if reset {
-            format!(
-                "{written} rows, {:.1} MiB file; +{:.1} MiB over the {before:.1} MiB held before writing (load+compute {:.2} s, peak {load_peak:.1} MiB)",
-                bytes as f64 / 1_048_576.0,
-                peak - before,
-                tally_s,
-            )
-        } else {
-            format!(
-                "{written} rows, {:.1} MiB file; peak not reset (no /proc/self/clear_refs): includes load",
-                bytes as f64 / 1_048_576.0
-            )
-        },
+        peak_mib: mib(status_kib("VmHWM:")),
+        notes: format!(
+            "{written} rows, {:.1} MiB file; count {count_s:.3} s + rank {rank_s:.3} s, the rest reading texts and writing",
+            bytes as f64 / 1_048_576.0,
+        ),
     })
 }
 

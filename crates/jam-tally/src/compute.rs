@@ -55,11 +55,111 @@ pub struct Results {
     pub ideas: Vec<RankedIdea>,
 }
 
-/// Ranks the visible ideas of a jam by `params.method` and picks the curated shortlist.
+/// What the ranking needs of one idea: its status, counts and age, no text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankInput {
+    pub id: Uuid,
+    pub status: IdeaStatus,
+    pub up: u64,
+    pub down: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&IdeaFacts> for RankInput {
+    fn from(idea: &IdeaFacts) -> Self {
+        Self {
+            id: idea.id,
+            status: idea.status,
+            up: idea.up,
+            down: idea.down,
+            created_at: idea.created_at,
+        }
+    }
+}
+
+/// One visible idea's place in the ranking, without its texts: a fixed ~100 bytes per idea, so a jam's
+/// whole ranking stays small while its rows are streamed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slot {
+    pub id: Uuid,
+    /// 1-based place by the method among all visible ideas (see [`RankedIdea::rank`]).
+    pub rank: usize,
+    pub shortlist_position: Option<usize>,
+    pub pinned: bool,
+    pub excluded: bool,
+    pub score: f64,
+    pub up: u64,
+    pub down: u64,
+    pub voters: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a row shows of an idea besides its counts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdeaDetails {
+    pub title: String,
+    pub session_id: Uuid,
+    pub session_title: String,
+    /// The author's display name.
+    pub author: String,
+    pub comments: u64,
+    pub by_audience: BTreeMap<String, AudienceCounts>,
+}
+
+/// The ranking of one jam at one moment, without texts: [`rank_ideas`]'s result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranking {
+    pub params: Params,
+    /// The prior the Bayesian method used; `None` for the other methods.
+    pub prior: Option<BayesianPrior>,
+    pub computed_at: DateTime<Utc>,
+    /// The curation as given, for the exports.
+    pub curation: Curation,
+    /// Every visible idea, best first (`slots[i].rank == i + 1`).
+    pub slots: Vec<Slot>,
+    /// Exclusion reasons by idea, joined as [`rank_ideas`] documents.
+    reasons: HashMap<Uuid, String>,
+}
+
+impl Ranking {
+    /// The shortlisted slots, in shortlist order.
+    pub fn shortlist(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|slot| slot.shortlist_position.is_some())
+    }
+
+    /// The full row of `slot`, given its idea's texts.
+    pub fn row(&self, slot: &Slot, details: IdeaDetails) -> RankedIdea {
+        RankedIdea {
+            rank: slot.rank,
+            shortlist_position: slot.shortlist_position,
+            pinned: slot.pinned,
+            excluded_reason: slot
+                .excluded
+                .then(|| self.reasons.get(&slot.id).cloned().unwrap_or_default()),
+            idea: IdeaRef {
+                id: slot.id,
+                title: details.title,
+                session_id: details.session_id,
+                session_title: details.session_title,
+                author: details.author,
+                created_at: slot.created_at,
+            },
+            score: slot.score,
+            up: slot.up,
+            down: slot.down,
+            voters: slot.voters,
+            comments: details.comments,
+            by_audience: details.by_audience,
+        }
+    }
+}
+
+/// Ranks the visible ideas of a jam by `params.method` and picks the curated shortlist, from the
+/// ranking inputs alone (no texts: the exports fetch those for a chunk of slots at a time).
 ///
 /// Ranking: only [`IdeaStatus::Visible`] ideas rank; [`jam_domain::ranking::rank`] orders them (score
 /// descending, then more distinct voters, then earlier `created_at`, then smaller id). Should an id occur
-/// twice in `ideas`, the first occurrence is kept.
+/// twice in `inputs`, the first occurrence is kept.
 ///
 /// Shortlist, with `N = params.shortlist_size`:
 /// 1. Excluded ideas never go on the shortlist; they stay in [`Results::ideas`] with their reason. An
@@ -75,19 +175,16 @@ pub struct Results {
 /// (pins are not moved to the top); `shortlist_position` numbers it from 1.
 ///
 /// Pins and exclusions of ideas that do not rank are ignored here (the exports still show them).
-pub fn compute(
-    ideas: Vec<IdeaFacts>,
+pub fn rank_ideas(
+    inputs: impl IntoIterator<Item = RankInput>,
     curation: &Curation,
     params: &Params,
     computed_at: DateTime<Utc>,
-) -> Results {
-    let mut seen = HashSet::with_capacity(ideas.len());
-    let visible: Vec<IdeaFacts> = ideas
+) -> Ranking {
+    let mut seen = HashSet::new();
+    let candidates: Vec<Candidate> = inputs
         .into_iter()
         .filter(|idea| idea.status == IdeaStatus::Visible && seen.insert(idea.id))
-        .collect();
-    let candidates: Vec<Candidate> = visible
-        .iter()
         .map(|idea| Candidate {
             id: idea.id,
             up: idea.up,
@@ -95,57 +192,42 @@ pub fn compute(
             created_at: idea.created_at,
         })
         .collect();
+    drop(seen);
     let prior = match params.method {
         Method::Bayesian => Some(jam_prior(candidates.iter().map(Candidate::tally))),
         Method::Wilson | Method::Net => None,
     };
+    let created: HashMap<Uuid, DateTime<Utc>> = candidates.iter().map(|c| (c.id, c.created_at)).collect();
     let ranked = rank(params.method, &candidates);
     drop(candidates);
 
     let reasons = exclusion_reasons(curation);
     let pinned: HashSet<Uuid> = curation.pinned.iter().copied().collect();
-
-    let mut by_id: HashMap<Uuid, IdeaFacts> = visible.into_iter().map(|idea| (idea.id, idea)).collect();
-    let mut rows: Vec<RankedIdea> = Vec::with_capacity(ranked.len());
-    for r in ranked {
-        // `rank` returns each candidate exactly once and the ids are unique, so every id is present.
-        let Some(facts) = by_id.remove(&r.id) else {
-            continue;
-        };
-        let excluded_reason = reasons.get(&r.id).cloned();
-        rows.push(RankedIdea {
-            rank: rows.len() + 1,
+    let mut slots: Vec<Slot> = ranked
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| Slot {
+            id: r.id,
+            rank: i + 1,
             shortlist_position: None,
             pinned: pinned.contains(&r.id),
-            excluded_reason,
-            idea: IdeaRef {
-                id: facts.id,
-                title: facts.title,
-                session_id: facts.session_id,
-                session_title: facts.session_title,
-                author: facts.author,
-                created_at: facts.created_at,
-            },
+            excluded: reasons.contains_key(&r.id),
             score: r.score,
             up: r.up,
             down: r.down,
             voters: r.voters,
-            comments: facts.comments,
-            by_audience: facts.by_audience,
-        });
-    }
+            created_at: created.get(&r.id).copied().unwrap_or(computed_at),
+        })
+        .collect();
 
-    let pins_on_list = rows
-        .iter()
-        .filter(|row| row.pinned && row.excluded_reason.is_none())
-        .count();
+    let pins_on_list = slots.iter().filter(|slot| slot.pinned && !slot.excluded).count();
     let mut open_places = params.shortlist_size.saturating_sub(pins_on_list);
     let mut position = 0;
-    for row in &mut rows {
-        if row.excluded_reason.is_some() {
+    for slot in &mut slots {
+        if slot.excluded {
             continue;
         }
-        let takes_place = if row.pinned {
+        let takes_place = if slot.pinned {
             true
         } else if open_places > 0 {
             open_places -= 1;
@@ -155,16 +237,60 @@ pub fn compute(
         };
         if takes_place {
             position += 1;
-            row.shortlist_position = Some(position);
+            slot.shortlist_position = Some(position);
         }
     }
 
-    Results {
+    Ranking {
         params: *params,
         prior,
         computed_at,
         curation: curation.clone(),
+        slots,
+        reasons,
+    }
+}
+
+/// [`rank_ideas`] over whole [`IdeaFacts`], with every row's texts attached: the pure, in-memory form
+/// of the tally (the tests' and small callers'; the server streams [`Ranking`]s instead).
+pub fn compute(
+    ideas: Vec<IdeaFacts>,
+    curation: &Curation,
+    params: &Params,
+    computed_at: DateTime<Utc>,
+) -> Results {
+    let ranking = rank_ideas(ideas.iter().map(RankInput::from), curation, params, computed_at);
+    let mut by_id: HashMap<Uuid, IdeaFacts> = HashMap::with_capacity(ideas.len());
+    for idea in ideas {
+        by_id.entry(idea.id).or_insert(idea);
+    }
+    let rows = ranking
+        .slots
+        .iter()
+        .map(|slot| {
+            let details = by_id.remove(&slot.id).map(IdeaDetails::from).unwrap_or_default();
+            ranking.row(slot, details)
+        })
+        .collect();
+    Results {
+        params: ranking.params,
+        prior: ranking.prior,
+        computed_at,
+        curation: ranking.curation,
         ideas: rows,
+    }
+}
+
+impl From<IdeaFacts> for IdeaDetails {
+    fn from(idea: IdeaFacts) -> Self {
+        Self {
+            title: idea.title,
+            session_id: idea.session_id,
+            session_title: idea.session_title,
+            author: idea.author,
+            comments: idea.comments,
+            by_audience: idea.by_audience,
+        }
     }
 }
 

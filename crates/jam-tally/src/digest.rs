@@ -1,23 +1,38 @@
 //! The audit digest of a shortlist: SHA-256 over a canonical text encoding of the method, its parameters,
 //! the sorted vote set and the curation, so anyone holding the votes can recompute it.
 //!
-//! # Byte format (version 1)
+//! # Byte format (version 2)
 //!
-//! UTF-8 text, one record per line, every line ending in a single `\n` (no `\r`), no other whitespace:
+//! Two levels, so that a jam's digest is recomputed from the ideas whose votes changed only (the
+//! leaves of the others are cached, see `jam-store`'s `tally_leaves`), while the result still covers
+//! every vote. UTF-8 text, one record per line, every line ending in a single `\n` (no `\r`), no other
+//! whitespace.
+//!
+//! The **leaf** of one idea is the SHA-256 of:
 //!
 //! ```text
-//! openjam-tally-digest v1
+//! openjam-tally-leaf v2
+//! idea <idea_id>
+//! vote <participant_id> <+1|-1>      one line per non-zero vote on the idea, participants ascending
+//! ```
+//!
+//! The **digest** is the SHA-256 of:
+//!
+//! ```text
+//! openjam-tally-digest v2
 //! method=<wilson|net|bayesian>
 //! shortlist_size=<N in decimal>
-//! vote <idea_id> <participant_id> <+1|-1>          one line per non-zero vote
+//! idea <idea_id> <votes> <leaf>                      one line per idea with at least one non-zero vote
 //! exclude <idea_id> <byte length of reason> <reason>  one line per exclusion
 //! pin <idea_id>                                     one line per pinned idea
 //! ```
 //!
-//! - Ids are UUIDs in lowercase hyphenated form (`0191c3f0-…`, 36 characters).
-//! - Votes come sorted by `(idea_id, participant_id)` ascending, comparing the UUIDs' 16 bytes (which is
-//!   the same as comparing their lowercase hyphenated text, and PostgreSQL's `uuid` order). At most one
-//!   vote per pair. Retracted votes (value 0) are left out: they do not count.
+//! - Ids are UUIDs in lowercase hyphenated form (`0191c3f0-…`, 36 characters); `<votes>` is the
+//!   leaf's number of vote lines in decimal; `<leaf>` is the leaf's 64 lowercase hex digits.
+//! - Ideas come sorted by id, participants within an idea by id, comparing the UUIDs' 16 bytes (which
+//!   is the same as comparing their lowercase hyphenated text, and PostgreSQL's `uuid` order). At most
+//!   one vote per pair. Retracted votes (value 0) are left out: they do not count, and an idea whose
+//!   votes are all retracted (or that has none) has no `idea` line.
 //! - Exclusions are sorted by `idea_id`, then by the reason's bytes; exact duplicates are written once.
 //!   The reason is written verbatim (it may contain spaces or newlines) after its length in bytes, so the
 //!   encoding stays unambiguous. Who excluded and when is shown in the exports but not hashed: recording
@@ -25,14 +40,13 @@
 //! - Pins are sorted by `idea_id`, duplicates written once.
 //! - The Bayesian prior is not written: it is a function of the votes.
 //!
-//! The digest is the SHA-256 of those bytes, shown as 64 lowercase hex digits. For example, a Wilson
-//! shortlist of 10 with one vote and nothing curated hashes exactly:
+//! The digest is shown as 64 lowercase hex digits. For example, a Wilson shortlist of 10 with one vote
+//! and nothing curated is, in a shell:
 //!
 //! ```text
-//! openjam-tally-digest v1\nmethod=wilson\nshortlist_size=10\nvote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 +1\n
+//! leaf=$(printf 'openjam-tally-leaf v2\nidea 00000000-0000-0000-0000-000000000001\nvote 00000000-0000-0000-0000-000000000002 +1\n' | sha256sum | cut -c1-64)
+//! printf 'openjam-tally-digest v2\nmethod=wilson\nshortlist_size=10\nidea 00000000-0000-0000-0000-000000000001 1 %s\n' $leaf | sha256sum
 //! ```
-//!
-//! which `printf 'openjam-tally-digest v1\nmethod=wilson\n…' | sha256sum` reproduces.
 
 use std::fmt;
 use std::str::FromStr;
@@ -45,7 +59,10 @@ use crate::error::TallyError;
 use crate::model::{Curation, Exclusion, Params};
 
 /// The version tag on the first line of the encoding.
-pub const DIGEST_VERSION: &str = "openjam-tally-digest v1";
+pub const DIGEST_VERSION: &str = "openjam-tally-digest v2";
+
+/// The version tag on the first line of a leaf.
+const LEAF_VERSION: &str = "openjam-tally-leaf v2";
 
 /// One participant's vote on one idea: `+1`, `-1`, or `0` for retracted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,18 +107,108 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// Streams the canonical encoding into SHA-256, one vote at a time, so a jam with millions of votes is
-/// hashed in constant memory straight from a sorted database cursor.
+/// One idea's leaf: the hash of its sorted non-zero votes and how many there are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Leaf {
+    pub idea_id: Uuid,
+    /// Non-zero votes hashed; a leaf of 0 votes adds nothing to the digest.
+    pub votes: u64,
+    pub hash: Digest,
+}
+
+/// Hashes one idea's votes into its [`Leaf`], one vote at a time, checking that participants come
+/// ascending, at most once each, with values in `-1..=1`.
+#[derive(Debug, Clone)]
+pub struct LeafBuilder {
+    idea_id: Uuid,
+    hasher: Sha256,
+    /// The last participant seen (retracted votes included), to check the order.
+    last: Option<Uuid>,
+    votes: u64,
+}
+
+impl LeafBuilder {
+    pub fn new(idea_id: Uuid) -> Self {
+        let mut hasher = Sha256::new();
+        let mut id = Uuid::encode_buffer();
+        hasher.update(LEAF_VERSION.as_bytes());
+        hasher.update(b"\nidea ");
+        hasher.update(idea_id.hyphenated().encode_lower(&mut id).as_bytes());
+        hasher.update(b"\n");
+        Self {
+            idea_id,
+            hasher,
+            last: None,
+            votes: 0,
+        }
+    }
+
+    /// Adds the idea's next vote. Retracted votes (value 0) are checked for order but not hashed.
+    pub fn push(&mut self, participant_id: Uuid, value: i8) -> Result<(), TallyError> {
+        if let Some(last) = self.last {
+            if participant_id == last {
+                return Err(TallyError::DuplicateVote {
+                    idea: self.idea_id,
+                    participant: participant_id,
+                });
+            }
+            if participant_id < last {
+                return Err(TallyError::UnsortedVotes {
+                    idea: self.idea_id,
+                    participant: last,
+                    next_idea: self.idea_id,
+                    next_participant: participant_id,
+                });
+            }
+        }
+        let sign: &[u8] = match value {
+            1 => b" +1\n",
+            -1 => b" -1\n",
+            0 => {
+                self.last = Some(participant_id);
+                return Ok(());
+            }
+            value => {
+                return Err(TallyError::InvalidVoteValue {
+                    idea: self.idea_id,
+                    participant: participant_id,
+                    value,
+                });
+            }
+        };
+        self.last = Some(participant_id);
+        self.votes += 1;
+        let mut id = Uuid::encode_buffer();
+        self.hasher.update(b"vote ");
+        self.hasher
+            .update(participant_id.hyphenated().encode_lower(&mut id).as_bytes());
+        self.hasher.update(sign);
+        Ok(())
+    }
+
+    pub fn finish(self) -> Leaf {
+        Leaf {
+            idea_id: self.idea_id,
+            votes: self.votes,
+            hash: Digest(self.hasher.finalize().into()),
+        }
+    }
+}
+
+/// Builds the digest in constant memory, from either the whole sorted vote set ([`DigestBuilder::push`],
+/// straight from a database cursor) or ready leaves ([`DigestBuilder::push_leaf`], from a cache), or a
+/// mix, as long as ideas come in ascending id order.
 ///
-/// The caller promises votes sorted by `(idea_id, participant_id)` ascending; the builder checks it and
-/// rejects an out-of-order or repeated pair (and a value outside `-1..=1`) with an error instead of hashing
-/// it. After an error the builder is spent: [`DigestBuilder::finish`] returns
-/// [`TallyError::DigestAbandoned`].
+/// The builder checks the order and rejects an out-of-order or repeated pair (and a value outside
+/// `-1..=1`) with an error instead of hashing it. After an error the builder is spent:
+/// [`DigestBuilder::finish`] returns [`TallyError::DigestAbandoned`].
 #[derive(Debug, Clone)]
 pub struct DigestBuilder {
     hasher: Sha256,
-    /// The last pair seen (retracted votes included), to check the order.
-    last: Option<(Uuid, Uuid)>,
+    /// The idea whose votes [`DigestBuilder::push`] is hashing.
+    open: Option<LeafBuilder>,
+    /// The last idea closed (by a leaf, or by moving past its votes), to check the order.
+    last_idea: Option<Uuid>,
     counted: u64,
     failed: bool,
 }
@@ -121,71 +228,50 @@ impl DigestBuilder {
         );
         Self {
             hasher,
-            last: None,
+            open: None,
+            last_idea: None,
             counted: 0,
             failed: false,
         }
     }
 
-    /// Adds the next vote of the sorted vote set. Retracted votes (value 0) are checked for order but
-    /// not hashed.
+    fn fail<T>(&mut self, error: TallyError) -> Result<T, TallyError> {
+        self.failed = true;
+        Err(error)
+    }
+
+    /// Adds the next vote of the vote set sorted by `(idea_id, participant_id)`.
     pub fn push(&mut self, vote: Vote) -> Result<(), TallyError> {
         if self.failed {
             return Err(TallyError::DigestAbandoned);
         }
-        let pair = (vote.idea_id, vote.participant_id);
-        if let Some(last) = self.last {
-            if pair == last {
-                self.failed = true;
-                return Err(TallyError::DuplicateVote {
-                    idea: vote.idea_id,
-                    participant: vote.participant_id,
+        if self.open.as_ref().is_none_or(|open| open.idea_id != vote.idea_id) {
+            let previous = self.open.as_ref().map(|open| (open.idea_id, open.last));
+            self.close_open();
+            if let Some(last) = self.last_idea
+                && vote.idea_id <= last
+            {
+                let participant = match previous {
+                    Some((idea, Some(participant))) if idea == last => participant,
+                    _ => Uuid::nil(),
+                };
+                return self.fail(TallyError::UnsortedVotes {
+                    idea: last,
+                    participant,
+                    next_idea: vote.idea_id,
+                    next_participant: vote.participant_id,
                 });
             }
-            if pair < last {
-                self.failed = true;
-                return Err(TallyError::UnsortedVotes {
-                    idea: last.0,
-                    participant: last.1,
-                    next_idea: pair.0,
-                    next_participant: pair.1,
-                });
-            }
+            self.open = Some(LeafBuilder::new(vote.idea_id));
         }
-        let sign = match vote.value {
-            1 => "+1",
-            -1 => "-1",
-            0 => {
-                self.last = Some(pair);
-                return Ok(());
-            }
-            value => {
-                self.failed = true;
-                return Err(TallyError::InvalidVoteValue {
-                    idea: vote.idea_id,
-                    participant: vote.participant_id,
-                    value,
-                });
-            }
+        let result = match self.open.as_mut() {
+            Some(open) => open.push(vote.participant_id, vote.value),
+            None => Err(TallyError::DigestAbandoned),
         };
-        self.last = Some(pair);
-        self.counted += 1;
-        let mut idea = Uuid::encode_buffer();
-        let mut participant = Uuid::encode_buffer();
-        self.hasher.update(b"vote ");
-        self.hasher
-            .update(vote.idea_id.hyphenated().encode_lower(&mut idea).as_bytes());
-        self.hasher.update(b" ");
-        self.hasher.update(
-            vote.participant_id
-                .hyphenated()
-                .encode_lower(&mut participant)
-                .as_bytes(),
-        );
-        self.hasher.update(b" ");
-        self.hasher.update(sign.as_bytes());
-        self.hasher.update(b"\n");
-        Ok(())
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.fail(e),
+        }
     }
 
     /// [`DigestBuilder::push`] for each vote in turn, stopping at the first error.
@@ -193,9 +279,48 @@ impl DigestBuilder {
         votes.into_iter().try_for_each(|vote| self.push(vote))
     }
 
-    /// How many non-zero votes have been hashed so far.
+    /// Adds the next idea's ready leaf (ideas ascending, each once).
+    pub fn push_leaf(&mut self, leaf: &Leaf) -> Result<(), TallyError> {
+        if self.failed {
+            return Err(TallyError::DigestAbandoned);
+        }
+        self.close_open();
+        if let Some(last) = self.last_idea
+            && leaf.idea_id <= last
+        {
+            return self.fail(TallyError::UnsortedLeaves {
+                idea: last,
+                next_idea: leaf.idea_id,
+            });
+        }
+        self.add(leaf);
+        Ok(())
+    }
+
+    fn close_open(&mut self) {
+        if let Some(open) = self.open.take() {
+            let leaf = open.finish();
+            self.add(&leaf);
+        }
+    }
+
+    fn add(&mut self, leaf: &Leaf) {
+        self.last_idea = Some(leaf.idea_id);
+        if leaf.votes == 0 {
+            return;
+        }
+        self.counted += leaf.votes;
+        let mut id = Uuid::encode_buffer();
+        self.hasher.update(b"idea ");
+        self.hasher
+            .update(leaf.idea_id.hyphenated().encode_lower(&mut id).as_bytes());
+        self.hasher
+            .update(format!(" {} {}\n", leaf.votes, leaf.hash).as_bytes());
+    }
+
+    /// How many non-zero votes have been hashed so far (the idea being pushed included).
     pub fn votes_counted(&self) -> u64 {
-        self.counted
+        self.counted + self.open.as_ref().map_or(0, |open| open.votes)
     }
 
     /// Appends the curation (sorted here; it is small) and returns the digest.
@@ -203,6 +328,7 @@ impl DigestBuilder {
         if self.failed {
             return Err(TallyError::DigestAbandoned);
         }
+        self.close_open();
         let mut excluded: Vec<&Exclusion> = curation.excluded.iter().collect();
         excluded.sort_by(|a, b| (a.idea_id, a.reason.as_bytes()).cmp(&(b.idea_id, b.reason.as_bytes())));
         excluded.dedup_by(|a, b| a.idea_id == b.idea_id && a.reason == b.reason);
@@ -280,10 +406,10 @@ mod tests {
     #[test]
     fn the_documented_example_hashes_to_the_documented_bytes() {
         let digest = digest_of(&params(), [vote(1, 2, 1)], &Curation::default()).unwrap();
-        // Also checked with `printf … | sha256sum` outside Rust.
+        // Also checked with the module docs' `printf … | sha256sum` lines in a shell.
         assert_eq!(
             digest.to_string(),
-            "77e68a6c397736dd9fc0671d0424db7ba94d0309c7d0ba32268feb85b80e0573"
+            "05a279e92c785ffeb2da20113f2bed359e136729fb137a5f2f16b76a70b4feb7"
         );
     }
 
@@ -297,17 +423,37 @@ mod tests {
             method: Method::Bayesian,
             shortlist_size: 3,
         };
-        let votes = [vote(1, 2, -1), vote(1, 3, 0), vote(1, 0xab, 1), vote(2, 1, 1)];
-        let expected = "openjam-tally-digest v1\n\
+        let votes = [
+            vote(1, 2, -1),
+            vote(1, 3, 0),
+            vote(1, 0xab, 1),
+            vote(2, 1, 1),
+            vote(5, 1, 0),
+        ];
+        let leaf1 = sha256_hex(
+            "openjam-tally-leaf v2\n\
+            idea 00000000-0000-0000-0000-000000000001\n\
+            vote 00000000-0000-0000-0000-000000000002 -1\n\
+            vote 00000000-0000-0000-0000-0000000000ab +1\n"
+                .as_bytes(),
+        );
+        let leaf2 = sha256_hex(
+            "openjam-tally-leaf v2\n\
+            idea 00000000-0000-0000-0000-000000000002\n\
+            vote 00000000-0000-0000-0000-000000000001 +1\n"
+                .as_bytes(),
+        );
+        let expected = format!(
+            "openjam-tally-digest v2\n\
             method=bayesian\n\
             shortlist_size=3\n\
-            vote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-000000000002 -1\n\
-            vote 00000000-0000-0000-0000-000000000001 00000000-0000-0000-0000-0000000000ab +1\n\
-            vote 00000000-0000-0000-0000-000000000002 00000000-0000-0000-0000-000000000001 +1\n\
+            idea 00000000-0000-0000-0000-000000000001 2 {leaf1}\n\
+            idea 00000000-0000-0000-0000-000000000002 1 {leaf2}\n\
             exclude 00000000-0000-0000-0000-000000000002 2 é\n\
             exclude 00000000-0000-0000-0000-000000000003 20 two words\nand a line\n\
             pin 00000000-0000-0000-0000-000000000004\n\
-            pin 00000000-0000-0000-0000-000000000009\n";
+            pin 00000000-0000-0000-0000-000000000009\n"
+        );
         let mut builder = DigestBuilder::new(&params);
         builder.extend(votes).unwrap();
         assert_eq!(builder.votes_counted(), 3);
@@ -436,6 +582,40 @@ mod tests {
         digest_of(&params(), votes, curation).unwrap()
     }
 
+    fn leaves_of(votes: &[Vote]) -> Vec<Leaf> {
+        let mut leaves: Vec<Leaf> = Vec::new();
+        let mut open: Option<LeafBuilder> = None;
+        for v in votes {
+            if open.as_ref().is_none_or(|o| o.idea_id != v.idea_id) {
+                leaves.extend(open.take().map(LeafBuilder::finish));
+                open = Some(LeafBuilder::new(v.idea_id));
+            }
+            open.as_mut().unwrap().push(v.participant_id, v.value).unwrap();
+        }
+        leaves.extend(open.map(LeafBuilder::finish));
+        leaves
+    }
+
+    #[test]
+    fn leaves_out_of_order_are_rejected_and_spend_the_builder() {
+        let leaves = leaves_of(&[vote(1, 1, 1), vote(2, 1, 1)]);
+        let mut builder = DigestBuilder::new(&params());
+        builder.push_leaf(&leaves[1]).unwrap();
+        let err = builder.push_leaf(&leaves[0]).unwrap_err();
+        assert!(matches!(err, TallyError::UnsortedLeaves { .. }), "{err}");
+        assert!(matches!(
+            builder.finish(&Curation::default()),
+            Err(TallyError::DigestAbandoned)
+        ));
+        // A vote of an idea whose leaf was already given is out of order too.
+        let mut builder = DigestBuilder::new(&params());
+        builder.push_leaf(&leaves[1]).unwrap();
+        assert!(matches!(
+            builder.push(vote(2, 5, 1)),
+            Err(TallyError::UnsortedVotes { .. })
+        ));
+    }
+
     proptest! {
         #[test]
         fn the_digest_does_not_depend_on_the_order_votes_and_decisions_arrive_in(
@@ -445,6 +625,28 @@ mod tests {
             reordered.excluded.reverse();
             reordered.pinned.reverse();
             prop_assert_eq!(sorted_digest(votes, &curation), sorted_digest(shuffled, &reordered));
+        }
+
+        #[test]
+        fn cached_leaves_and_raw_votes_give_the_same_digest(
+            mut votes in vote_set(), cached in prop::collection::vec(any::<bool>(), 6), curation in curation(),
+        ) {
+            votes.sort_by_key(|v| (v.idea_id, v.participant_id));
+            let whole = digest_of(&params(), votes.clone(), &curation).unwrap();
+            // Some ideas from their leaf (as from the cache), the others vote by vote.
+            let leaves = leaves_of(&votes);
+            let mut builder = DigestBuilder::new(&params());
+            for leaf in &leaves {
+                let idea = usize::try_from(leaf.idea_id.as_u128()).unwrap();
+                if cached[idea] {
+                    builder.push_leaf(leaf).unwrap();
+                } else {
+                    builder.extend(votes.iter().copied().filter(|v| v.idea_id == leaf.idea_id)).unwrap();
+                }
+            }
+            let counted: u64 = leaves.iter().map(|l| l.votes).sum();
+            prop_assert_eq!(builder.votes_counted(), counted);
+            prop_assert_eq!(builder.finish(&curation).unwrap(), whole);
         }
 
         #[test]

@@ -12,6 +12,9 @@ pub enum TallyError {
         next_idea: Uuid,
         next_participant: Uuid,
     },
+    /// Leaves handed to [`crate::DigestBuilder::push_leaf`] were not in ascending idea order.
+    #[error("leaves are not sorted: idea {next_idea} came after idea {idea}")]
+    UnsortedLeaves { idea: Uuid, next_idea: Uuid },
     /// The same participant appears twice for the same idea; there is at most one vote per pair.
     #[error("two votes by participant {participant} on idea {idea}")]
     DuplicateVote { idea: Uuid, participant: Uuid },

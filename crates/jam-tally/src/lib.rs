@@ -5,13 +5,15 @@
 //!
 //! Layout:
 //! - `model`: the inputs: [`IdeaFacts`] per idea, the facilitators' [`Curation`], the ranking [`Params`].
-//! - `compute`: [`compute`] ranks every visible idea and picks the shortlist (the pin and exclusion rules
-//!   are documented there); [`Results`] and the API's [`Shortlist`] object.
-//! - `digest`: [`DigestBuilder`], the SHA-256 over the canonical sorted vote set and the curation, with its
-//!   byte format written out so anyone can recompute it.
+//! - `compute`: [`rank_ideas`] ranks every visible idea into fixed-size [`Slot`]s and picks the shortlist
+//!   (the pin and exclusion rules are documented there); [`compute`] does the same over whole
+//!   [`IdeaFacts`] into [`Results`]; the API's [`Shortlist`] object.
+//! - `digest`: [`DigestBuilder`], the SHA-256 over the canonical sorted vote set (one [`Leaf`] per idea)
+//!   and the curation, with its byte format written out so anyone can recompute it.
 //! - `export`: streaming writers for `results.csv` ([`write_csv`]), `results.xlsx` ([`write_xlsx`]) and
 //!   `results.json` ([`write_json`]), all fed by an iterator of rows.
-//! - `load`: [`load()`] reads a jam's facts, curation and digest from the database; snapshots of a
+//! - `load`: [`count`] reads a jam's ranking inputs, curation and digest from the database (stored
+//!   counters and cached leaves, or every vote row), [`rows`] the texts of chosen ideas; snapshots of a
 //!   published shortlist ([`snapshot_row`], [`read_snapshot`]) and [`verify`].
 //! - `error`: [`TallyError`].
 
@@ -23,17 +25,18 @@ mod load;
 mod model;
 
 pub use compute::{
-    IdeaRef, RankedIdea, Results, Shortlist, ShortlistIdea, ShortlistItem, ShortlistState, compute,
+    IdeaDetails, IdeaRef, RankInput, RankedIdea, Ranking, Results, Shortlist, ShortlistIdea, ShortlistItem,
+    ShortlistState, Slot, compute, rank_ideas,
 };
-pub use digest::{DIGEST_VERSION, Digest, DigestBuilder, Vote, digest_of};
+pub use digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder, Vote, digest_of};
 pub use error::TallyError;
 pub use export::{
-    ExportHeader, ExportRow, XlsxOptions, csv_columns, format_score, guard_formula, write_csv, write_json,
-    write_xlsx,
+    Basis, ExportHeader, ExportRow, XlsxOptions, csv_columns, format_score, guard_formula, write_csv,
+    write_json, write_xlsx,
 };
 pub use load::{
-    LoadError, Loaded, Published, SnapshotParams, Tally, Verification, curation, differences, digest, load,
-    params_of, read_snapshot, snapshot_row, verify,
+    Counted, LoadError, Published, Ranked, SnapshotParams, Source, Tally, Verification, count, curation,
+    differences, keep_leaves, params_of, read_snapshot, rows, snapshot_row, tally, verify,
 };
 pub use model::{AudienceCounts, Curation, Exclusion, IdeaFacts, IdeaStatus, Params};
 

@@ -1,22 +1,36 @@
-//! From the database to the tally's inputs, and back: the one code path that the shortlist route,
-//! publishing, the exports and `jamd tally verify` all share, so a published digest can be recomputed
+//! From the database to the tally's inputs, and back: the code paths that the shortlist route,
+//! publishing, the exports and `jamd tally verify` share, so a published digest can be recomputed
 //! exactly as it was made.
 //!
-//! - [`load`] reads a jam's [`IdeaFacts`] (counts from the vote rows, not the ideas' counters), the
-//!   [`Curation`] in force and the digest of the vote set. Call it inside one snapshot transaction
-//!   (`jam_store::tally::begin_snapshot`) so that the counts and the digest see the same votes.
-//! - [`Loaded::compute`] ranks (pure CPU, for a blocking thread) and returns a [`Tally`].
+//! - [`count`] reads a jam's ranking inputs (one compact row per idea), the [`Curation`] in force and
+//!   the digest of the vote set, from the stored counters and cached leaves ([`Source::Stored`]: the
+//!   fast path, which reads only the votes of ideas whose votes changed since their leaf was cached)
+//!   or from every vote row ([`Source::VoteRows`]: the audit path). Call it inside one snapshot
+//!   transaction (`jam_store::tally::begin_snapshot`) so that counts and digest see the same votes.
+//! - [`Counted::rank`] ranks (pure CPU, for a blocking thread) into a [`Ranked`]: a [`Ranking`] of
+//!   fixed-size slots. [`Ranked::into_tally`] reads the shortlisted ideas' texts into a [`Tally`];
+//!   the exports instead read [`rows`] for a chunk of slots at a time, so a download never holds
+//!   every idea's texts.
+//! - [`keep_leaves`] saves the leaves a tally had to recompute, after its snapshot.
 //! - [`snapshot_row`] and [`read_snapshot`] write and read the frozen `shortlist_snapshots` row.
-//! - [`verify`] recomputes a published shortlist and lists what differs ([`differences`]).
+//! - [`verify`] recomputes a published shortlist from the vote rows and lists what differs
+//!   ([`differences`]).
 //!
 //! # The vote set the digest covers
 //!
-//! Every stored vote row with a non-zero value on an idea of the jam, whatever the idea's status,
-//! read in `(idea_id, participant_id)` order. Hidden and removed ideas keep their votes, so those votes
-//! are in the digest although the ideas do not rank; a merge moves the duplicate's votes to the idea it
-//! was merged into (each voter at most once) and deletes them from the duplicate, so they are hashed
-//! under the target. The digest is thus a fingerprint of the vote table as stored: changing, adding or
-//! removing any of those rows changes it.
+//! Every stored vote row with a non-zero value on an idea of the jam, whatever the idea's status.
+//! Hidden and removed ideas keep their votes, so those votes are in the digest although the ideas do
+//! not rank; a merge moves the duplicate's votes to the idea it was merged into (each voter at most
+//! once) and deletes them from the duplicate, so they are hashed under the target. The digest is thus
+//! a fingerprint of the vote table as stored: changing, adding or removing any of those rows changes it.
+//!
+//! # The leaf cache
+//!
+//! Each idea's leaf (the hash of its sorted votes, see [`crate::DigestBuilder`]) is cached in
+//! `tally_leaves` with the idea's `votes_rev`, which every vote write path bumps. A leaf is used only
+//! when its `rev` is the idea's current one and its vote count matches the counters; otherwise the
+//! idea's votes are read again. The cache can only make a tally faster: [`verify`] never reads it, so a
+//! cache or counter that disagreed with the vote rows would show as a difference there.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -25,14 +39,16 @@ use jam_domain::ranking::{BayesianPrior, Method};
 use jam_store::JamFull;
 use jam_store::entity::{jams, shortlist_snapshots};
 use jam_store::sea_orm::ConnectionTrait;
-use jam_store::tally::{CurationAction, VOTE_CHUNK_IDEAS};
+use jam_store::tally::{CurationAction, IdeaText, NewLeaf, RankingRow, VOTE_CHUNK_IDEAS};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::compute::{Results, Shortlist, ShortlistItem, ShortlistState, compute};
-use crate::digest::{DIGEST_VERSION, Digest, DigestBuilder, Vote};
+use crate::compute::{
+    IdeaDetails, RankInput, RankedIdea, Ranking, Shortlist, ShortlistItem, ShortlistState, Slot, rank_ideas,
+};
+use crate::digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder};
 use crate::error::TallyError;
-use crate::model::{AudienceCounts, Curation, Exclusion, IdeaFacts, IdeaStatus, Params};
+use crate::model::{AudienceCounts, Curation, Exclusion, IdeaStatus, Params};
 
 /// Why reading or checking a tally failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +69,9 @@ pub enum LoadError {
     /// The snapshot row does not parse.
     #[error("the published snapshot is unreadable: {0}")]
     BadSnapshot(String),
+    /// A stale idea's leaf was not recomputed (unreachable unless the reads disagree).
+    #[error("no leaf was computed for idea {0}")]
+    LeafMissing(Uuid),
 }
 
 /// The jam's ranking parameters from its row.
@@ -88,67 +107,297 @@ pub async fn curation(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Curatio
     Ok(out)
 }
 
-/// What [`load`] read: everything [`compute`] needs, and the digest.
+/// Where a tally's counts and digest come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The ideas' stored counters and the cached leaves of ideas whose votes did not change since
+    /// (recomputing the others from their vote rows): what the shortlist, publishing and the exports
+    /// use. One compact row per idea plus the changed ideas' votes.
+    Stored,
+    /// Every vote row, no counter and no cache: the audit path of `jamd tally verify`.
+    VoteRows,
+}
+
+/// A jam's ranking inputs, curation and digest, read in one snapshot by [`count`].
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct Counted {
     pub jam_id: Uuid,
     pub params: Params,
-    pub ideas: Vec<IdeaFacts>,
+    pub inputs: Vec<RankInput>,
     pub curation: Curation,
-    /// The jam's audience names in their configured order (the exports' column order).
-    pub audiences: Vec<String>,
     pub digest: Digest,
     /// Non-zero votes hashed into the digest.
     pub votes: u64,
+    /// Leaves recomputed from vote rows because the cache had none for the idea's current
+    /// `votes_rev`: hand them to [`keep_leaves`] once the snapshot has ended.
+    pub fresh_leaves: Vec<NewLeaf>,
+    /// Ideas whose stored counters disagree with their vote rows (a bug or a hand-edited database:
+    /// the tally then ranks by the counters, and `jamd tally verify` shows the difference).
+    pub drifted: Vec<Uuid>,
 }
 
-/// A computed tally with its digest.
+impl Counted {
+    /// Ranks the ideas (CPU only: run it off the async threads for big jams).
+    pub fn rank(self, computed_at: DateTime<Utc>) -> Ranked {
+        let ranking = rank_ideas(self.inputs, &self.curation, &self.params, computed_at);
+        Ranked {
+            jam_id: self.jam_id,
+            ranking,
+            digest: self.digest,
+            votes: self.votes,
+            fresh_leaves: self.fresh_leaves,
+            drifted: self.drifted,
+        }
+    }
+}
+
+/// A ranked jam before its shortlisted ideas' texts are read ([`Ranked::into_tally`]); the exports
+/// stream [`rows`] of its slots instead.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    pub jam_id: Uuid,
+    pub ranking: Ranking,
+    pub digest: Digest,
+    pub votes: u64,
+    pub fresh_leaves: Vec<NewLeaf>,
+    pub drifted: Vec<Uuid>,
+}
+
+impl Ranked {
+    /// Reads the shortlisted ideas' texts and per-audience counts (call it in the snapshot that
+    /// [`count`] read).
+    pub async fn into_tally(self, db: &impl ConnectionTrait, jam: &JamFull) -> Result<Tally, LoadError> {
+        let slots: Vec<Slot> = self.ranking.shortlist().copied().collect();
+        let shortlist = rows(db, jam, &self.ranking, &slots).await?;
+        Ok(Tally {
+            jam_id: self.jam_id,
+            ranking: self.ranking,
+            shortlist,
+            digest: self.digest,
+            audiences: jam.audiences.iter().map(|a| a.name.clone()).collect(),
+            votes: self.votes,
+            fresh_leaves: self.fresh_leaves,
+            drifted: self.drifted,
+        })
+    }
+}
+
+/// A computed tally: the ranking, the shortlisted rows with their texts, and the digest.
 #[derive(Debug, Clone)]
 pub struct Tally {
     pub jam_id: Uuid,
-    pub results: Results,
+    pub ranking: Ranking,
+    /// The shortlisted ideas' rows, in shortlist order.
+    pub shortlist: Vec<RankedIdea>,
     pub digest: Digest,
+    /// The jam's audience names in their configured order (the exports' column order).
     pub audiences: Vec<String>,
     pub votes: u64,
-}
-
-impl Loaded {
-    /// Ranks the ideas (CPU only: run it off the async threads for big jams).
-    pub fn compute(self, computed_at: DateTime<Utc>) -> Tally {
-        let results = compute(self.ideas, &self.curation, &self.params, computed_at);
-        Tally {
-            jam_id: self.jam_id,
-            results,
-            digest: self.digest,
-            audiences: self.audiences,
-            votes: self.votes,
-        }
-    }
+    /// See [`Counted::fresh_leaves`].
+    pub fresh_leaves: Vec<NewLeaf>,
+    /// See [`Counted::drifted`].
+    pub drifted: Vec<Uuid>,
 }
 
 impl Tally {
     /// The API's shortlist object.
     pub fn shortlist(&self, state: ShortlistState) -> Shortlist {
-        self.results.shortlist_object(self.jam_id, state, self.digest)
+        Shortlist {
+            jam_id: self.jam_id,
+            state,
+            method: self.ranking.params.method,
+            computed_at: self.ranking.computed_at,
+            digest: self.digest,
+            items: self.shortlist.iter().map(ShortlistItem::from).collect(),
+        }
     }
 }
 
-/// Reads the jam's facts, the curation in force and the digest of its vote set under `params`.
-/// Memory: one row per idea (and audience); the votes are hashed a chunk of ideas at a time.
-pub async fn load(db: &impl ConnectionTrait, jam: &JamFull, params: Params) -> Result<Loaded, LoadError> {
-    let jam_id = jam.jam.id;
-    let rows = jam_store::tally::ideas(db, jam_id).await?;
-    let names = jam_store::tally::participant_names(db, jam_id).await?;
-    let audience_names: HashMap<Uuid, String> =
-        jam.audiences.iter().map(|a| (a.id, a.name.clone())).collect();
-    let session_titles: HashMap<Uuid, &str> = jam.sessions.iter().map(|s| (s.id, s.title.as_str())).collect();
+/// Reads, ranks and assembles a tally in one call (the ranking runs on the calling thread).
+pub async fn tally(
+    db: &impl ConnectionTrait,
+    jam: &JamFull,
+    params: Params,
+    computed_at: DateTime<Utc>,
+    source: Source,
+) -> Result<Tally, LoadError> {
+    count(db, jam.jam.id, params, source)
+        .await?
+        .rank(computed_at)
+        .into_tally(db, jam)
+        .await
+}
 
-    let mut counts: HashMap<Uuid, BTreeMap<String, AudienceCounts>> = HashMap::new();
-    for count in jam_store::tally::vote_counts(db, jam_id).await? {
+/// Reads the jam's ranking inputs, the curation in force and the digest of its vote set under
+/// `params`, from `source`. Call it inside one snapshot transaction
+/// (`jam_store::tally::begin_snapshot`) so that the counts and the digest see the same votes.
+/// Memory: one compact row per idea; votes are hashed a chunk of ideas at a time.
+pub async fn count(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+    params: Params,
+    source: Source,
+) -> Result<Counted, LoadError> {
+    let rows = jam_store::tally::ranking_rows(db, jam_id).await?;
+    let curation = curation(db, jam_id).await?;
+    let mut builder = DigestBuilder::new(&params);
+    let mut inputs = Vec::with_capacity(rows.len());
+    let mut fresh_leaves = Vec::new();
+    let mut drifted = Vec::new();
+    match source {
+        Source::Stored => {
+            // Leaves in id order: the cached ones, and the stale ones recomputed a chunk at a time.
+            let stored = |row: &RankingRow| (counter(row.up), counter(row.down));
+            let stale: Vec<Uuid> = rows
+                .iter()
+                .filter(|row| cached_leaf(row).is_none())
+                .map(|row| row.id)
+                .collect();
+            let mut recomputed: HashMap<Uuid, (Leaf, u64, u64)> = HashMap::with_capacity(stale.len());
+            for chunk in stale.chunks(VOTE_CHUNK_IDEAS) {
+                recomputed.extend(
+                    leaves(db, chunk)
+                        .await?
+                        .into_iter()
+                        .map(|(l, u, d)| (l.idea_id, (l, u, d))),
+                );
+            }
+            for row in &rows {
+                let leaf = match (cached_leaf(row), recomputed.remove(&row.id)) {
+                    (Some(leaf), _) => leaf,
+                    (None, Some((leaf, up, down))) => {
+                        if (up, down) != stored(row) {
+                            drifted.push(row.id);
+                        }
+                        fresh_leaves.push(NewLeaf {
+                            idea_id: row.id,
+                            rev: row.votes_rev,
+                            votes: i64::try_from(leaf.votes).unwrap_or(i64::MAX),
+                            leaf: leaf.hash.0.to_vec(),
+                        });
+                        leaf
+                    }
+                    (None, None) => return Err(LoadError::LeafMissing(row.id)),
+                };
+                builder.push_leaf(&leaf)?;
+                let (up, down) = stored(row);
+                inputs.push(input(row, up, down));
+            }
+        }
+        Source::VoteRows => {
+            let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+            let mut counts: HashMap<Uuid, (u64, u64)> = HashMap::with_capacity(rows.len());
+            for chunk in ids.chunks(VOTE_CHUNK_IDEAS) {
+                for (leaf, up, down) in leaves(db, chunk).await? {
+                    builder.push_leaf(&leaf)?;
+                    counts.insert(leaf.idea_id, (up, down));
+                }
+            }
+            for row in &rows {
+                let (up, down) = counts.get(&row.id).copied().unwrap_or_default();
+                inputs.push(input(row, up, down));
+            }
+        }
+    }
+    let votes = builder.votes_counted();
+    Ok(Counted {
+        jam_id,
+        params,
+        inputs,
+        digest: builder.finish(&curation)?,
+        curation,
+        votes,
+        fresh_leaves,
+        drifted,
+    })
+}
+
+fn counter(value: i32) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn input(row: &RankingRow, up: u64, down: u64) -> RankInput {
+    RankInput {
+        id: row.id,
+        status: status_of(&row.status),
+        up,
+        down,
+        created_at: row.created_at,
+    }
+}
+
+/// The row's cached leaf, if it was computed at the idea's current `votes_rev` and agrees with its
+/// counters (a disagreement is recomputed, and reported if it persists).
+fn cached_leaf(row: &RankingRow) -> Option<Leaf> {
+    let hash: [u8; 32] = row.leaf.as_deref()?.try_into().ok()?;
+    let votes = u64::try_from(row.leaf_votes?).ok()?;
+    (row.leaf_rev == Some(row.votes_rev) && votes == counter(row.up) + counter(row.down)).then_some(Leaf {
+        idea_id: row.id,
+        votes,
+        hash: Digest(hash),
+    })
+}
+
+/// The leaves of `ids` (ascending, at most [`VOTE_CHUNK_IDEAS`]) from their vote rows, one per id
+/// (an idea without votes gets an empty leaf), with the up and down votes counted.
+async fn leaves(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<(Leaf, u64, u64)>, LoadError> {
+    let votes = jam_store::tally::sorted_votes(db, ids).await?;
+    let mut votes = votes.into_iter().peekable();
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let mut leaf = LeafBuilder::new(id);
+        let (mut up, mut down) = (0, 0);
+        while let Some((_, participant, value)) = votes.next_if(|(idea, _, _)| *idea == id) {
+            // The column's CHECK allows -1, 0 and 1 only; anything else is refused by `push`.
+            let value = i8::try_from(value).unwrap_or(i8::MAX);
+            leaf.push(participant, value)?;
+            match value {
+                1 => up += 1,
+                -1 => down += 1,
+                _ => {}
+            }
+        }
+        out.push((leaf.finish(), up, down));
+    }
+    if let Some((idea, participant, _)) = votes.next() {
+        // Only if `ids` was not ascending: the rows came in id order.
+        return Err(TallyError::UnsortedVotes {
+            idea,
+            participant,
+            next_idea: idea,
+            next_participant: participant,
+        }
+        .into());
+    }
+    Ok(out)
+}
+
+/// Saves [`Counted::fresh_leaves`] in the cache, so the next tally reads them instead of the votes.
+pub async fn keep_leaves(db: &impl ConnectionTrait, leaves: &[NewLeaf]) -> Result<(), LoadError> {
+    Ok(jam_store::tally::save_leaves(db, leaves).await?)
+}
+
+/// The full rows of `slots` (any slots of `ranking`, e.g. one chunk of an export), with their ideas'
+/// texts and per-audience counts read from the database, in the order given.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    jam: &JamFull,
+    ranking: &Ranking,
+    slots: &[Slot],
+) -> Result<Vec<RankedIdea>, LoadError> {
+    let ids: Vec<Uuid> = slots.iter().map(|slot| slot.id).collect();
+    let mut texts: HashMap<Uuid, IdeaText> = jam_store::tally::idea_texts(db, &ids)
+        .await?
+        .into_iter()
+        .map(|text| (text.id, text))
+        .collect();
+    let audience_names: HashMap<Uuid, &str> = jam.audiences.iter().map(|a| (a.id, a.name.as_str())).collect();
+    let session_titles: HashMap<Uuid, &str> = jam.sessions.iter().map(|s| (s.id, s.title.as_str())).collect();
+    let mut counts: HashMap<Uuid, BTreeMap<String, AudienceCounts>> = HashMap::with_capacity(ids.len());
+    for count in jam_store::tally::vote_counts(db, &ids).await? {
         let audience = audience_names
             .get(&count.audience_id)
-            .cloned()
-            .unwrap_or_else(|| count.audience_id.to_string());
+            .map_or_else(|| count.audience_id.to_string(), |name| (*name).to_owned());
         let slot = counts
             .entry(count.idea_id)
             .or_default()
@@ -160,45 +409,30 @@ pub async fn load(db: &impl ConnectionTrait, jam: &JamFull, params: Params) -> R
             slot.down += count.count;
         }
     }
-
-    let idea_ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let ideas: Vec<IdeaFacts> = rows
-        .into_iter()
-        .map(|row| {
-            let by_audience = counts.remove(&row.id).unwrap_or_default();
-            let (up, down) = by_audience
-                .values()
-                .fold((0, 0), |(u, d), c| (u + c.up, d + c.down));
-            IdeaFacts {
-                id: row.id,
-                title: row.title,
-                session_id: row.session_id,
-                session_title: session_titles
-                    .get(&row.session_id)
-                    .map(|t| (*t).to_owned())
-                    .unwrap_or_default(),
-                author: names.get(&row.author_id).cloned().unwrap_or_default(),
-                created_at: row.created_at,
-                status: status_of(&row.status),
-                up,
-                down,
-                comments: u64::try_from(row.comments).unwrap_or(0),
-                by_audience,
-            }
+    Ok(slots
+        .iter()
+        .map(|slot| {
+            let by_audience = counts.remove(&slot.id).unwrap_or_default();
+            let details = match texts.remove(&slot.id) {
+                Some(text) => IdeaDetails {
+                    session_title: session_titles
+                        .get(&text.session_id)
+                        .map(|t| (*t).to_owned())
+                        .unwrap_or_default(),
+                    title: text.title,
+                    session_id: text.session_id,
+                    author: text.author,
+                    comments: counter(text.comments),
+                    by_audience,
+                },
+                None => IdeaDetails {
+                    by_audience,
+                    ..IdeaDetails::default()
+                },
+            };
+            ranking.row(slot, details)
         })
-        .collect();
-
-    let curation = curation(db, jam_id).await?;
-    let (digest, votes) = digest(db, &idea_ids, &params, &curation).await?;
-    Ok(Loaded {
-        jam_id,
-        params,
-        ideas,
-        curation,
-        audiences: jam.audiences.iter().map(|a| a.name.clone()).collect(),
-        digest,
-        votes,
-    })
+        .collect())
 }
 
 /// An unknown status ranks like a hidden idea: not at all.
@@ -209,29 +443,6 @@ fn status_of(status: &str) -> IdeaStatus {
         "merged" => IdeaStatus::Merged,
         _ => IdeaStatus::Hidden,
     }
-}
-
-/// The digest of the votes on `idea_ids` (in id order) and the curation, and how many votes it
-/// covers. Reads [`VOTE_CHUNK_IDEAS`] ideas' votes per query.
-pub async fn digest(
-    db: &impl ConnectionTrait,
-    idea_ids: &[Uuid],
-    params: &Params,
-    curation: &Curation,
-) -> Result<(Digest, u64), LoadError> {
-    let mut builder = DigestBuilder::new(params);
-    for chunk in idea_ids.chunks(VOTE_CHUNK_IDEAS) {
-        for (idea_id, participant_id, value) in jam_store::tally::sorted_votes(db, chunk).await? {
-            builder.push(Vote {
-                idea_id,
-                participant_id,
-                // The column's CHECK allows -1, 0 and 1 only; anything else is refused by `push`.
-                value: i8::try_from(value).unwrap_or(i8::MAX),
-            })?;
-        }
-    }
-    let votes = builder.votes_counted();
-    Ok((builder.finish(curation)?, votes))
 }
 
 /// The `params` JSON of a snapshot: everything needed to recompute it besides the votes.
@@ -274,20 +485,20 @@ pub fn snapshot_row(
     published_by: Option<Uuid>,
 ) -> Result<shortlist_snapshots::Model, LoadError> {
     let params = SnapshotParams {
-        method: tally.results.params.method,
-        shortlist_size: tally.results.params.shortlist_size,
-        prior: tally.results.prior,
+        method: tally.ranking.params.method,
+        shortlist_size: tally.ranking.params.shortlist_size,
+        prior: tally.ranking.prior,
         digest_version: DIGEST_VERSION.to_owned(),
         votes: tally.votes,
-        curation: tally.results.curation.clone(),
+        curation: tally.ranking.curation.clone(),
     };
-    let items: Vec<ShortlistItem> = tally.results.shortlist().map(ShortlistItem::from).collect();
+    let items: Vec<ShortlistItem> = tally.shortlist.iter().map(ShortlistItem::from).collect();
     Ok(shortlist_snapshots::Model {
         id: Uuid::now_v7(),
         jam_id: tally.jam_id,
         method: params.method.as_str().to_owned(),
         params: serde_json::to_string(&params).map_err(TallyError::from)?,
-        computed_at: tally.results.computed_at,
+        computed_at: tally.ranking.computed_at,
         published_at,
         published_by,
         digest: tally.digest.to_string(),
@@ -333,9 +544,9 @@ impl Verification {
     }
 }
 
-/// Recomputes the jam's published shortlist with the snapshot's method and size, the curation in
-/// force (frozen by publishing) and the votes in the database, and compares digest and items.
-/// Call it inside a snapshot transaction.
+/// Recomputes the jam's published shortlist from every vote row ([`Source::VoteRows`]: no stored
+/// counter, no cached leaf) with the snapshot's method and size and the curation in force (frozen by
+/// publishing), and compares digest and items. Call it inside a snapshot transaction.
 pub async fn verify(
     db: &impl ConnectionTrait,
     jam: &JamFull,
@@ -345,8 +556,7 @@ pub async fn verify(
         .await?
         .ok_or(LoadError::NotPublished)?;
     let published = read_snapshot(&row)?;
-    let loaded = load(db, jam, published.params.params()).await?;
-    let tally = loaded.compute(now);
+    let tally = tally(db, jam, published.params.params(), now, Source::VoteRows).await?;
     let recomputed = tally.shortlist(ShortlistState::Published);
     let mut out = differences(&published.shortlist, &recomputed);
     if published.params.votes != tally.votes {
@@ -355,6 +565,15 @@ pub async fn verify(
             format!(
                 "votes: {} when published, {} now",
                 published.params.votes, tally.votes
+            ),
+        );
+    }
+    if published.params.digest_version != DIGEST_VERSION {
+        out.insert(
+            0,
+            format!(
+                "digest format: published as {:?}, this build computes {:?}",
+                published.params.digest_version, DIGEST_VERSION
             ),
         );
     }
@@ -455,7 +674,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::compute::ShortlistIdea;
+    use crate::compute::{ShortlistIdea, compute};
+    use crate::model::IdeaFacts;
     use chrono::TimeZone;
 
     fn item(id: u128, rank: usize, up: u64) -> ShortlistItem {
@@ -524,30 +744,42 @@ mod tests {
 
     #[test]
     fn a_snapshot_row_reads_back_as_the_shortlist_it_froze() {
+        let facts = vec![IdeaFacts {
+            id: Uuid::from_u128(7),
+            title: "Bikes".into(),
+            session_id: Uuid::from_u128(8),
+            session_title: "Cities".into(),
+            author: "Ada".into(),
+            created_at: Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(),
+            status: IdeaStatus::Visible,
+            up: 3,
+            down: 1,
+            comments: 2,
+            by_audience: BTreeMap::from([("client".to_owned(), AudienceCounts { up: 3, down: 1 })]),
+        }];
+        let computed_at = Utc.with_ymd_and_hms(2027, 3, 4, 0, 0, 0).unwrap();
         let results = compute(
-            vec![IdeaFacts {
-                id: Uuid::from_u128(7),
-                title: "Bikes".into(),
-                session_id: Uuid::from_u128(8),
-                session_title: "Cities".into(),
-                author: "Ada".into(),
-                created_at: Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(),
-                status: IdeaStatus::Visible,
-                up: 3,
-                down: 1,
-                comments: 2,
-                by_audience: BTreeMap::from([("client".to_owned(), AudienceCounts { up: 3, down: 1 })]),
-            }],
+            facts.clone(),
             &Curation::default(),
             &Params::default(),
-            Utc.with_ymd_and_hms(2027, 3, 4, 0, 0, 0).unwrap(),
+            computed_at,
         );
+        let ranking = rank_ideas(
+            facts.iter().map(RankInput::from),
+            &Curation::default(),
+            &Params::default(),
+            computed_at,
+        );
+        let shortlist: Vec<RankedIdea> = results.shortlist().cloned().collect();
         let tally = Tally {
             jam_id: Uuid::from_u128(1),
-            results,
+            ranking,
+            shortlist,
             digest: Digest([3; 32]),
             audiences: vec!["client".into()],
             votes: 4,
+            fresh_leaves: Vec::new(),
+            drifted: Vec::new(),
         };
         let at = Utc.with_ymd_and_hms(2027, 3, 5, 0, 0, 0).unwrap();
         let row = snapshot_row(&tally, at, None).unwrap();

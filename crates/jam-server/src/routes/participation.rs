@@ -300,6 +300,7 @@ pub async fn create_idea(
         voters: 0,
         comments: 0,
         flags: 0,
+        votes_rev: 0,
         created_at: now,
         updated_at: now,
         edited_at: None,

@@ -1,9 +1,11 @@
 //! Results: the shortlist (a live draft until published, then the frozen snapshot), curation,
 //! publishing, and the `results.csv` / `.xlsx` / `.json` downloads (DESIGN.md §5, issue 5).
 //!
-//! Every tally goes through `jam_tally::load` inside one snapshot transaction (counts and digest see
-//! the same votes) and ranks on a blocking thread. Downloads are written to an unnamed temporary file
-//! on a blocking thread and streamed back from it in chunks, so a response never sits in memory whole.
+//! Every tally goes through `jam_tally::count` inside one snapshot transaction (counts and digest see
+//! the same votes; the stored counters and cached digest leaves, so only ideas whose votes changed are
+//! read again) and ranks on a blocking thread. Downloads read the ranked ideas' texts a chunk at a time
+//! inside that snapshot, write them to an unnamed temporary file on a blocking thread, and stream the
+//! file back in chunks: neither the ideas nor the response ever sit in memory whole.
 
 use std::io::{Seek as _, SeekFrom, Write as _};
 
@@ -19,8 +21,12 @@ use jam_protocol::api::{
 };
 use jam_store::JamFull;
 use jam_store::audit::NewAudit;
+use jam_store::sea_orm::DatabaseTransaction;
 use jam_store::tally::{CurationAction, NewCuration};
-use jam_tally::{ExportHeader, LoadError, Method, Shortlist, ShortlistState, Tally, XlsxOptions};
+use jam_tally::{
+    ExportHeader, LoadError, Method, Ranked, RankedIdea, Shortlist, ShortlistState, Source, Tally,
+    XlsxOptions,
+};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
@@ -37,6 +43,9 @@ const REASON_MAX: usize = 500;
 const DECISIONS_MAX: usize = 1000;
 /// Bytes per chunk of a streamed download.
 const CHUNK: usize = 64 * 1024;
+/// Ideas whose texts a download reads per query round, and chunks queued ahead of the writer.
+const EXPORT_IDEAS: usize = 500;
+const EXPORT_QUEUE: usize = 2;
 
 fn load_err(e: LoadError) -> ApiError {
     match e {
@@ -56,7 +65,39 @@ fn staff_id(caller: &Caller) -> Option<Uuid> {
     }
 }
 
-/// Reads and ranks the jam now, with `params`, stamping it `computed_at`.
+/// Reads and ranks the jam inside `txn` with `params`, stamping it `computed_at` (the ranking runs on a
+/// blocking thread), and saves the digest leaves it had to recompute.
+async fn rank_in(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    jam: &JamFull,
+    params: jam_tally::Params,
+    computed_at: DateTime<Utc>,
+) -> ApiResult<Ranked> {
+    let counted = jam_tally::count(txn, jam.jam.id, params, Source::Stored)
+        .await
+        .map_err(load_err)?;
+    let ranked = web::block(move || counted.rank(computed_at))
+        .await
+        .map_err(blocking_err)?;
+    if !ranked.drifted.is_empty() {
+        tracing::warn!(
+            jam = %jam.jam.slug,
+            ideas = ranked.drifted.len(),
+            first = %ranked.drifted[0],
+            "stored vote counters disagree with the vote rows; run `jamd tally verify`"
+        );
+    }
+    if !ranked.fresh_leaves.is_empty() {
+        // A cache: failing to fill it only makes the next tally read those votes again.
+        if let Err(e) = jam_tally::keep_leaves(&state.db, &ranked.fresh_leaves).await {
+            tracing::warn!(jam = %jam.jam.slug, error = %e, "could not cache the tally's digest leaves");
+        }
+    }
+    Ok(ranked)
+}
+
+/// The jam's tally now, from one snapshot.
 async fn tally_now(
     state: &AppState,
     jam: &JamFull,
@@ -64,12 +105,11 @@ async fn tally_now(
     computed_at: DateTime<Utc>,
 ) -> ApiResult<Tally> {
     let txn = jam_store::tally::begin_snapshot(&state.db).await?;
-    let loaded = jam_tally::load(&txn, jam, params).await.map_err(load_err)?;
+    let ranked = rank_in(state, &txn, jam, params, computed_at).await?;
+    let tally = ranked.into_tally(&txn, jam).await.map_err(load_err)?;
     // Read-only: ending it either way releases the snapshot.
     txn.rollback().await.map_err(jam_store::StoreError::from)?;
-    web::block(move || loaded.compute(computed_at))
-        .await
-        .map_err(blocking_err)
+    Ok(tally)
 }
 
 fn wire_method(method: Method) -> VotingMethod {
@@ -299,17 +339,20 @@ pub async fn publish(
     }
     let params = jam_tally::params_of(&jam.jam).map_err(load_err)?;
     let txn = jam_store::tally::begin_publish(&state.db).await?;
-    let loaded = jam_tally::load(&txn, &jam, params).await.map_err(load_err)?;
-    let tally = web::block(move || loaded.compute(now))
+    let counted = jam_tally::count(&txn, jam.jam.id, params, Source::Stored)
+        .await
+        .map_err(load_err)?;
+    let ranked = web::block(move || counted.rank(now))
         .await
         .map_err(blocking_err)?;
+    let tally = ranked.into_tally(&txn, &jam).await.map_err(load_err)?;
     let row = jam_tally::snapshot_row(&tally, now, staff_id(&caller)).map_err(load_err)?;
     let detail = serde_json::json!({
         "digest": row.digest,
         "method": row.method,
         "shortlist_size": params.shortlist_size,
         "votes": tally.votes,
-        "items": tally.results.shortlist().map(|r| r.idea.id).collect::<Vec<_>>(),
+        "items": tally.shortlist.iter().map(|r| r.idea.id).collect::<Vec<_>>(),
     });
     jam_store::tally::publish(&txn, row).await.map_err(|e| match e {
         jam_store::StoreError::Duplicate => ApiError::Conflict("the shortlist is already published".into()),
@@ -329,6 +372,10 @@ pub async fn publish(
     )
     .await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
+    // After the commit: SQLite's publishing transaction holds the write lock until then.
+    if let Err(e) = jam_tally::keep_leaves(&state.db, &tally.fresh_leaves).await {
+        tracing::warn!(jam = %jam.jam.slug, error = %e, "could not cache the tally's digest leaves");
+    }
     // The runner sees published_at as a change point and publishes `jam.state` itself (once per
     // cluster); publishing it here too would send it twice.
     state.orchestrator.poke();
@@ -392,6 +439,9 @@ pub async fn results_json(
 /// computed_at and digest are the snapshot's and the rows are recomputed from the database with them
 /// (the jam is closed, so only moderation could have moved them; a mismatch is logged, and
 /// `jamd tally verify` names it); before, everything is live.
+///
+/// Memory: the ranking's fixed-size slots, plus [`EXPORT_QUEUE`] chunks of [`EXPORT_IDEAS`] rows
+/// between the task reading them (inside the tally's snapshot) and the blocking writer.
 async fn download(
     state: web::Data<AppState>,
     caller: Caller,
@@ -400,61 +450,93 @@ async fn download(
 ) -> ApiResult<HttpResponse> {
     caller.require_staff()?;
     let jam = jam_by_slug(&state, &slug).await?;
-    let (tally, shortlist_state, digest) = match jam_store::tally::snapshot(&state.db, jam.jam.id).await? {
-        Some(row) => {
-            let published = jam_tally::read_snapshot(&row).map_err(load_err)?;
-            let tally = tally_now(
+    let published = match jam_store::tally::snapshot(&state.db, jam.jam.id).await? {
+        Some(row) => Some(jam_tally::read_snapshot(&row).map_err(load_err)?),
+        None => None,
+    };
+    let txn = jam_store::tally::begin_snapshot(&state.db).await?;
+    let (ranked, shortlist_state, digest) = match &published {
+        Some(published) => {
+            let ranked = rank_in(
                 &state,
+                &txn,
                 &jam,
                 published.params.params(),
                 published.shortlist.computed_at,
             )
             .await?;
-            if tally.digest != published.shortlist.digest {
+            if ranked.digest != published.shortlist.digest {
                 tracing::warn!(
                     jam = %jam.jam.slug,
                     published = %published.shortlist.digest,
-                    now = %tally.digest,
+                    now = %ranked.digest,
                     "the votes no longer match the published digest; run `jamd tally verify`"
                 );
             }
-            (tally, ShortlistState::Published, published.shortlist.digest)
+            (ranked, ShortlistState::Published, published.shortlist.digest)
         }
         None => {
             let params = jam_tally::params_of(&jam.jam).map_err(load_err)?;
-            let tally = tally_now(&state, &jam, params, state.clock.now()).await?;
-            let digest = tally.digest;
-            (tally, ShortlistState::Draft, digest)
+            let ranked = rank_in(&state, &txn, &jam, params, state.clock.now()).await?;
+            let digest = ranked.digest;
+            (ranked, ShortlistState::Draft, digest)
         }
     };
-    let (jam_id, title) = (jam.jam.id, jam.jam.title.clone());
-    let file = web::block(move || -> Result<std::fs::File, jam_tally::TallyError> {
-        let header = ExportHeader::new(
-            &tally.results,
-            jam_id,
-            title,
-            shortlist_state,
-            digest,
-            tally.audiences.clone(),
-        );
-        // Unnamed: the file is gone when the last handle closes, even if the process dies.
-        let mut file = tempfile::tempfile()?;
-        {
-            let mut out = std::io::BufWriter::with_capacity(CHUNK, &mut file);
-            let rows = tally.results.ideas.iter();
-            match format {
-                Format::Csv => jam_tally::write_csv(&mut out, &header, rows)?,
-                Format::Json => jam_tally::write_json(&mut out, &header, rows)?,
-                Format::Xlsx => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default())?,
-            };
-            out.flush()?;
+    let header = ExportHeader::new(
+        &ranked.ranking,
+        jam.jam.id,
+        jam.jam.title.clone(),
+        shortlist_state,
+        digest,
+        jam.audiences.iter().map(|a| a.name.clone()).collect(),
+    );
+
+    // The rows, a chunk at a time, from a task that owns the snapshot.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<RankedIdea>, LoadError>>(EXPORT_QUEUE);
+    let reader_jam = jam.clone();
+    actix_web::rt::spawn(async move {
+        let ranking = ranked.ranking;
+        for slots in ranking.slots.chunks(EXPORT_IDEAS) {
+            let chunk = jam_tally::rows(&txn, &reader_jam, &ranking, slots).await;
+            let failed = chunk.is_err();
+            // The writer stops reading only when it failed itself: nothing more to do then.
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
         }
-        file.seek(SeekFrom::Start(0))?;
+        let _ = txn.rollback().await;
+    });
+    let file = web::block(move || -> Result<std::fs::File, ApiError> {
+        let mut failed: Option<LoadError> = None;
+        let rows = std::iter::from_fn(|| match rx.blocking_recv()? {
+            Ok(chunk) => Some(chunk),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        })
+        .flatten();
+        // Unnamed: the file is gone when the last handle closes, even if the process dies.
+        let mut file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.into()))?;
+        let written = {
+            let mut out = std::io::BufWriter::with_capacity(CHUNK, &mut file);
+            let written = match format {
+                Format::Csv => jam_tally::write_csv(&mut out, &header, rows),
+                Format::Json => jam_tally::write_json(&mut out, &header, rows),
+                Format::Xlsx => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default()),
+            };
+            written.and_then(|_| Ok(out.flush()?))
+        };
+        if let Some(e) = failed {
+            return Err(load_err(e));
+        }
+        written.map_err(|e| ApiError::Internal(e.into()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ApiError::Internal(e.into()))?;
         Ok(file)
     })
     .await
-    .map_err(blocking_err)?
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    .map_err(blocking_err)??;
     let len = file.metadata().map_err(|e| ApiError::Internal(e.into()))?.len();
     let file = tokio::fs::File::from_std(file);
     let body = futures_util::stream::unfold(Some(file), |file| async move {

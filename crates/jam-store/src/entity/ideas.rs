@@ -36,6 +36,9 @@ pub struct Model {
     pub comments: i32,
     #[sea_orm(default_value = 0)]
     pub flags: i32,
+    /// Bumped by every write that changes the idea's vote rows (the tally's leaf cache key).
+    #[sea_orm(default_value = 0)]
+    pub votes_rev: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Last edit by the author, if any.

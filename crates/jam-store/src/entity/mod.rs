@@ -2,7 +2,7 @@
 //!
 //! Column types match the migration on both backends: ids are `Uuid`, times are `DateTimeUtc`
 //! (`chrono::DateTime<Utc>`; PostgreSQL keeps microseconds, so write times truncated to
-//! microseconds if you compare them after a round trip), counters are `i32`, a vote's value is
+//! microseconds if you compare them after a round trip), counters are `i32` (revisions `i64`), a vote's value is
 //! `i16`, JSON columns are `String` holding JSON text.
 //!
 //! Enumerated strings (roles, states, statuses, kinds) are plain `String`s here; `jam-domain`
@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod shortlist_curation;
 pub mod shortlist_snapshots;
 pub mod staff;
+pub mod tally_leaves;
 pub mod transitions;
 pub mod votes;
 
@@ -42,6 +43,7 @@ pub mod prelude {
     pub use super::shortlist_curation::Entity as ShortlistCuration;
     pub use super::shortlist_snapshots::Entity as ShortlistSnapshots;
     pub use super::staff::Entity as Staff;
+    pub use super::tally_leaves::Entity as TallyLeaves;
     pub use super::transitions::Entity as Transitions;
     pub use super::votes::Entity as Votes;
 }

@@ -19,7 +19,7 @@ use jam_domain::ranking::{BayesianPrior, Method};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::compute::{RankedIdea, Results, ShortlistState};
+use crate::compute::{RankedIdea, Ranking, Results, ShortlistState};
 use crate::digest::Digest;
 use crate::model::{Curation, Params};
 
@@ -47,27 +47,60 @@ pub struct ExportHeader {
     pub curation: Curation,
 }
 
+/// What an [`ExportHeader`] takes from a tally, whole ([`Results`]) or streamed ([`Ranking`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Basis<'a> {
+    params: Params,
+    prior: Option<BayesianPrior>,
+    computed_at: DateTime<Utc>,
+    curation: &'a Curation,
+}
+
+impl<'a> From<&'a Results> for Basis<'a> {
+    fn from(results: &'a Results) -> Self {
+        Self {
+            params: results.params,
+            prior: results.prior,
+            computed_at: results.computed_at,
+            curation: &results.curation,
+        }
+    }
+}
+
+impl<'a> From<&'a Ranking> for Basis<'a> {
+    fn from(ranking: &'a Ranking) -> Self {
+        Self {
+            params: ranking.params,
+            prior: ranking.prior,
+            computed_at: ranking.computed_at,
+            curation: &ranking.curation,
+        }
+    }
+}
+
 impl ExportHeader {
-    /// The header for `results`, with the jam's identity, the shortlist state, its digest and the audience
-    /// column order (for example the jam's audiences in their configured order, or [`Results::audiences`]).
-    pub fn new(
-        results: &Results,
+    /// The header for a tally (`&Results` or `&Ranking`), with the jam's identity, the shortlist state, its
+    /// digest and the audience column order (for example the jam's audiences in their configured order,
+    /// or [`Results::audiences`]).
+    pub fn new<'a>(
+        tally: impl Into<Basis<'a>>,
         jam_id: Uuid,
         jam_title: impl Into<String>,
         state: ShortlistState,
         digest: Digest,
         audiences: Vec<String>,
     ) -> Self {
+        let basis = tally.into();
         Self {
             jam_id,
             jam_title: jam_title.into(),
             state,
-            params: results.params,
-            prior: results.prior,
-            computed_at: results.computed_at,
+            params: basis.params,
+            prior: basis.prior,
+            computed_at: basis.computed_at,
             digest,
             audiences,
-            curation: results.curation.clone(),
+            curation: basis.curation.clone(),
         }
     }
 }
@@ -137,7 +170,7 @@ pub(crate) fn method_explanation(method: Method) -> [&'static str; 3] {
         "Shortlist: facilitators may exclude ideas (with a reason, listed here) or pin them. The shortlist is \
          every pinned idea plus the best-ranked remaining ideas until it holds N, shown in rank order; excluded \
          ideas stay in the full list. The digest is the SHA-256 of the method, N, every vote sorted by idea \
-         and participant, and the curation decisions (format openjam-tally-digest v1), so anyone with the \
+         and participant, and the curation decisions (format openjam-tally-digest v2), so anyone with the \
          votes can recompute it.",
     ]
 }
