@@ -5,6 +5,11 @@
 //! same payload bytes into the same frame for its subscribers (`jam-hub`), so tallies are identical
 //! on every node.
 //!
+//! The messages go out with `Broker::broadcast`, not `publish`: tally messages carry no offset
+//! (`spec/live.md`) and are never replayed, so they take no offset, keep no history and write no
+//! key (with Redis: one plain `PUBLISH` each, no script). A client that missed some refetches the
+//! counts over HTTP, as it does on any `resync`.
+//!
 //! # Design
 //!
 //! - **Which ideas changed: the database says.** A trigger on `ideas` (migration
@@ -18,7 +23,7 @@
 //!   last tick, so reading it costs the size of the change, not of the jam.
 //! - **One publisher: the holder of broker lease `tally-ticker`.** Every node runs this loop; each
 //!   tick it takes or renews the lease (TTL 2.5 ticks). Only the holder reads the dirty rows (with
-//!   each idea's current counts, session and status), publishes, and then deletes the rows whose
+//!   each idea's current counts, session and status), broadcasts, and then deletes the rows whose
 //!   `version` is still the one it read: a change committed after the read bumped the version, so
 //!   its row stays and goes out next tick. On PostgreSQL the delete skips rows a vote batch holds
 //!   locked (`FOR UPDATE SKIP LOCKED`): such a row is about to get a new version anyway, and waiting
@@ -320,7 +325,7 @@ impl TallyTicker {
         let broker = &self.broker;
         let results: Vec<(Vec<Uuid>, Result<(), BrokerError>)> = futures_util::stream::iter(messages)
             .map(|(topic, payload, ideas)| async move {
-                let sent = broker.publish(&topic, payload).await.map(|_| ());
+                let sent = broker.broadcast(&topic, payload).await;
                 (ideas, sent)
             })
             .buffer_unordered(PUBLISH_CONCURRENCY)
