@@ -2,8 +2,8 @@
 //! seen through their public API: events cross nodes with consecutive offsets, a client resumes on
 //! another node with `since` and misses nothing, a client of a node killed with SIGKILL resumes on
 //! another, tallies equal the database's counts on every node (also after the tally publisher is
-//! killed), and after Redis loses a topic's data its clients get `resync` and refetch exactly the
-//! database's state.
+//! killed) while tally topics leave no key in Redis, and after Redis loses a topic's data its clients
+//! get `resync` and refetch exactly the database's state. (`redis_restart.rs` restarts a Redis.)
 //!
 //! Runs when `JAM_TEST_DATABASE_URL` and `JAM_TEST_REDIS_URL` are set (skipped with a `SKIPPED:` line
 //! otherwise; mandatory with `JAM_TEST_REQUIRE_SERVICES=1`). Redis is shared with other tests and
@@ -79,13 +79,13 @@ pub fn redis_command(url: &str, args: &[&str]) -> String {
 }
 
 /// The same browser (cookie) talking to another node.
-fn on(node: &Node, who: &Client) -> Client {
+pub(crate) fn on(node: &Node, who: &Client) -> Client {
     let mut c = Client::new(&node.base);
     c.set_cookie(who.cookie().map(str::to_owned));
     c
 }
 
-async fn comment(c: &Client, idea: &str, n: u32) -> String {
+pub(crate) async fn comment(c: &Client, idea: &str, n: u32) -> String {
     let r = c
         .post(
             &format!("/api/v1/ideas/{idea}/comments"),
@@ -132,7 +132,7 @@ fn leads_tallies(node: &Node) -> bool {
 }
 
 /// Each idea's counts, read from the database.
-async fn db_counts(db: &sea_orm::DatabaseConnection, ideas: &[String]) -> Counts {
+pub(crate) async fn db_counts(db: &sea_orm::DatabaseConnection, ideas: &[String]) -> Counts {
     let ids: Vec<Uuid> = ideas.iter().map(|i| i.parse().unwrap()).collect();
     ideas::Entity::find()
         .filter(ideas::Column::Id.is_in(ids))
@@ -282,6 +282,19 @@ async fn three_nodes_on_postgresql_and_redis_share_events_replays_and_tallies() 
         assert!(*lag < StdDuration::from_secs(2), "{lags:?}");
     }
     assert_eq!(queued_changes(&db).await, 0, "published changes leave the queue");
+    // Tallies are broadcasts: no offset, no history, no key in Redis for their topics.
+    let mut tally_keys = Vec::new();
+    for topic in std::iter::once(session_topic.clone()).chain(ideas.iter().map(|i| format!("idea:{i}"))) {
+        tally_keys.push(format!("jam:b:{{tally:{topic}}}:pos"));
+        tally_keys.push(format!("jam:b:{{tally:{topic}}}:hist"));
+    }
+    let mut exists = vec!["EXISTS"];
+    exists.extend(tally_keys.iter().map(String::as_str));
+    assert_eq!(
+        redis_command(&redis, &exists),
+        ":0",
+        "keys of tally topics: {tally_keys:?}"
+    );
 
     // 4. kill -9 of B (most likely the tally publisher): Dan's client resumes on C and misses
     // nothing; tallies keep converging on A and C.

@@ -1,7 +1,7 @@
 //! Black-box tests: each starts real `jamd` processes on port 0 and speaks HTTP to them.
 //! Everything runs on SQLite; the PostgreSQL variants run when `JAM_TEST_DATABASE_URL` is set
 //! (and are mandatory with `JAM_TEST_REQUIRE_SERVICES=1`); the cluster tests need `JAM_TEST_REDIS_URL`
-//! as well.
+//! as well, and the Redis restart test the `redis-server` binary (it runs a server of its own).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod participation;
 mod participation_input;
+mod redis_restart;
 mod results;
 mod schedule;
 mod tally;

@@ -45,12 +45,16 @@ pub enum Replay {
 pub trait BrokerSink: Send + Sync + 'static {
     /// An event on a topic this node subscribed to, from any node (including this one).
     fn deliver(&self, event: Published);
+    /// A broadcast (`Broker::broadcast`) on a topic this node subscribed to, from any node (including
+    /// this one). It has no offset and no epoch: nothing about the topic's events changes.
+    fn broadcast(&self, topic: Arc<str>, payload: Bytes);
     /// The node lost its broker connection and has it back: events published meanwhile may never
     /// reach it, so every local subscriber must be told to resync.
     fn reconnected(&self);
 }
 
-/// Publish/subscribe with per-topic offsets, bounded history, idempotent publishing and leases.
+/// Publish/subscribe with per-topic offsets, bounded history, idempotent publishing and leases, plus
+/// broadcasts without offsets or history.
 ///
 /// A node holds one `Broker`; the hub subscribes a topic when its first local client does and
 /// unsubscribes after the last one leaves (the broker itself does not reference-count).
@@ -78,7 +82,15 @@ pub trait Broker: Send + Sync + 'static {
         payload: Bytes,
     ) -> Result<Option<Published>, BrokerError>;
 
-    /// Starts delivering the topic's future events to the sink. Idempotent.
+    /// Fans the payload out to every node subscribed to the topic (their sinks' `broadcast`), and does
+    /// nothing else: no offset is assigned, no history is kept, no key is written, and the topic's
+    /// position, epoch and expiry stay as they were. A node that is not subscribed at that moment (or
+    /// whose broker connection is down) never sees it, and `replay` never returns it. For messages a
+    /// client can do without because it refetches their state on `resync` anyway (coalesced tallies).
+    /// On one topic, broadcasts reach each node in the order they were sent.
+    async fn broadcast(&self, topic: &str, payload: Bytes) -> Result<(), BrokerError>;
+
+    /// Starts delivering the topic's future events and broadcasts to the sink. Idempotent.
     async fn subscribe(&self, topic: &str) -> Result<(), BrokerError>;
 
     /// Stops delivering the topic. Idempotent.

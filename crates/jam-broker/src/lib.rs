@@ -1,9 +1,11 @@
-//! The broker: publish with per-topic offsets, subscribe, replay history, leases and presence.
+//! The broker: publish with per-topic offsets, subscribe, replay history, broadcast without offsets,
+//! leases and presence.
 //!
 //! Layout:
 //! - `broker`: the `Broker` trait, the contract every backend keeps.
 //! - `memory`: in-process backend for the embedded single-node mode and tests.
-//! - `redis`: Redis backend for clusters (Lua for atomic offsets and history, one pub/sub connection).
+//! - `redis`: Redis backend for clusters (Lua for atomic offsets and history, plain `PUBLISH` for
+//!   broadcasts, one pub/sub connection).
 //! - `connect` (the function below): the one place that turns configuration into a backend.
 
 mod broker;

@@ -238,6 +238,24 @@ impl Broker for MemoryBroker {
         Ok(Some(self.publish_now(topic, payload)))
     }
 
+    async fn broadcast(&self, topic: &str, payload: Bytes) -> Result<(), BrokerError> {
+        // Never creates a topic: one that nobody subscribed has no state to find, and a broadcast
+        // leaves none behind.
+        let Some(entry) = lock(&self.topics).map.get(topic).cloned() else {
+            return Ok(());
+        };
+        let state = lock(&entry);
+        if state.subscribed
+            && !state.removed
+            && let Some(sink) = self.sink()
+        {
+            // Under the topic lock, like `publish`, so a node sees the topic's events and broadcasts in
+            // the order they were sent.
+            sink.broadcast(state.name.clone(), payload);
+        }
+        Ok(())
+    }
+
     async fn subscribe(&self, topic: &str) -> Result<(), BrokerError> {
         self.with_topic(topic, |t| t.subscribed = true);
         Ok(())

@@ -23,6 +23,9 @@
 //!
 //! Frame (history entry and pub/sub message alike): `{offset}:{epoch}:{payload}`, where the offset is in
 //! decimal, the epoch is 32 hex digits and the payload is the raw bytes, unchanged.
+//!
+//! Broadcasts (`Broker::broadcast`) are a plain `PUBLISH` of `b:{payload}` on the topic's channel: no
+//! script, no key, no history. An event frame starts with a digit, so the two never mix up.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +62,8 @@ const STABLE_AFTER: Duration = Duration::from_secs(5);
 const RESUBSCRIBE_CHUNK: usize = 256;
 /// Longest expiry handed to Redis (ten years): larger values overflow its clock arithmetic.
 const MAX_TTL_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+/// What starts a broadcast's pub/sub message (an event frame starts with its offset's first digit).
+const BROADCAST_PREFIX: &[u8] = b"b:";
 
 /// Reads the topic's position, creating a new epoch when there is none (first use, or the keys expired or
 /// were lost). A new epoch also drops any stray history, so offsets restart only together with the epoch.
@@ -568,6 +573,12 @@ impl Shared {
         };
         let topic: Arc<str> = topic.into();
         let frame = Bytes::copy_from_slice(message.get_payload_bytes());
+        if frame.starts_with(BROADCAST_PREFIX) {
+            if let Some(out) = self.sink() {
+                out.broadcast(topic, frame.slice(BROADCAST_PREFIX.len()..));
+            }
+            return;
+        }
         let Some(event) = decode_frame(&topic, frame) else {
             tracing::warn!(%topic, "redis broker: malformed frame");
             return;
@@ -602,6 +613,20 @@ impl Broker for RedisBroker {
         payload: Bytes,
     ) -> Result<Option<Published>, BrokerError> {
         self.publish_script(topic, Some((key, ttl)), payload).await
+    }
+
+    async fn broadcast(&self, topic: &str, payload: Bytes) -> Result<(), BrokerError> {
+        let mut frame = Vec::with_capacity(BROADCAST_PREFIX.len() + payload.len());
+        frame.extend_from_slice(BROADCAST_PREFIX);
+        frame.extend_from_slice(&payload);
+        // The reply is how many connections got it; whether any did is none of the sender's business.
+        let _receivers: u64 = ::redis::cmd("PUBLISH")
+            .arg(channel(topic))
+            .arg(frame)
+            .query_async(&mut self.commands())
+            .await
+            .map_err(to_broker_error)?;
+        Ok(())
     }
 
     async fn subscribe(&self, topic: &str) -> Result<(), BrokerError> {
@@ -815,6 +840,15 @@ mod tests {
                 "{frame:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_broadcast_frame_is_never_taken_for_an_event() {
+        let topic: Arc<str> = "t".into();
+        let mut frame = BROADCAST_PREFIX.to_vec();
+        frame.extend_from_slice(b"1:0123abcd:{}");
+        assert!(decode_frame(&topic, Bytes::from(frame)).is_none());
+        assert!(!b"12:e:{}".starts_with(BROADCAST_PREFIX));
     }
 
     #[test]

@@ -102,9 +102,10 @@ fn payload(text: &str) -> Bytes {
 // ---------------------------------------------------------------------------------------------------------
 // A node under test.
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum Seen {
     Event(Published),
+    Broadcast { topic: String, payload: Bytes },
     Reconnected,
 }
 
@@ -113,6 +114,13 @@ struct ChannelSink(mpsc::UnboundedSender<Seen>);
 impl BrokerSink for ChannelSink {
     fn deliver(&self, event: Published) {
         let _ = self.0.send(Seen::Event(event));
+    }
+
+    fn broadcast(&self, topic: Arc<str>, payload: Bytes) {
+        let _ = self.0.send(Seen::Broadcast {
+            topic: topic.to_string(),
+            payload,
+        });
     }
 
     fn reconnected(&self) {
@@ -142,7 +150,7 @@ impl Node {
     async fn next_event(&mut self) -> Published {
         match self.next().await {
             Seen::Event(event) => event,
-            Seen::Reconnected => panic!("unexpected reconnect"),
+            other => panic!("expected an event, got {other:?}"),
         }
     }
 
@@ -154,20 +162,32 @@ impl Node {
         events
     }
 
-    /// Publishes a marker on a topic this node subscribes and returns everything delivered before it.
+    /// Publishes a marker on a topic this node subscribes and returns the events delivered before it.
     /// Since a node receives its events in publish order, this proves what did *not* arrive.
     async fn drain_until_marker(&mut self) -> Vec<Published> {
+        self.seen_until_marker()
+            .await
+            .into_iter()
+            .map(|seen| match seen {
+                Seen::Event(event) => event,
+                other => panic!("expected only events, got {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Like `drain_until_marker`, but returns everything delivered before the marker, broadcasts too.
+    async fn seen_until_marker(&mut self) -> Vec<Seen> {
         let marker = unique("marker");
         self.broker.subscribe(&marker).await.unwrap();
         self.broker.publish(&marker, payload("marker")).await.unwrap();
         let mut before = Vec::new();
         loop {
-            let event = self.next_event().await;
-            if *event.topic == *marker {
+            let seen = self.next().await;
+            if matches!(&seen, Seen::Event(event) if *event.topic == *marker) {
                 self.broker.unsubscribe(&marker).await.unwrap();
                 return before;
             }
-            before.push(event);
+            before.push(seen);
         }
     }
 }
@@ -600,6 +620,97 @@ async fn presence_sums_the_nodes_and_drops_expired_ones(backend: Backend) {
     assert_eq!(node.broker.presence(&key).await.unwrap(), 0);
 }
 
+fn broadcast_of(topic: &str, text: &str) -> Seen {
+    Seen::Broadcast {
+        topic: topic.to_owned(),
+        payload: payload(text),
+    }
+}
+
+async fn a_broadcast_reaches_every_subscribed_node_without_an_offset_or_history(backend: Backend) {
+    let mut nodes = vec![backend.node(settings()).await];
+    if backend.has_many_nodes() {
+        nodes.push(backend.node(settings()).await);
+    }
+    let topic = unique("topic");
+    for node in &nodes {
+        node.broker.subscribe(&topic).await.unwrap();
+    }
+    let sender = nodes[nodes.len() - 1].broker.clone();
+    let first = publish_n(&*sender, &topic, 2).await;
+    let epoch = first[0].epoch.clone();
+    sender.broadcast(&topic, payload("tally 1")).await.unwrap();
+    sender.broadcast(&topic, payload("tally 2")).await.unwrap();
+    let third = sender.publish(&topic, payload("e2")).await.unwrap();
+    assert_eq!(
+        (third.offset, &third.epoch),
+        (3, &epoch),
+        "broadcasts take no offset and keep the epoch"
+    );
+
+    let expected = vec![
+        Seen::Event(first[0].clone()),
+        Seen::Event(first[1].clone()),
+        broadcast_of(&topic, "tally 1"),
+        broadcast_of(&topic, "tally 2"),
+        Seen::Event(third.clone()),
+    ];
+    for (n, node) in nodes.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        for _ in 0..expected.len() {
+            seen.push(node.next().await);
+        }
+        assert_eq!(
+            seen, expected,
+            "node {n}: in the order sent, broadcasts among events"
+        );
+    }
+
+    let position = sender.position(&topic).await.unwrap();
+    assert_eq!((position.offset, &position.epoch), (3, &epoch));
+    let Replay::Events { events, .. } = sender.replay(&topic, 0, &epoch).await.unwrap() else {
+        panic!("the history is intact");
+    };
+    assert_eq!(
+        events,
+        [first[0].clone(), first[1].clone(), third],
+        "replay returns the events and never a broadcast"
+    );
+}
+
+async fn a_broadcast_reaches_only_the_nodes_subscribed_to_its_topic(backend: Backend) {
+    let mut node = backend.node(settings()).await;
+    let (mine, other) = (unique("topic"), unique("topic"));
+    node.broker.subscribe(&mine).await.unwrap();
+    node.broker
+        .broadcast(&other, payload("not for us"))
+        .await
+        .unwrap();
+    node.broker.broadcast(&mine, payload("for us")).await.unwrap();
+    assert_eq!(node.seen_until_marker().await, [broadcast_of(&mine, "for us")]);
+
+    node.broker.unsubscribe(&mine).await.unwrap();
+    node.broker
+        .broadcast(&mine, payload("after unsubscribe"))
+        .await
+        .unwrap();
+    assert_eq!(
+        node.seen_until_marker().await,
+        Vec::<Seen>::new(),
+        "nothing after unsubscribe"
+    );
+
+    // Broadcasting to a topic nobody ever used leaves it unused: offset 0, and a later publish is 1.
+    let unused = unique("topic");
+    node.broker
+        .broadcast(&unused, payload("into the void"))
+        .await
+        .unwrap();
+    assert_eq!(node.broker.position(&unused).await.unwrap().offset, 0);
+    let next = node.broker.publish(&unused, payload("first")).await.unwrap();
+    assert_eq!(next.offset, 1);
+}
+
 async fn ping_answers(backend: Backend) {
     let node = backend.node(settings()).await;
     node.broker.ping().await.unwrap();
@@ -749,6 +860,101 @@ async fn losing_a_topics_keys_starts_a_new_epoch(url: String) {
     assert_eq!(node.next_event().await, next);
 }
 
+/// One command's reply.
+async fn query<T: redis::FromRedisValue>(con: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query_async(con)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// The Redis keys that name `topic`, sorted.
+async fn keys_of(con: &mut redis::aio::MultiplexedConnection, topic: &str) -> Vec<String> {
+    let mut keys: Vec<String> = query(con, &["KEYS", &format!("*{{{topic}}}*")]).await;
+    keys.sort();
+    keys
+}
+
+async fn broadcasts_write_no_keys_and_grow_no_history(url: String) {
+    const N: usize = 50;
+    let mut node = Backend::Redis { url: url.clone() }.node(settings()).await;
+    let mut con = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+
+    // A topic with events: its keys stay exactly as they were, whatever is broadcast on it.
+    let topic = unique("topic");
+    node.broker.subscribe(&topic).await.unwrap();
+    let events = publish_n(&*node.broker, &topic, 3).await;
+    node.events(3).await;
+    let keys = keys_of(&mut con, &topic).await;
+    let hist = format!("jam:b:{{{topic}}}:hist");
+    let pos = format!("jam:b:{{{topic}}}:pos");
+    assert_eq!(
+        keys,
+        [hist.clone(), pos.clone()],
+        "a published topic has its two keys"
+    );
+    assert_eq!(query::<u64>(&mut con, &["LLEN", &hist]).await, 3);
+    let ttl_before = query::<i64>(&mut con, &["PTTL", &pos]).await;
+    assert!(ttl_before > 0, "the topic's keys expire: {ttl_before}");
+
+    for n in 0..N {
+        node.broker
+            .broadcast(&topic, payload(&format!("tally {n}")))
+            .await
+            .unwrap();
+    }
+    for n in 0..N {
+        assert_eq!(node.next().await, broadcast_of(&topic, &format!("tally {n}")));
+    }
+    assert_eq!(keys_of(&mut con, &topic).await, keys, "no key added");
+    assert_eq!(
+        query::<u64>(&mut con, &["LLEN", &hist]).await,
+        3,
+        "the history did not grow"
+    );
+    assert_eq!(
+        query::<u64>(&mut con, &["HGET", &pos, "o"]).await,
+        3,
+        "the offset did not move"
+    );
+    let ttl_after = query::<i64>(&mut con, &["PTTL", &pos]).await;
+    assert!(
+        ttl_after <= ttl_before,
+        "a broadcast does not extend the topic's life: {ttl_before} ms then {ttl_after} ms"
+    );
+    let Replay::Events { events: replayed, .. } =
+        node.broker.replay(&topic, 0, &events[0].epoch).await.unwrap()
+    else {
+        panic!("the history is intact");
+    };
+    assert_eq!(replayed, events);
+
+    // A topic that only ever gets broadcasts (a tally topic) has no key at all.
+    let tally = unique("tally");
+    node.broker.subscribe(&tally).await.unwrap();
+    for n in 0..N {
+        node.broker
+            .broadcast(&tally, payload(&format!("tally {n}")))
+            .await
+            .unwrap();
+    }
+    for n in 0..N {
+        assert_eq!(node.next().await, broadcast_of(&tally, &format!("tally {n}")));
+    }
+    assert_eq!(
+        keys_of(&mut con, &tally).await,
+        Vec::<String>::new(),
+        "{N} broadcasts wrote no key"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // One test per behaviour and backend.
 
@@ -781,6 +987,13 @@ macro_rules! suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn broadcasts_write_no_keys_and_grow_no_history() {
+                if let Some(super::Backend::Redis { url }) = super::redis_backend() {
+                    super::broadcasts_write_no_keys_and_grow_no_history(url).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn losing_a_topics_keys_starts_a_new_epoch() {
                 if let Some(super::Backend::Redis { url }) = super::redis_backend() {
                     super::losing_a_topics_keys_starts_a_new_epoch(url).await;
@@ -806,5 +1019,7 @@ suite!(
     leases_are_exclusive_renewable_and_released_only_by_their_holder,
     a_lease_expires_after_its_ttl_unless_renewed,
     presence_sums_the_nodes_and_drops_expired_ones,
+    a_broadcast_reaches_every_subscribed_node_without_an_offset_or_history,
+    a_broadcast_reaches_only_the_nodes_subscribed_to_its_topic,
     ping_answers,
 );

@@ -9,6 +9,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessageStream, CloseCode, CloseReason};
+use bytes::Bytes;
 use jam_broker::{Broker, BrokerError, BrokerSink, Published};
 use jam_domain::Principal;
 use tokio::sync::Notify;
@@ -24,9 +25,16 @@ use crate::topic::TopicAuthorizer;
 /// How long `shutdown` waits for connections to take their 1001 before it returns anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// Broker topic that carries the tally service's coalesced counts for a topic.
+/// Broker topic that carries the tally service's coalesced counts for a topic. The tally service
+/// broadcasts on it (`Broker::broadcast`: no offsets, no history), since a client that misses a tally
+/// refetches the counts anyway.
 pub(crate) fn tally_topic(topic: &str) -> String {
     format!("tally:{topic}")
+}
+
+/// The client topic whose tallies a broker topic carries, if it is a tally topic.
+fn tallied_topic(broker_topic: &str) -> Option<&str> {
+    broker_topic.strip_prefix("tally:")
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,6 +66,12 @@ impl BrokerSink for HubSink {
     fn deliver(&self, event: Published) {
         if let Some(hub) = self.0.upgrade() {
             hub.deliver(event);
+        }
+    }
+
+    fn broadcast(&self, topic: Arc<str>, payload: Bytes) {
+        if let Some(hub) = self.0.upgrade() {
+            hub.broadcast(&topic, &payload);
         }
     }
 
@@ -234,29 +248,58 @@ impl Hub {
     /// One event from the broker: built into a frame once, offered to every local subscriber.
     /// Never blocks: the registry lock is held only to clone the list, and sends are `try_send`s.
     fn deliver(&self, event: Published) {
-        let (topic, is_tally) = match event.topic.strip_prefix("tally:") {
-            Some(topic) => (topic, true),
-            None => (&*event.topic, false),
-        };
+        if let Some(topic) = tallied_topic(&event.topic) {
+            // A node of an older version published the tally as an event (a rolling upgrade): its
+            // offset belongs to the tally topic, not to the client's, so it is not tracked either.
+            self.deliver_tally(topic, &event.payload);
+            return;
+        }
+        let topic = &*event.topic;
         let Some(subs) = self.registry.subscribers(topic) else {
             return; // no longer held here
         };
-        let (text, seq) = if is_tally {
-            (frames::tally_frame(topic, &event.payload), Seq::Untracked)
-        } else {
-            let seq = Seq::Event {
-                epoch: &event.epoch,
-                offset: event.offset,
-            };
-            (frames::event_frame(topic, event.offset, &event.payload), seq)
-        };
-        let Some(text) = text else {
-            tracing::error!(topic = %event.topic, offset = event.offset, "dropped an event whose payload is not a UTF-8 JSON object");
+        let Some(text) = frames::event_frame(topic, event.offset, &event.payload) else {
+            tracing::error!(
+                topic,
+                offset = event.offset,
+                "dropped an event whose payload is not a UTF-8 JSON object"
+            );
             return;
+        };
+        let seq = Seq::Event {
+            epoch: &event.epoch,
+            offset: event.offset,
         };
         let hold_limit = self.settings.queue_capacity;
         for sub in subs.iter() {
             sub.offer(seq, &text, hold_limit, &self.counters);
+        }
+    }
+
+    /// One broadcast from the broker. Only tally topics carry broadcasts.
+    fn broadcast(&self, broker_topic: &str, payload: &[u8]) {
+        match tallied_topic(broker_topic) {
+            Some(topic) => self.deliver_tally(topic, payload),
+            None => tracing::warn!(
+                topic = broker_topic,
+                "dropped a broadcast on a topic that carries none"
+            ),
+        }
+    }
+
+    /// A `tally` frame for the subscribers of `topic`: built once, offered to each without an offset,
+    /// so it neither moves nor checks where their event sequence stands.
+    fn deliver_tally(&self, topic: &str, payload: &[u8]) {
+        let Some(subs) = self.registry.subscribers(topic) else {
+            return; // no longer held here
+        };
+        let Some(text) = frames::tally_frame(topic, payload) else {
+            tracing::error!(topic, "dropped a tally whose payload is not a UTF-8 JSON object");
+            return;
+        };
+        let hold_limit = self.settings.queue_capacity;
+        for sub in subs.iter() {
+            sub.offer(Seq::Untracked, &text, hold_limit, &self.counters);
         }
     }
 

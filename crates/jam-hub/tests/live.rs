@@ -101,6 +101,9 @@ impl Broker for RecordingBroker {
     ) -> Result<Option<Published>, BrokerError> {
         self.inner.publish_once(topic, key, ttl, payload).await
     }
+    async fn broadcast(&self, topic: &str, payload: Bytes) -> Result<(), BrokerError> {
+        self.inner.broadcast(topic, payload).await
+    }
     async fn subscribe(&self, topic: &str) -> Result<(), BrokerError> {
         if self.fail_subscribe.load(Ordering::SeqCst) {
             self.record(format!("failed subscribe {topic}"));
@@ -936,16 +939,56 @@ async fn a_failed_broker_subscribe_is_rolled_back_and_answered_unavailable() {
 }
 
 #[actix_rt::test]
-async fn tallies_are_delivered_to_subscribers_of_their_topic() {
+async fn tallies_are_delivered_to_subscribers_of_their_topic_without_moving_its_offsets() {
     let app = spawn_app(|_| {}).await;
     let topic = session_topic();
     let mut client = app.connect().await;
     client.subscribe(&topic).await;
+    app.publish(&topic, announcement(1)).await;
+    assert_consecutive(&[client.recv().await], &topic, 1);
+
+    // The tally service broadcasts (no offset, no history) on the topic's tally topic.
     let ideas = json!([{"id": Uuid::new_v4(), "up": 3, "down": 1, "score": 0.42}]);
-    app.publish(&format!("tally:{topic}"), json!({ "ideas": ideas }))
-        .await;
+    let payload = Bytes::from(json!({ "ideas": ideas }).to_string());
+    app.broker
+        .broadcast(&format!("tally:{topic}"), payload)
+        .await
+        .unwrap();
     let tally = client.recv().await;
     assert_eq!(tally, json!({"type": "tally", "topic": topic, "ideas": ideas}));
+
+    // The event sequence goes on where it was: the next event is offset 2 and is delivered.
+    app.publish(&topic, announcement(2)).await;
+    assert_consecutive(&[client.recv().await], &topic, 2);
+    // A resume from 0 replays the two events and no tally.
+    let mut late = app.connect().await;
+    let epoch = app.broker.position(&topic).await.unwrap().epoch;
+    late.send(json!({"type": "subscribe", "topic": topic, "since": 0, "epoch": &*epoch}))
+        .await;
+    let replayed = [late.recv().await, late.recv().await];
+    assert_consecutive(&replayed, &topic, 1);
+    let subscribed = late.recv().await;
+    assert_eq!(
+        (&subscribed["type"], &subscribed["offset"]),
+        (&json!("subscribed"), &json!(2)),
+        "{subscribed}"
+    );
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_broadcast_on_a_topic_that_is_not_a_tally_topic_reaches_nobody() {
+    let app = spawn_app(|_| {}).await;
+    let topic = session_topic();
+    let mut client = app.connect().await;
+    client.subscribe(&topic).await;
+    app.broker
+        .broadcast(&topic, Bytes::from(announcement(7).to_string()))
+        .await
+        .unwrap();
+    app.publish(&topic, announcement(1)).await;
+    // Delivery on a topic is in order: the event comes first, so the broadcast was dropped.
+    assert_consecutive(&[client.recv().await], &topic, 1);
     app.stop().await;
 }
 

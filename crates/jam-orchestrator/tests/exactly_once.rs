@@ -21,6 +21,7 @@ impl BrokerSink for Recorder {
     fn deliver(&self, event: Published) {
         self.0.lock().unwrap().push(event);
     }
+    fn broadcast(&self, _topic: Arc<str>, _payload: bytes::Bytes) {}
     fn reconnected(&self) {}
 }
 

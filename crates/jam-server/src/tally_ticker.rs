@@ -5,6 +5,11 @@
 //! same payload bytes into the same frame for its subscribers (`jam-hub`), so tallies are identical
 //! on every node.
 //!
+//! The messages go out with `Broker::broadcast`, not `publish`: tally messages carry no offset
+//! (`spec/live.md`) and are never replayed, so they take no offset, keep no history and write no
+//! key (with Redis: one plain `PUBLISH` each, no script). A client that missed some refetches the
+//! counts over HTTP, as it does on any `resync`.
+//!
 //! # Design
 //!
 //! - **Which ideas changed: the database says.** A trigger on `ideas` (migration
@@ -18,7 +23,7 @@
 //!   last tick, so reading it costs the size of the change, not of the jam.
 //! - **One publisher: the holder of broker lease `tally-ticker`.** Every node runs this loop; each
 //!   tick it takes or renews the lease (TTL 2.5 ticks). Only the holder reads the dirty rows (with
-//!   each idea's current counts, session and status), publishes, and then deletes the rows whose
+//!   each idea's current counts, session and status), broadcasts, and then deletes the rows whose
 //!   `version` is still the one it read: a change committed after the read bumped the version, so
 //!   its row stays and goes out next tick. On PostgreSQL the delete skips rows a vote batch holds
 //!   locked (`FOR UPDATE SKIP LOCKED`): such a row is about to get a new version anyway, and waiting
@@ -320,7 +325,7 @@ impl TallyTicker {
         let broker = &self.broker;
         let results: Vec<(Vec<Uuid>, Result<(), BrokerError>)> = futures_util::stream::iter(messages)
             .map(|(topic, payload, ideas)| async move {
-                let sent = broker.publish(&topic, payload).await.map(|_| ());
+                let sent = broker.broadcast(&topic, payload).await;
                 (ideas, sent)
             })
             .buffer_unordered(PUBLISH_CONCURRENCY)
@@ -434,4 +439,236 @@ async fn delete_settled(db: &DatabaseConnection, settled: &[(Uuid, i64)]) -> Res
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Mutex;
+
+    use chrono::Utc;
+    use jam_broker::{BrokerSettings, BrokerSink, MemoryBroker, Published};
+    use jam_store::entity::{audiences, ideas, jams, participants, sessions};
+    use sea_orm::EntityTrait;
+
+    use super::*;
+
+    /// What the broker delivered to this node: broadcasts `(topic, payload)` and events.
+    #[derive(Default)]
+    struct Recorder {
+        broadcasts: Mutex<Vec<(String, serde_json::Value)>>,
+        events: Mutex<Vec<Published>>,
+    }
+
+    impl BrokerSink for Recorder {
+        fn deliver(&self, event: Published) {
+            self.events.lock().unwrap().push(event);
+        }
+        fn broadcast(&self, topic: Arc<str>, payload: Bytes) {
+            let payload = serde_json::from_slice(&payload).unwrap();
+            self.broadcasts.lock().unwrap().push((topic.to_string(), payload));
+        }
+        fn reconnected(&self) {}
+    }
+
+    /// A migrated SQLite database with one jam, session, author and idea; the idea's id.
+    async fn database() -> (tempfile::TempDir, DatabaseConnection, Uuid, Uuid) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = jam_store::connect(&jam_store::DbSettings {
+            url: format!("sqlite://{}", dir.path().join("t.db").display()),
+            max_connections: 2,
+            min_connections: 1,
+            connect_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        })
+        .await
+        .unwrap();
+        jam_store::migrate(&db).await.unwrap();
+        let t = Utc::now();
+        let (jam_id, audience_id, session_id, author_id, idea_id) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        jams::Entity::insert(jams::ActiveModel::from(jams::Model {
+            id: jam_id,
+            slug: "ticks".into(),
+            title: "Ticks".into(),
+            description: String::new(),
+            guidelines: "Be kind.".into(),
+            starts_at: t,
+            ends_at: t + chrono::Duration::hours(72),
+            scheduled_at: Some(t),
+            closed_at: None,
+            published_at: None,
+            voting_method: "wilson".into(),
+            shortlist_size: 10,
+            created_by: None,
+            created_at: t,
+            updated_at: t,
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        audiences::Entity::insert(audiences::ActiveModel::from(audiences::Model {
+            id: audience_id,
+            jam_id,
+            name: "employee".into(),
+            invite_code: "ticks-code".into(),
+            position: 0,
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        sessions::Entity::insert(sessions::ActiveModel::from(sessions::Model {
+            id: session_id,
+            jam_id,
+            title: "Time".into(),
+            description: String::new(),
+            opens_at: t,
+            closes_at: t + chrono::Duration::hours(24),
+            manual_state: None,
+            manual_at: None,
+            created_at: t,
+            updated_at: t,
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        participants::Entity::insert(participants::ActiveModel::from(participants::Model {
+            id: author_id,
+            jam_id,
+            audience_id,
+            display_name: "Author".into(),
+            locale: None,
+            accepted_guidelines_at: t,
+            created_at: t,
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        ideas::Entity::insert(ideas::ActiveModel::from(ideas::Model {
+            id: idea_id,
+            jam_id,
+            session_id,
+            author_id,
+            title: "Idea".into(),
+            body: String::new(),
+            tags: "[]".into(),
+            search_text: "idea".into(),
+            status: "visible".into(),
+            merged_into: None,
+            up: 0,
+            down: 0,
+            voters: 0,
+            comments: 0,
+            flags: 0,
+            created_at: t,
+            updated_at: t,
+            edited_at: None,
+        }))
+        .exec_without_returning(&db)
+        .await
+        .unwrap();
+        (dir, db, session_id, idea_id)
+    }
+
+    /// One more up-vote on the idea, as a vote batch writes it (the trigger marks it changed).
+    async fn upvote(db: &DatabaseConnection, idea: Uuid) {
+        db.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "UPDATE ideas SET up = up + 1 WHERE id = ?",
+            [idea.into()],
+        ))
+        .await
+        .unwrap();
+    }
+
+    fn ticker(db: &DatabaseConnection, broker: &Arc<MemoryBroker>, node: &str) -> TallyTicker {
+        let config = TallyConfig {
+            node_id: node.into(),
+            // Long enough that the lease taken at one tick cannot lapse during the test.
+            tick: Duration::from_secs(60),
+        };
+        TallyTicker::new(db.clone(), broker.clone(), config, Handle::default())
+    }
+
+    impl Recorder {
+        /// The broadcasts received since the last call, sorted by topic (one tick sends its
+        /// messages concurrently).
+        fn take(&self) -> Vec<(String, serde_json::Value)> {
+            let mut taken = std::mem::take(&mut *self.broadcasts.lock().unwrap());
+            taken.sort_by(|x, y| x.0.cmp(&y.0));
+            taken
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_lease_holder_broadcasts_each_change_once_and_no_topic_gets_an_offset() {
+        let (_dir, db, session, idea) = database().await;
+        let broker = Arc::new(MemoryBroker::new(BrokerSettings::default()));
+        let seen = Arc::new(Recorder::default());
+        broker.set_sink(seen.clone());
+        let (idea_topic, session_topic) = (format!("tally:idea:{idea}"), format!("tally:session:{session}"));
+        broker.subscribe(&session_topic).await.unwrap();
+        broker.subscribe(&idea_topic).await.unwrap();
+        // Two nodes of one cluster: one broker, one database.
+        let (mut a, mut b) = (ticker(&db, &broker, "a"), ticker(&db, &broker, "b"));
+        let both = |up: u64| {
+            vec![
+                (idea_topic.clone(), json_ideas(idea, up)),
+                (session_topic.clone(), json_ideas(idea, up)),
+            ]
+        };
+
+        upvote(&db, idea).await;
+        let led = a.tick().await.unwrap();
+        assert_eq!((led.leading, led.rows, led.messages, led.ideas), (true, 1, 2, 1));
+        assert_eq!(seen.take(), both(1));
+        let other = b.tick().await.unwrap();
+        assert_eq!(
+            other,
+            TickReport::default(),
+            "the other node neither leads nor sends"
+        );
+        assert_eq!(seen.take(), []);
+
+        upvote(&db, idea).await;
+        upvote(&db, idea).await;
+        assert_eq!(
+            b.tick().await.unwrap(),
+            TickReport::default(),
+            "still not the holder"
+        );
+        assert_eq!(seen.take(), []);
+        let led = a.tick().await.unwrap();
+        assert_eq!((led.rows, led.messages), (1, 2), "two votes, one change to send");
+        assert_eq!(seen.take(), both(3));
+        let idle = a.tick().await.unwrap();
+        assert_eq!(
+            (idle.leading, idle.rows, idle.messages),
+            (true, 0, 0),
+            "sent changes are done"
+        );
+        assert_eq!(seen.take(), []);
+
+        assert!(seen.events.lock().unwrap().is_empty(), "tallies are not events");
+        for topic in [&session_topic, &idea_topic] {
+            assert_eq!(
+                broker.position(topic).await.unwrap().offset,
+                0,
+                "{topic} has no offsets"
+            );
+        }
+    }
+
+    fn json_ideas(idea: Uuid, up: u64) -> serde_json::Value {
+        let score = jam_domain::ranking::wilson_lower_bound(up, 0);
+        let text = serde_json::json!({ "ideas": [{ "id": idea, "up": up, "down": 0, "score": score }] });
+        // Through text and back, as the recorder reads it (parsing rounds the score's last digit).
+        serde_json::from_str(&text.to_string()).unwrap()
+    }
 }
