@@ -208,6 +208,7 @@ pub struct Ranked {
     pub down: u64,
     /// Distinct voters (`up + down`).
     pub voters: u64,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Ranks `candidates` best first: by score descending, then more distinct voters, then earlier
@@ -243,6 +244,7 @@ pub fn rank(method: Method, candidates: &[Candidate]) -> Vec<Ranked> {
             up: c.up,
             down: c.down,
             voters: c.tally().voters(),
+            created_at: c.created_at,
         })
         .collect()
 }

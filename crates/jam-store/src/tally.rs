@@ -69,10 +69,19 @@ pub struct RankingRow {
     pub leaf: Option<Vec<u8>>,
 }
 
-/// Every idea of the jam, whatever its status, in id order (the digest's order), with its cached leaf.
-/// One row per idea: about 100 bytes each, no text.
-pub async fn ranking_rows(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec<RankingRow>, StoreError> {
-    Ok(ideas::Entity::find()
+/// Ranking rows per page of [`ranking_rows`].
+pub const RANKING_PAGE: u64 = 5000;
+
+/// One page of the jam's ideas, whatever their status, in id order (the digest's order) after `after`,
+/// with their cached leaves: at most `limit` rows of about 150 bytes, no text. Read a jam page by page
+/// (keyset, inside one snapshot transaction) so that the driver's rows are never held all at once.
+pub async fn ranking_rows(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<RankingRow>, StoreError> {
+    let mut query = ideas::Entity::find()
         .select_only()
         .column(ideas::Column::Id)
         .column(ideas::Column::Status)
@@ -84,8 +93,13 @@ pub async fn ranking_rows(db: &impl ConnectionTrait, jam_id: Uuid) -> Result<Vec
         .column_as(tally_leaves::Column::Votes, "leaf_votes")
         .column_as(tally_leaves::Column::Leaf, "leaf")
         .join_rev(JoinType::LeftJoin, tally_leaves::Relation::Idea.def())
-        .filter(ideas::Column::JamId.eq(jam_id))
+        .filter(ideas::Column::JamId.eq(jam_id));
+    if let Some(after) = after {
+        query = query.filter(ideas::Column::Id.gt(after));
+    }
+    Ok(query
         .order_by_asc(ideas::Column::Id)
+        .limit(limit)
         .into_model::<RankingRow>()
         .all(db)
         .await?)

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
     announcements, audiences, audit_log, auth_sessions, comments, flags, ideas, jams, participants, sessions,
-    shortlist_curation, shortlist_snapshots, staff, transitions, votes,
+    shortlist_curation, shortlist_snapshots, staff, tally_leaves, transitions, votes,
 };
 use jam_store::{DbSettings, StoreError, is_foreign_key_violation, is_unique_violation, testing};
 use sea_orm::{
@@ -76,7 +76,7 @@ async fn migrated(test_db: TestDb) -> TestDb {
     test_db
 }
 
-const TABLES: [&str; 17] = [
+const TABLES: [&str; 18] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -92,6 +92,7 @@ const TABLES: [&str; 17] = [
     "staff",
     "tally_deployment",
     "tally_dirty",
+    "tally_leaves",
     "transitions",
     "votes",
 ];
@@ -890,6 +891,56 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
 }
 
 /// Runs every check above on one backend, each on a database of its own.
+/// The tally reads a jam's ranking rows in keyset pages: every idea once, in id order, with its cached
+/// leaf when there is one, and the leaf cache follows its idea when the jam is deleted.
+async fn check_ranking_rows_page_through_a_jam_once_in_id_order(db: &DatabaseConnection) {
+    let f = seed(db, "ranking-pages").await;
+    let mut ids = vec![f.idea.id];
+    for _ in 0..6 {
+        let idea = idea_row(&f);
+        insert(db, idea.clone().into_active_model()).await.unwrap();
+        ids.push(idea.id);
+    }
+    ids.sort();
+    let leaf = jam_store::tally::NewLeaf {
+        idea_id: ids[3],
+        rev: 0,
+        votes: 0,
+        leaf: vec![7; 32],
+    };
+    jam_store::tally::save_leaves(db, std::slice::from_ref(&leaf))
+        .await
+        .unwrap();
+    // Saving again replaces it.
+    let newer = jam_store::tally::NewLeaf { rev: 2, ..leaf };
+    jam_store::tally::save_leaves(db, std::slice::from_ref(&newer))
+        .await
+        .unwrap();
+
+    let (mut seen, mut after, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = jam_store::tally::ranking_rows(db, f.jam.id, after, 3)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        pages += 1;
+        seen.extend(page);
+    }
+    assert_eq!(pages, 3, "3 + 3 + 1 rows");
+    assert_eq!(seen.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    for row in &seen {
+        let cached = (row.leaf_rev, row.leaf_votes, row.leaf.clone());
+        if row.id == ids[3] {
+            assert_eq!(cached, (Some(2), Some(0), Some(vec![7; 32])));
+        } else {
+            assert_eq!(cached, (None, None, None));
+        }
+    }
+    jams::Entity::delete_by_id(f.jam.id).exec(db).await.unwrap();
+    assert_eq!(tally_leaves::Entity::find().count(db).await.unwrap(), 0);
+}
+
 async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
     let Some(t) = make().await else { return };
     check_migrations_go_up_down_and_up_again(&t.db).await;
@@ -906,6 +957,7 @@ async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
     check_unique_keys_hold(&t.db).await;
     check_foreign_keys_and_checks_hold(&t.db).await;
     check_deletes_cascade_as_documented(&t.db).await;
+    check_ranking_rows_page_through_a_jam_once_in_id_order(&t.db).await;
     t.finish().await;
 }
 

@@ -197,7 +197,6 @@ pub fn rank_ideas(
         Method::Bayesian => Some(jam_prior(candidates.iter().map(Candidate::tally))),
         Method::Wilson | Method::Net => None,
     };
-    let created: HashMap<Uuid, DateTime<Utc>> = candidates.iter().map(|c| (c.id, c.created_at)).collect();
     let ranked = rank(params.method, &candidates);
     drop(candidates);
 
@@ -216,7 +215,7 @@ pub fn rank_ideas(
             up: r.up,
             down: r.down,
             voters: r.voters,
-            created_at: created.get(&r.id).copied().unwrap_or(computed_at),
+            created_at: r.created_at,
         })
         .collect();
 

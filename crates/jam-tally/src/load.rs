@@ -39,7 +39,7 @@ use jam_domain::ranking::{BayesianPrior, Method};
 use jam_store::JamFull;
 use jam_store::entity::{jams, shortlist_snapshots};
 use jam_store::sea_orm::ConnectionTrait;
-use jam_store::tally::{CurationAction, IdeaText, NewLeaf, RankingRow, VOTE_CHUNK_IDEAS};
+use jam_store::tally::{CurationAction, IdeaText, NewLeaf, RANKING_PAGE, RankingRow, VOTE_CHUNK_IDEAS};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -238,65 +238,74 @@ pub async fn count(
     params: Params,
     source: Source,
 ) -> Result<Counted, LoadError> {
-    let rows = jam_store::tally::ranking_rows(db, jam_id).await?;
     let curation = curation(db, jam_id).await?;
     let mut builder = DigestBuilder::new(&params);
-    let mut inputs = Vec::with_capacity(rows.len());
     let mut fresh_leaves = Vec::new();
     let mut drifted = Vec::new();
-    match source {
-        Source::Stored => {
-            // Leaves in id order: the cached ones, and the stale ones recomputed a chunk at a time.
-            let stored = |row: &RankingRow| (counter(row.up), counter(row.down));
-            let stale: Vec<Uuid> = rows
-                .iter()
-                .filter(|row| cached_leaf(row).is_none())
-                .map(|row| row.id)
-                .collect();
-            let mut recomputed: HashMap<Uuid, (Leaf, u64, u64)> = HashMap::with_capacity(stale.len());
-            for chunk in stale.chunks(VOTE_CHUNK_IDEAS) {
-                recomputed.extend(
-                    leaves(db, chunk)
-                        .await?
-                        .into_iter()
-                        .map(|(l, u, d)| (l.idea_id, (l, u, d))),
-                );
-            }
-            for row in &rows {
-                let leaf = match (cached_leaf(row), recomputed.remove(&row.id)) {
-                    (Some(leaf), _) => leaf,
-                    (None, Some((leaf, up, down))) => {
-                        if (up, down) != stored(row) {
-                            drifted.push(row.id);
-                        }
-                        fresh_leaves.push(NewLeaf {
-                            idea_id: row.id,
-                            rev: row.votes_rev,
-                            votes: i64::try_from(leaf.votes).unwrap_or(i64::MAX),
-                            leaf: leaf.hash.0.to_vec(),
-                        });
-                        leaf
-                    }
-                    (None, None) => return Err(LoadError::LeafMissing(row.id)),
-                };
-                builder.push_leaf(&leaf)?;
-                let (up, down) = stored(row);
-                inputs.push(input(row, up, down));
-            }
+    // Compact state, one entry per idea in id order: the ranking input and where its leaf comes from.
+    let mut inputs = Vec::new();
+    let mut leaves_of: Vec<LeafSource> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = jam_store::tally::ranking_rows(db, jam_id, after, RANKING_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let full = page.len() as u64 == RANKING_PAGE;
+        for row in page {
+            let (up, down) = (counter(row.up), counter(row.down));
+            leaves_of.push(match (source, cached_leaf(&row)) {
+                (Source::Stored, Some(leaf)) => LeafSource::Cached(leaf),
+                (Source::Stored, None) => LeafSource::Stale { rev: row.votes_rev },
+                (Source::VoteRows, _) => LeafSource::Recount,
+            });
+            inputs.push(RankInput {
+                id: row.id,
+                status: status_of(&row.status),
+                up,
+                down,
+                created_at: row.created_at,
+            });
         }
-        Source::VoteRows => {
-            let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-            let mut counts: HashMap<Uuid, (u64, u64)> = HashMap::with_capacity(rows.len());
-            for chunk in ids.chunks(VOTE_CHUNK_IDEAS) {
-                for (leaf, up, down) in leaves(db, chunk).await? {
-                    builder.push_leaf(&leaf)?;
-                    counts.insert(leaf.idea_id, (up, down));
+        if !full {
+            break;
+        }
+    }
+    // Leaves in id order, [`VOTE_CHUNK_IDEAS`] ideas at a time: cached ones as they are, the others
+    // from their vote rows (which also give the counts when recounting).
+    for (inputs, sources) in inputs
+        .chunks_mut(VOTE_CHUNK_IDEAS)
+        .zip(leaves_of.chunks(VOTE_CHUNK_IDEAS))
+    {
+        let unread: Vec<Uuid> = inputs
+            .iter()
+            .zip(sources)
+            .filter(|(_, source)| !matches!(source, LeafSource::Cached(_)))
+            .map(|(input, _)| input.id)
+            .collect();
+        let mut read = leaves(db, &unread).await?.into_iter();
+        for (input, source) in inputs.iter_mut().zip(sources) {
+            let leaf = match source {
+                LeafSource::Cached(leaf) => *leaf,
+                LeafSource::Stale { rev } => {
+                    let (leaf, up, down) = read.next().ok_or(LoadError::LeafMissing(input.id))?;
+                    if (up, down) != (input.up, input.down) {
+                        drifted.push(input.id);
+                    }
+                    fresh_leaves.push(NewLeaf {
+                        idea_id: input.id,
+                        rev: *rev,
+                        votes: i64::try_from(leaf.votes).unwrap_or(i64::MAX),
+                        leaf: leaf.hash.0.to_vec(),
+                    });
+                    leaf
                 }
-            }
-            for row in &rows {
-                let (up, down) = counts.get(&row.id).copied().unwrap_or_default();
-                inputs.push(input(row, up, down));
-            }
+                LeafSource::Recount => {
+                    let (leaf, up, down) = read.next().ok_or(LoadError::LeafMissing(input.id))?;
+                    (input.up, input.down) = (up, down);
+                    leaf
+                }
+            };
+            builder.push_leaf(&leaf)?;
         }
     }
     let votes = builder.votes_counted();
@@ -316,14 +325,14 @@ fn counter(value: i32) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-fn input(row: &RankingRow, up: u64, down: u64) -> RankInput {
-    RankInput {
-        id: row.id,
-        status: status_of(&row.status),
-        up,
-        down,
-        created_at: row.created_at,
-    }
+/// Where [`count`] takes one idea's leaf from.
+enum LeafSource {
+    /// The cache, valid for the idea's current votes.
+    Cached(Leaf),
+    /// Its vote rows, to be cached at `rev` afterwards.
+    Stale { rev: i64 },
+    /// Its vote rows, which also give its counts ([`Source::VoteRows`]).
+    Recount,
 }
 
 /// The row's cached leaf, if it was computed at the idea's current `votes_rev` and agrees with its
