@@ -566,6 +566,7 @@ mod tests {
             voters: 0,
             comments: 0,
             flags: 0,
+            votes_rev: 0,
             created_at: t,
             updated_at: t,
             edited_at: None,
