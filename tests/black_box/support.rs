@@ -268,7 +268,15 @@ impl Reply {
 
 impl Client {
     pub fn new(base: &str) -> Self {
-        let http = awc::Client::builder().timeout(Duration::from_secs(30)).finish();
+        // jamd closes an idle keep-alive connection after 5 s (actix's default). A client that kept
+        // it longer (awc's default: 15 s) could reuse it just as the server closes it, and the
+        // request would fail with `Disconnected` (seen in the cluster test on a loaded machine):
+        // drop idle connections well before the server does.
+        let connector = awc::Connector::new().conn_keep_alive(Duration::from_secs(2));
+        let http = awc::Client::builder()
+            .connector(connector)
+            .timeout(Duration::from_secs(30))
+            .finish();
         Self {
             base: base.to_owned(),
             http,
