@@ -38,7 +38,6 @@
 //!   with the number of ideas beyond the ranking's fixed ~100 bytes per idea.
 
 use std::error::Error;
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -52,7 +51,7 @@ use jam_store::sea_orm::{
 };
 use jam_store::tally::{CurationAction, NewCuration};
 use jam_store::{DbSettings, testing};
-use jam_tally::{ExportHeader, ShortlistState, Source, XlsxOptions};
+use jam_tally::{ExportHeader, Format, ShortlistState, Source};
 use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
@@ -221,14 +220,7 @@ async fn bench_one(backend: &'static str, url: &str, size: usize, o: &Options) -
 
 /// Bumps the `votes_rev` of every 100th idea (by id), as a vote on each would.
 async fn touch_one_percent(url: &str, jam_id: Uuid) -> Res<()> {
-    let db = jam_store::connect(&DbSettings {
-        url: url.to_owned(),
-        max_connections: 1,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(60),
-        sqlite_busy_timeout: Duration::from_secs(5),
-    })
-    .await?;
+    let db = jam_store::connect(&settings(url, 1)).await?;
     let ids: Vec<Uuid> = ideas::Entity::find()
         .select_only()
         .column(ideas::Column::Id)
@@ -247,6 +239,17 @@ async fn touch_one_percent(url: &str, jam_id: Uuid) -> Res<()> {
     }
     db.close().await?;
     Ok(())
+}
+
+/// The pool settings every connection of the benchmark uses (the shipped ones but the size).
+fn settings(url: &str, max_connections: u32) -> DbSettings {
+    DbSettings {
+        url: url.to_owned(),
+        max_connections,
+        min_connections: 1,
+        connect_timeout: Duration::from_secs(60),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    }
 }
 
 fn run_child(step: &str, url: &str, jam_id: Uuid) -> Res<Report> {
@@ -311,14 +314,7 @@ struct Seeded {
 
 async fn seed_database(url: &str, size: usize, o: &Options) -> Res<Seeded> {
     // One connection, so the seeding-only settings below apply to every statement.
-    let db = jam_store::connect(&DbSettings {
-        url: url.to_owned(),
-        max_connections: 1,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(60),
-        sqlite_busy_timeout: Duration::from_secs(5),
-    })
-    .await?;
+    let db = jam_store::connect(&settings(url, 1)).await?;
     jam_store::migrate(&db).await?;
     let backend = db.get_database_backend();
     match backend {
@@ -561,14 +557,7 @@ async fn child(args: &[String]) -> Res<()> {
         return Err("--step STEP URL JAM_ID".into());
     };
     let jam_id: Uuid = jam_id.parse()?;
-    let db = jam_store::connect(&DbSettings {
-        url: url.clone(),
-        max_connections: 2,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(60),
-        sqlite_busy_timeout: Duration::from_secs(5),
-    })
-    .await?;
+    let db = jam_store::connect(&settings(url, 2)).await?;
     let jam = jam_store::jams::by_id(&db, jam_id).await?.ok_or("no such jam")?;
     let params = jam_tally::params_of(&jam.jam)?;
 
@@ -627,45 +616,14 @@ async fn child(args: &[String]) -> Res<()> {
         jam.audiences.iter().map(|a| a.name.clone()).collect(),
     );
     let path: PathBuf = std::env::temp_dir().join(format!("bench-tally-{}.{step}", Uuid::new_v4().simple()));
-    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
-    let reader = tokio::spawn(async move {
-        let ranking = ranked.ranking;
-        for slots in ranking.slots.chunks(500) {
-            let chunk = jam_tally::rows(&txn, &jam, &ranking, slots).await;
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
-        }
-        txn.rollback().await
-    });
+    let format = match step.as_str() {
+        "csv" => Format::Csv,
+        "json" => Format::Json,
+        "xlsx" => Format::Xlsx,
+        other => return Err(format!("unknown step {other}").into()),
+    };
     let file = std::fs::File::create(&path)?;
-    let step_name = step.clone();
-    let written = tokio::task::spawn_blocking(move || -> Res<u64> {
-        let mut failed = None;
-        let rows = std::iter::from_fn(|| match rx.blocking_recv()? {
-            Ok(chunk) => Some(chunk),
-            Err(e) => {
-                failed = Some(e);
-                None
-            }
-        })
-        .flatten();
-        let mut out = std::io::BufWriter::with_capacity(64 * 1024, file);
-        let n = match step_name.as_str() {
-            "csv" => jam_tally::write_csv(&mut out, &header, rows)?,
-            "json" => jam_tally::write_json(&mut out, &header, rows)?,
-            "xlsx" => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default())?,
-            other => return Err(format!("unknown step {other}").into()),
-        };
-        out.flush()?;
-        match failed {
-            Some(e) => Err(e.into()),
-            None => Ok(n),
-        }
-    })
-    .await??;
-    reader.await??;
+    let (_, written) = jam_tally::export(txn, jam, ranked.ranking, header, format, file).await?;
     let seconds = started.elapsed().as_secs_f64();
     let bytes = std::fs::metadata(&path)?.len();
     std::fs::remove_file(&path)?;

@@ -35,8 +35,8 @@ pub use export::{
     write_json, write_xlsx,
 };
 pub use load::{
-    Counted, LoadError, Published, Ranked, SnapshotParams, Source, Tally, Verification, count, curation,
-    differences, keep_leaves, params_of, read_snapshot, rows, snapshot_row, tally, verify,
+    Counted, Format, LoadError, Published, Ranked, SnapshotParams, Source, Tally, Verification, count,
+    curation, differences, export, keep_leaves, params_of, read_snapshot, rows, snapshot_row, tally, verify,
 };
 pub use model::{AudienceCounts, Curation, Exclusion, IdeaFacts, IdeaStatus, Params};
 

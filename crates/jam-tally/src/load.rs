@@ -38,7 +38,7 @@ use chrono::{DateTime, Utc};
 use jam_domain::ranking::{BayesianPrior, Method};
 use jam_store::JamFull;
 use jam_store::entity::{jams, shortlist_snapshots};
-use jam_store::sea_orm::ConnectionTrait;
+use jam_store::sea_orm::{ConnectionTrait, DatabaseTransaction};
 use jam_store::tally::{CurationAction, IdeaText, NewLeaf, RANKING_PAGE, RankingRow, VOTE_CHUNK_IDEAS};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -48,6 +48,7 @@ use crate::compute::{
 };
 use crate::digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder};
 use crate::error::TallyError;
+use crate::export::{ExportHeader, XlsxOptions};
 use crate::model::{AudienceCounts, Curation, Exclusion, IdeaStatus, Params};
 
 /// Why reading or checking a tally failed.
@@ -69,6 +70,9 @@ pub enum LoadError {
     /// The snapshot row does not parse.
     #[error("the published snapshot is unreadable: {0}")]
     BadSnapshot(String),
+    /// The export's reading task or writing thread panicked or was cancelled.
+    #[error("the export task failed: {0}")]
+    Task(String),
     /// A stale idea's leaf was not recomputed (unreachable unless the reads disagree).
     #[error("no leaf was computed for idea {0}")]
     LeafMissing(Uuid),
@@ -442,6 +446,77 @@ pub async fn rows(
             ranking.row(slot, details)
         })
         .collect())
+}
+
+/// The three download formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+/// Ideas whose texts [`export`] reads per round, and rounds queued ahead of the writer.
+const EXPORT_IDEAS: usize = 500;
+const EXPORT_QUEUE: usize = 2;
+
+/// Writes a whole export of `ranking` into `out` as a download does: a task that owns the tally's
+/// snapshot `txn` reads the ranked ideas' texts and per-audience counts [`EXPORT_IDEAS`] at a time and
+/// hands them over ([`EXPORT_QUEUE`] rounds queued) to a blocking thread that runs the writer. Memory:
+/// the ranking's fixed-size slots and those few rounds, never every idea's texts. Needs a tokio runtime;
+/// ends (rolls back) the snapshot. Returns `out` and the number of idea rows written.
+pub async fn export<W>(
+    txn: DatabaseTransaction,
+    jam: JamFull,
+    ranking: Ranking,
+    header: ExportHeader,
+    format: Format,
+    out: W,
+) -> Result<(W, u64), LoadError>
+where
+    W: std::io::Write + Send + 'static,
+{
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<RankedIdea>, LoadError>>(EXPORT_QUEUE);
+    let reader = tokio::spawn(async move {
+        for slots in ranking.slots.chunks(EXPORT_IDEAS) {
+            let chunk = rows(&txn, &jam, &ranking, slots).await;
+            let failed = chunk.is_err();
+            // The writer stops reading only when it failed itself: nothing more to do then.
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+        txn.rollback().await
+    });
+    let written = tokio::task::spawn_blocking(move || -> Result<(W, u64), LoadError> {
+        let mut failed: Option<LoadError> = None;
+        let rows = std::iter::from_fn(|| match rx.blocking_recv()? {
+            Ok(chunk) => Some(chunk),
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        })
+        .flatten();
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+        let n = match format {
+            Format::Csv => crate::write_csv(&mut out, &header, rows),
+            Format::Json => crate::write_json(&mut out, &header, rows),
+            Format::Xlsx => crate::write_xlsx(&mut out, &header, rows, &XlsxOptions::default()),
+        };
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let n = n?;
+        let out = out.into_inner().map_err(|e| TallyError::Io(e.into_error()))?;
+        Ok((out, n))
+    })
+    .await
+    .map_err(|e| LoadError::Task(e.to_string()))?;
+    let read = reader.await.map_err(|e| LoadError::Task(e.to_string()))?;
+    let written = written?;
+    read.map_err(|e| LoadError::Store(e.into()))?;
+    Ok(written)
 }
 
 /// An unknown status ranks like a hidden idea: not at all.

@@ -7,7 +7,7 @@
 //! inside that snapshot, write them to an unnamed temporary file on a blocking thread, and stream the
 //! file back in chunks: neither the ideas nor the response ever sit in memory whole.
 
-use std::io::{Seek as _, SeekFrom, Write as _};
+use std::io::{Seek as _, SeekFrom};
 
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
@@ -23,10 +23,7 @@ use jam_store::JamFull;
 use jam_store::audit::NewAudit;
 use jam_store::sea_orm::DatabaseTransaction;
 use jam_store::tally::{CurationAction, NewCuration};
-use jam_tally::{
-    ExportHeader, LoadError, Method, Ranked, RankedIdea, Shortlist, ShortlistState, Source, Tally,
-    XlsxOptions,
-};
+use jam_tally::{ExportHeader, Format, LoadError, Method, Ranked, Shortlist, ShortlistState, Source, Tally};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
@@ -43,9 +40,6 @@ const REASON_MAX: usize = 500;
 const DECISIONS_MAX: usize = 1000;
 /// Bytes per chunk of a streamed download.
 const CHUNK: usize = 64 * 1024;
-/// Ideas whose texts a download reads per query round, and chunks queued ahead of the writer.
-const EXPORT_IDEAS: usize = 500;
-const EXPORT_QUEUE: usize = 2;
 
 fn load_err(e: LoadError) -> ApiError {
     match e {
@@ -386,28 +380,19 @@ pub async fn publish(
     )))
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Format {
-    Csv,
-    Xlsx,
-    Json,
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Xlsx => "xlsx",
+        Format::Json => "json",
+    }
 }
 
-impl Format {
-    fn extension(self) -> &'static str {
-        match self {
-            Format::Csv => "csv",
-            Format::Xlsx => "xlsx",
-            Format::Json => "json",
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Format::Csv => "text/csv; charset=utf-8",
-            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            Format::Json => "application/json",
-        }
+fn content_type(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        Format::Json => "application/json",
     }
 }
 
@@ -440,8 +425,7 @@ pub async fn results_json(
 /// (the jam is closed, so only moderation could have moved them; a mismatch is logged, and
 /// `jamd tally verify` names it); before, everything is live.
 ///
-/// Memory: the ranking's fixed-size slots, plus [`EXPORT_QUEUE`] chunks of [`EXPORT_IDEAS`] rows
-/// between the task reading them (inside the tally's snapshot) and the blocking writer.
+/// Memory: the ranking's fixed-size slots and a few rounds of rows (`jam_tally::export`).
 async fn download(
     state: web::Data<AppState>,
     caller: Caller,
@@ -491,52 +475,13 @@ async fn download(
         jam.audiences.iter().map(|a| a.name.clone()).collect(),
     );
 
-    // The rows, a chunk at a time, from a task that owns the snapshot.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<RankedIdea>, LoadError>>(EXPORT_QUEUE);
-    let reader_jam = jam.clone();
-    actix_web::rt::spawn(async move {
-        let ranking = ranked.ranking;
-        for slots in ranking.slots.chunks(EXPORT_IDEAS) {
-            let chunk = jam_tally::rows(&txn, &reader_jam, &ranking, slots).await;
-            let failed = chunk.is_err();
-            // The writer stops reading only when it failed itself: nothing more to do then.
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
-        }
-        let _ = txn.rollback().await;
-    });
-    let file = web::block(move || -> Result<std::fs::File, ApiError> {
-        let mut failed: Option<LoadError> = None;
-        let rows = std::iter::from_fn(|| match rx.blocking_recv()? {
-            Ok(chunk) => Some(chunk),
-            Err(e) => {
-                failed = Some(e);
-                None
-            }
-        })
-        .flatten();
-        // Unnamed: the file is gone when the last handle closes, even if the process dies.
-        let mut file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.into()))?;
-        let written = {
-            let mut out = std::io::BufWriter::with_capacity(CHUNK, &mut file);
-            let written = match format {
-                Format::Csv => jam_tally::write_csv(&mut out, &header, rows),
-                Format::Json => jam_tally::write_json(&mut out, &header, rows),
-                Format::Xlsx => jam_tally::write_xlsx(&mut out, &header, rows, &XlsxOptions::default()),
-            };
-            written.and_then(|_| Ok(out.flush()?))
-        };
-        if let Some(e) = failed {
-            return Err(load_err(e));
-        }
-        written.map_err(|e| ApiError::Internal(e.into()))?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| ApiError::Internal(e.into()))?;
-        Ok(file)
-    })
-    .await
-    .map_err(blocking_err)??;
+    // Unnamed: the file is gone when the last handle closes, even if the process dies.
+    let file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.into()))?;
+    let (mut file, _rows) = jam_tally::export(txn, jam.clone(), ranked.ranking, header, format, file)
+        .await
+        .map_err(load_err)?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| ApiError::Internal(e.into()))?;
     let len = file.metadata().map_err(|e| ApiError::Internal(e.into()))?.len();
     let file = tokio::fs::File::from_std(file);
     let body = futures_util::stream::unfold(Some(file), |file| async move {
@@ -556,11 +501,11 @@ async fn download(
         parameters: vec![DispositionParam::Filename(format!(
             "{}-results.{}",
             jam.jam.slug,
-            format.extension()
+            extension(format)
         ))],
     };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, format.content_type()))
+        .insert_header((header::CONTENT_TYPE, content_type(format)))
         .insert_header(disposition)
         .no_chunking(len)
         .streaming(body))
