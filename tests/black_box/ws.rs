@@ -30,7 +30,12 @@ impl LiveClient {
     }
 
     pub async fn try_connect(client: &Client, origin: Option<&str>) -> Result<LiveClient, u16> {
-        let mut req = awc::Client::new().ws(format!("{}/api/v1/live", client.base()));
+        // As patient as the HTTP client (awc's default gives up on a handshake after 5 s, which a
+        // node of the cluster test needed on a machine loaded by a benchmark).
+        let mut req = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish()
+            .ws(format!("{}/api/v1/live", client.base()));
         if let Some(cookie) = client.cookie() {
             req = req.header("cookie", cookie.to_owned());
         }
