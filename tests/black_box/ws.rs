@@ -33,7 +33,7 @@ impl LiveClient {
         // As patient as the HTTP client (awc's default gives up on a handshake after 5 s, which a
         // node of the cluster test needed on a machine loaded by a benchmark).
         let mut req = awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(StdDuration::from_secs(30))
             .finish()
             .ws(format!("{}/api/v1/live", client.base()));
         if let Some(cookie) = client.cookie() {
