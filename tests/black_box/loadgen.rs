@@ -21,6 +21,7 @@ async fn a_small_load_run_delivers_every_event_to_every_connection_without_gaps(
     let opts = jam_loadgen::Options {
         label: "smoke".into(),
         nodes: vec![addr],
+        drive_nodes: vec![],
         origin: ORIGIN.into(),
         staff_email: ADMIN_EMAIL.into(),
         staff_password: ADMIN_PASSWORD.into(),
@@ -37,6 +38,7 @@ async fn a_small_load_run_delivers_every_event_to_every_connection_without_gaps(
         phase_secs: 2.0,
         // Generous: the phase's deliveries only have to arrive before the report is taken.
         drain_secs: 5.0,
+        drain_max_secs: 30.0,
         vote_rate: 0.0,
         abuse_rate: 0.0,
         drive: true,

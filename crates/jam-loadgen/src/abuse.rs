@@ -118,17 +118,21 @@ impl Abuser {
     }
 
     async fn attempt(&self, mut ws: Ws, deadline: Instant, errors: &mut BTreeMap<String, u64>) -> String {
-        let sent = match self.kind {
-            Kind::MalformedJson => send_all(&mut ws, (0..BAD_REQUESTS).map(|_| "{not json".to_owned())).await,
-            Kind::UnknownType => {
-                let bad = (0..BAD_REQUESTS).map(|i| json!({ "type": "dance", "n": i }).to_string());
-                send_all(&mut ws, bad).await
-            }
+        let frames: Vec<String> = match self.kind {
+            Kind::MalformedJson => (0..BAD_REQUESTS).map(|_| "{not json".to_owned()).collect(),
+            Kind::UnknownType => (0..BAD_REQUESTS)
+                .map(|i| json!({ "type": "dance", "n": i }).to_string())
+                .collect(),
             Kind::HugeFrame => {
-                let big = format!(r#"{{"type":"ping","id":"{}"}}"#, "x".repeat(10 * 1024 * 1024));
-                ws.send(Message::text(big)).await.map_err(|e| e.to_string())
+                vec![format!(
+                    r#"{{"type":"ping","id":"{}"}}"#,
+                    "x".repeat(10 * 1024 * 1024)
+                )]
             }
-            Kind::SubscriptionFlood => return self.flood(ws, errors).await,
+            Kind::SubscriptionFlood => (0..10_000)
+                .filter_map(|i| self.topics.get(i % self.topics.len().max(1)))
+                .map(|topic| json!({ "type": "subscribe", "topic": topic }).to_string())
+                .collect(),
             Kind::NeverReads => {
                 // The session and the jam (whose ticker repeats each new idea): twice the frames.
                 for topic in [Some(&self.session_topic), self.topics.first()]
@@ -141,55 +145,28 @@ impl Abuser {
                 }
                 // Read nothing until the phase ends: the server must not let this stall anyone else.
                 tokio::time::sleep_until(deadline).await;
-                Ok(())
+                // Then read what piled up; silence then means the server kept the connection open.
+                return read_to_end(&mut ws, errors, Duration::from_secs(3)).await;
             }
         };
-        // The never-reading client reads what piled up; silence then means the server kept it open.
-        let idle = match self.kind {
-            Kind::NeverReads => Duration::from_secs(3),
-            _ => ANSWER_WAIT,
-        };
-        let ending = read_to_end(&mut ws, errors, idle).await;
-        match (sent, ending.as_str()) {
-            // The server may close while the frame is still being written; what it said counts.
-            (Err(_), "reset without close") => "write failed, no close frame".to_owned(),
-            _ => ending,
-        }
-    }
-
-    /// Sends 10,000 subscribe requests while reading the answers.
-    async fn flood(&self, ws: Ws, errors: &mut BTreeMap<String, u64>) -> String {
+        // Write and read at once: the server answers (and may close) before the client is done
+        // writing, and then stops reading, so a client that only wrote would wait on a full socket.
         let (mut sink, mut stream) = ws.split();
-        let topics = self.topics.clone();
         let writer = async move {
-            for i in 0..10_000 {
-                let Some(topic) = topics.get(i % topics.len().max(1)) else {
-                    break;
-                };
-                let request = json!({ "type": "subscribe", "topic": topic }).to_string();
-                if sink.send(Message::text(request)).await.is_err() {
+            for frame in frames {
+                if sink.send(Message::text(frame)).await.is_err() {
                     break;
                 }
             }
+            // Keep the sink (and so the socket) open until the reader has the server's answer.
+            std::future::pending::<()>().await;
         };
-        let reader = async {
-            let mut local = BTreeMap::new();
-            let end = read_to_end(&mut stream, &mut local, ANSWER_WAIT).await;
-            (end, local)
-        };
-        let ((), (end, local)) = tokio::join!(writer, reader);
-        for (k, v) in local {
-            *errors.entry(k).or_default() += v;
+        tokio::select! {
+            // Never taken: the writer waits forever once it has written.
+            () = writer => "writer ended".to_owned(),
+            end = read_to_end(&mut stream, errors, ANSWER_WAIT) => end,
         }
-        end
     }
-}
-
-async fn send_all(ws: &mut Ws, frames: impl Iterator<Item = String>) -> Result<(), String> {
-    for frame in frames {
-        ws.send(Message::text(frame)).await.map_err(|e| e.to_string())?;
-    }
-    Ok(())
 }
 
 /// Reads until the connection ends or stays silent for `idle`; returns how it ended: `close N`,

@@ -36,6 +36,18 @@ pub struct Driven {
     pub failed: BTreeMap<String, u64>,
     /// From each request's intended time to its answer.
     pub latency: Histogram<u64>,
+    /// When the first request was due and when the last answer came (Unix ns).
+    pub first_ns: u64,
+    pub last_answer_ns: u64,
+}
+
+impl Driven {
+    /// Requests answered per second, from the first one's intended time to the last answer: below
+    /// the asked rate when the server answered more slowly than the schedule sent.
+    pub fn achieved_rate(&self) -> f64 {
+        let secs = self.last_answer_ns.saturating_sub(self.first_ns) as f64 / 1e9;
+        if secs > 0.0 { self.ok as f64 / secs } else { 0.0 }
+    }
 }
 
 /// HTTP clients shared by the requests in flight; a request waits for a free one.
@@ -53,12 +65,16 @@ impl Pool {
         })
     }
 
-    async fn run<F, Fut>(&self, f: F) -> Result<u16, String>
+    /// Runs `f` with a free client; gives up (without sending) when none is free by `give_up`.
+    async fn run<F, Fut>(&self, give_up: tokio::time::Instant, f: F) -> Result<u16, String>
     where
         F: FnOnce(Api) -> Fut,
         Fut: std::future::Future<Output = (Api, Result<u16, String>)>,
     {
-        let Ok(_permit) = self.permits.acquire().await else {
+        let Ok(permit) = tokio::time::timeout_at(give_up, self.permits.acquire()).await else {
+            return Err(NOT_SENT.into());
+        };
+        let Ok(_permit) = permit else {
             return Err("pool closed".into());
         };
         let api = self.free.lock().unwrap_or_else(PoisonError::into_inner).pop();
@@ -71,8 +87,18 @@ impl Pool {
     }
 }
 
-/// Runs `count` requests, the `k`-th at `start + k / rate`, each through `one(k, api)`.
-async fn open_loop<F, Fut>(apis: Vec<Api>, start_unix_ns: u64, rate: f64, count: u64, one: F) -> Driven
+/// A request still waiting for a free client when its phase ended: never sent.
+pub const NOT_SENT: &str = "not sent by the phase end (server behind)";
+
+/// Runs `count` requests, the `k`-th at `start + k / rate`, each through `one(k, api)`. Requests
+/// that find no free client before `give_up_unix_ns` are not sent (counted under `NOT_SENT`).
+async fn open_loop<F, Fut>(
+    apis: Vec<Api>,
+    (start_unix_ns, give_up_unix_ns): (u64, u64),
+    rate: f64,
+    count: u64,
+    one: F,
+) -> Driven
 where
     F: Fn(u64, u64, Api) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = (Api, Result<u16, String>)> + Send + 'static,
@@ -85,6 +111,8 @@ where
         ok: 0,
         failed: BTreeMap::new(),
         latency: histogram(),
+        first_ns: start_unix_ns,
+        last_answer_ns: start_unix_ns,
     };
     let interval_ns = 1e9 / rate.max(1e-9);
     for k in 0..count {
@@ -92,8 +120,9 @@ where
         tokio::time::sleep_until(instant_at(intended)).await;
         let pool = pool.clone();
         let one = one.clone();
+        let give_up = instant_at(give_up_unix_ns);
         tasks.spawn(async move {
-            let result = pool.run(|api| one(k, intended, api)).await;
+            let result = pool.run(give_up, |api| one(k, intended, api)).await;
             (intended, result, now_unix_ns())
         });
         driven.sent += 1;
@@ -112,8 +141,10 @@ type Done = Result<(u64, Result<u16, String>, u64), tokio::task::JoinError>;
 
 fn tally(driven: &mut Driven, done: Done) {
     match done {
+        Ok((_, Err(e), _)) if e == NOT_SENT => *driven.failed.entry(e).or_default() += 1,
         Ok((intended, result, at)) => {
             Counts::record_latency_ns(&mut driven.latency, at.saturating_sub(intended));
+            driven.last_answer_ns = driven.last_answer_ns.max(at);
             match result {
                 Ok(200 | 201) => driven.ok += 1,
                 Ok(status) => *driven.failed.entry(format!("HTTP {status}")).or_default() += 1,
@@ -129,13 +160,13 @@ fn tally(driven: &mut Driven, done: Done) {
 pub async fn ideas(
     apis: Vec<Api>,
     session: String,
-    start_unix_ns: u64,
+    window_unix_ns: (u64, u64),
     rate: f64,
     count: u64,
     first_seq: u64,
 ) -> Driven {
     let path = Arc::new(format!("/sessions/{session}/ideas"));
-    open_loop(apis, start_unix_ns, rate, count, move |k, intended, mut api| {
+    open_loop(apis, window_unix_ns, rate, count, move |k, intended, mut api| {
         let path = path.clone();
         async move {
             let body = json!({ "title": scan::marker(first_seq + k, intended), "body": "Load." });
@@ -156,11 +187,11 @@ pub async fn votes(
     apis: Vec<Api>,
     voters: Arc<Vec<String>>,
     ideas: Arc<Vec<String>>,
-    start_unix_ns: u64,
+    window_unix_ns: (u64, u64),
     rate: f64,
     count: u64,
 ) -> Driven {
-    open_loop(apis, start_unix_ns, rate, count, move |k, _, mut api| {
+    open_loop(apis, window_unix_ns, rate, count, move |k, _, mut api| {
         let n = ideas.len().max(1) as u64;
         let idea = ideas.get((k % n) as usize).cloned().unwrap_or_default();
         let voter = voters.get((k / n) as usize).cloned();

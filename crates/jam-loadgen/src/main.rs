@@ -81,6 +81,9 @@ struct RunArgs {
     /// A fixture written by `setup` (several processes share one); without it the run sets up its own.
     #[arg(long)]
     fixture: Option<PathBuf>,
+    /// Nodes the driver's HTTP requests (ideas, votes) go to, round robin; default: --nodes.
+    #[arg(long, value_delimiter = ',')]
+    drive_nodes: Vec<SocketAddr>,
     /// Vote-target ideas to create when setting up here.
     #[arg(long, default_value_t = 0)]
     vote_ideas: usize,
@@ -115,6 +118,9 @@ struct RunArgs {
     phase_secs: f64,
     #[arg(long, default_value_t = 5.0)]
     drain_secs: f64,
+    /// Without --start-at-ms: up to this many more seconds for a phase's backlog to arrive.
+    #[arg(long, default_value_t = 60.0)]
+    drain_max_secs: f64,
     /// Votes per second of the vote storm (0: none).
     #[arg(long, default_value_t = 0.0)]
     vote_rate: f64,
@@ -174,6 +180,7 @@ fn main() -> anyhow::Result<()> {
             let opts = Options {
                 label: args.label,
                 nodes: args.server.nodes,
+                drive_nodes: args.drive_nodes,
                 origin: args.server.origin,
                 staff_email: args.server.email,
                 staff_password: args.server.password,
@@ -192,6 +199,7 @@ fn main() -> anyhow::Result<()> {
                 event_rates: args.event_rates,
                 phase_secs: args.phase_secs,
                 drain_secs: args.drain_secs,
+                drain_max_secs: args.drain_max_secs,
                 vote_rate: args.vote_rate,
                 abuse_rate: args.abuse_rate,
                 drive: args.drive,

@@ -44,12 +44,12 @@ pub fn summary(r: &Report) -> String {
         r.nodes.join(", ")
     );
     out.push_str(
-        "| phase | subscribers | sent ok | delivered | expected | deliveries/s | p50 ms | p99 ms | max ms | \
-         tallies | tally p99 ms | gaps | resyncs | closes | server CPU % | server RSS MiB |\n",
+        "| phase | subscribers | sent ok | answered/s | delivered | expected | deliveries/s | p50 ms | p99 ms | \
+         max ms | tallies | tally p99 ms | gaps | resyncs | closes | server CPU % | server RSS MiB | loadgen CPU % |\n",
     );
     out.push_str("| --- |");
-    out.push_str(&" ---: |".repeat(12));
-    out.push_str(" --- | ---: | ---: |\n");
+    out.push_str(&" ---: |".repeat(13));
+    out.push_str(" --- | ---: | ---: | ---: |\n");
     for p in &r.phases {
         let cpu: Vec<String> = p.server.iter().map(|s| format!("{:.0}", s.cpu_percent)).collect();
         let rss: Vec<String> = p
@@ -59,10 +59,11 @@ pub fn summary(r: &Report) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} | {} | {:.0} |",
             p.name,
             thousands(p.subscribers as f64),
             thousands(p.sent_ok as f64),
+            p.achieved_rate,
             thousands(p.delivered as f64),
             thousands(p.expected as f64),
             thousands(p.deliveries_per_sec),
@@ -76,6 +77,7 @@ pub fn summary(r: &Report) -> String {
             map(&p.closes),
             cpu.join("/"),
             rss.join("/"),
+            p.loadgen_cpu_percent,
         );
     }
     for p in &r.phases {
@@ -208,10 +210,19 @@ pub fn bench_table(b: &Bench<'_>) -> String {
             ));
             rows.push(row(
                 &run,
+                "ideas posted: answered/s, answer p99 from intended send",
+                format!("{:.1}/s, {:.0} ms", p.achieved_rate, p.send_latency.p99_ms),
+                "report",
+                None,
+            ));
+            // The goal is for 50 events/s to 19,000 subscribers; a smaller run cannot offer 500,000/s.
+            let throughput_goal = p.rate >= 50.0 && p.rate * p.subscribers as f64 >= 500_000.0;
+            rows.push(row(
+                &run,
                 "deliveries/s",
                 thousands(p.deliveries_per_sec),
-                if p.rate >= 50.0 { "≥ 500,000" } else { "report" },
-                (p.rate >= 50.0).then_some(p.deliveries_per_sec >= 500_000.0),
+                if throughput_goal { "≥ 500,000" } else { "report" },
+                throughput_goal.then_some(p.deliveries_per_sec >= 500_000.0),
             ));
             let p99_goal = p.rate == 10.0;
             rows.push(row(
@@ -232,13 +243,11 @@ pub fn bench_table(b: &Bench<'_>) -> String {
                 Some(p.gaps == 0 && p.resyncs == 0),
             ));
             if let Some(cpu) = p.server.first() {
-                rows.push(row(
-                    &run,
-                    "server CPU",
-                    format!("{:.0}% of a core", cpu.cpu_percent),
-                    "report",
-                    None,
-                ));
+                let value = format!(
+                    "{:.0}% / {:.0}% of a core",
+                    cpu.cpu_percent, p.loadgen_cpu_percent
+                );
+                rows.push(row(&run, "CPU: server / loadgen", value, "report", None));
             }
         }
         let off = s.phases.iter().find(|p| p.kind == "abuse-off");

@@ -32,6 +32,8 @@ pub const MAX_CONNECTIONS: usize = 19_500;
 pub struct Options {
     pub label: String,
     pub nodes: Vec<SocketAddr>,
+    /// Nodes the drivers' HTTP requests go to, round robin (empty: `nodes`).
+    pub drive_nodes: Vec<SocketAddr>,
     pub origin: String,
     pub staff_email: String,
     pub staff_password: String,
@@ -47,6 +49,8 @@ pub struct Options {
     pub event_rates: Vec<f64>,
     pub phase_secs: f64,
     pub drain_secs: f64,
+    /// Single-process runs: how much longer a phase may wait for its backlog after `drain_secs`.
+    pub drain_max_secs: f64,
     pub vote_rate: f64,
     pub abuse_rate: f64,
     pub drive: bool,
@@ -81,6 +85,8 @@ pub struct PhaseReport {
     pub sent_ok: u64,
     pub send_failed: BTreeMap<String, u64>,
     pub send_latency: Quantiles,
+    /// Requests the server answered per second (below `rate` when it could not keep up).
+    pub achieved_rate: f64,
     /// Driver events every subscriber should have got: `sent_ok × subscribers` (driving process).
     pub expected: u64,
     pub delivered: u64,
@@ -102,6 +108,8 @@ pub struct PhaseReport {
     pub errors: BTreeMap<String, u64>,
     pub closes: BTreeMap<u16, u64>,
     pub server: Vec<ServerUse>,
+    /// This load generator's own CPU over the phase, in percent of one core.
+    pub loadgen_cpu_percent: f64,
 }
 
 /// The whole run of one process.
@@ -149,8 +157,10 @@ fn sample_all(pids: &[u32]) -> Vec<(u32, ProcSample)> {
 }
 
 fn use_since(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> Vec<ServerUse> {
+    let me = std::process::id();
     after
         .iter()
+        .filter(|(pid, _)| *pid != me)
         .map(|(pid, now)| {
             let cpu = before
                 .iter()
@@ -164,6 +174,16 @@ fn use_since(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> Vec<S
             }
         })
         .collect()
+}
+
+/// This process's CPU between two `sample_all`s, in percent of one core.
+fn own_cpu(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> f64 {
+    let me = std::process::id();
+    let find = |s: &[(u32, ProcSample)]| s.iter().find(|(p, _)| *p == me).map(|(_, s)| *s);
+    match (find(before), find(after)) {
+        (Some(b), Some(a)) => a.cpu_percent_since(&b),
+        _ => 0.0,
+    }
 }
 
 /// Runs the whole scenario and returns its report (also when the time limit cut it short).
@@ -238,7 +258,8 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
                     .notes
                     .push("the ramp ended after --start-at: phases started late".into());
             }
-            (ms * 1_000_000).max(now_unix_ns())
+            // Kept even when late, so that every process's timeline (and vote plan) stays aligned.
+            ms * 1_000_000
         }
         None => now_unix_ns() + 500_000_000,
     };
@@ -253,13 +274,20 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     tokio::time::sleep_until(instant_at(at)).await;
     let idle = shared.stats.take();
     let mut phase = phase_report("idle", "idle", 0.0, opts.idle_secs, &shared, &idle, t0);
-    phase.server = use_since(&before, &sample_all(&opts.server_pids));
+    let after = sample_all(&opts.server_pids);
+    phase.server = use_since(&before, &after);
+    phase.loadgen_cpu_percent = own_cpu(&before, &after);
     report.phases.push(phase);
 
+    let drive_nodes = if opts.drive_nodes.is_empty() {
+        &opts.nodes
+    } else {
+        &opts.drive_nodes
+    };
     let driver_apis = |n: usize| -> Vec<Api> {
         (0..n.max(1))
             .map(|i| {
-                let node = opts.nodes[i % opts.nodes.len()];
+                let node = drive_nodes[i % drive_nodes.len()];
                 let api = Api::new(node, opts.sources.pick(i), &opts.origin);
                 match cookies.get(i % cookies.len().max(1)) {
                     Some(c) => api.with_cookie(c),
@@ -318,7 +346,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
                     driver_apis(opts.http_clients),
                     Arc::new(voters),
                     Arc::new(fixture.vote_ideas.clone()),
-                    at,
+                    (at, at + secs_ns(opts.phase_secs + opts.drain_secs)),
                     opts.vote_rate,
                     vote_count,
                 )
@@ -343,7 +371,9 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
         if let Some(d) = driven {
             apply_driven(&mut phase, &d, false);
         }
-        phase.server = use_since(&before, &sample_all(&opts.server_pids));
+        let after = sample_all(&opts.server_pids);
+        phase.server = use_since(&before, &after);
+        phase.loadgen_cpu_percent = own_cpu(&before, &after);
         report.phases.push(phase);
     }
 
@@ -610,18 +640,34 @@ async fn event_phase(
         .collect();
     let count = (rate * opts.phase_secs).round() as u64;
     let driven = if opts.drive && count > 0 {
-        Some(drive::ideas(apis, fixture.session_id.clone(), at, rate, count, first_seq).await)
+        let window = (at, end);
+        Some(drive::ideas(apis, fixture.session_id.clone(), window, rate, count, first_seq).await)
     } else {
         None
     };
     tokio::time::sleep_until(instant_at(end)).await;
+    // Alone (no shared timeline), a phase waits for its backlog to arrive, up to `drain_max_secs`
+    // more, so the next phase starts clean; what never arrives shows as delivered < expected.
+    let mut end = end;
+    if opts.start_at_unix_ms.is_none()
+        && let Some(d) = &driven
+    {
+        let expected = d.ok * subscribers;
+        let give_up = end + (opts.drain_max_secs * 1e9) as u64;
+        while shared.stats.delivered() < expected && now_unix_ns() < give_up {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        end = end.max(now_unix_ns());
+    }
     let counts = shared.stats.take();
     let mut phase = phase_report(&name, kind, rate, opts.phase_secs, shared, &counts, at);
     phase.subscribers = subscribers;
     if let Some(d) = &driven {
         apply_driven(&mut phase, d, true);
     }
-    phase.server = use_since(&before, &sample_all(&opts.server_pids));
+    let after = sample_all(&opts.server_pids);
+    phase.server = use_since(&before, &after);
+    phase.loadgen_cpu_percent = own_cpu(&before, &after);
     if let Some(out) = abuse_out {
         for task in abuse_tasks {
             if let Ok(r) = task.await {
@@ -637,6 +683,7 @@ fn apply_driven(phase: &mut PhaseReport, d: &Driven, events: bool) {
     phase.sent_ok = d.ok;
     phase.send_failed = d.failed.clone();
     phase.send_latency = Quantiles::of(&d.latency);
+    phase.achieved_rate = d.achieved_rate();
     if events {
         phase.expected = d.ok * phase.subscribers;
     }

@@ -134,6 +134,11 @@ impl Stats {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Driver events delivered since the last `take`, without taking them.
+    pub fn delivered(&self) -> u64 {
+        (0..SHARDS).map(|i| self.shard(i).delivered).sum()
+    }
+
     /// Everything counted since the last call, and starts afresh.
     pub fn take(&self) -> Counts {
         let mut total = Counts::default();
