@@ -24,6 +24,7 @@
 #   --node-conns M      connections per cluster node (one loadgen process each) [15000]
 #   --vote-rate V       votes/s of the storm [5000]
 #   --vote-ideas I      ideas the storm votes on [50]
+#   --vote-clients C    HTTP connections the vote driver spreads over the nodes [256]
 #   --no-single | --no-cluster   skip a part
 # Environment: JAM_BENCH_PG [postgres://postgres@127.0.0.1:5432], JAM_BENCH_REDIS [redis://127.0.0.1:6379],
 # CARGO_TARGET_DIR [target]. The cluster run uses a fresh database (dropped after) and Redis as is
@@ -32,12 +33,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 conns=19000 rates=1,10,50 phase=20 drain=5 idle=10 abuse_rate=20
-nodes=6 node_conns=15000 vote_rate=5000 vote_ideas=50
+nodes=6 node_conns=15000 vote_rate=5000 vote_ideas=50 vote_clients=256
 single=1 cluster=1
 while (($#)); do
   case $1 in
     --small) conns=1000 rates=1,10,50 phase=5 drain=2 idle=2 abuse_rate=20
-             nodes=2 node_conns=500 vote_rate=500 vote_ideas=20 ;;
+             nodes=2 node_conns=500 vote_rate=500 vote_ideas=20 vote_clients=16 ;;
     --conns) conns=$2; shift ;;
     --rates) rates=$2; shift ;;
     --phase-secs) phase=$2; shift ;;
@@ -48,6 +49,7 @@ while (($#)); do
     --node-conns) node_conns=$2; shift ;;
     --vote-rate) vote_rate=$2; shift ;;
     --vote-ideas) vote_ideas=$2; shift ;;
+    --vote-clients) vote_clients=$2; shift ;;
     --no-single) single=0 ;;
     --no-cluster) cluster=0 ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
@@ -134,7 +136,7 @@ if ((cluster)); then
   for i in $(seq 1 "$nodes"); do
     port=$((18080 + i))
     # Every node accepts the same origin, as behind one load balancer.
-    env "${cluster_env[@]}" JAM__SERVER__BIND="127.0.0.1:$port" JAM__DATABASE__MAX_CONNECTIONS=8 \
+    env "${cluster_env[@]}" JAM__SERVER__BIND="127.0.0.1:$port" JAM__DATABASE__MAX_CONNECTIONS=12 \
       "$jamd" serve >"$out/cluster/node-$i.log" 2>&1 &
     node_pids+=($!)
     pids+=($!)
@@ -142,12 +144,11 @@ if ((cluster)); then
   for i in $(seq 1 "$nodes"); do wait_healthy $((18080 + i)) "${node_pids[$((i - 1))]}" "$out/cluster/node-$i.log"; done
   "$loadgen" setup --nodes 127.0.0.1:18081 --origin http://127.0.0.1:18081 --vote-ideas "$vote_ideas" \
     >"$out/cluster/fixture.json"
-  # Every process starts its phases at the same moment, after the slowest ramp (measured: about
-  # 430 connections/s in all while 6 processes ramp on this machine).
-  ramp_secs=$((node_conns * nodes / 350 + 30))
-  start_ms=$(($(date +%s%3N) + ramp_secs * 1000))
+  # Every process starts its phases at the same moment: once all have ramped (each prints "ramp
+  # done"), the start goes into this file, which they wait for.
+  start_file="$out/cluster/start"
   cluster_idle=5
-  echo "== cluster: $nodes nodes × $node_conns connections, $vote_rate votes/s; phases start in $ramp_secs s"
+  echo "== cluster: $nodes nodes × $node_conns connections, $vote_rate votes/s"
   lg_pids=()
   cluster_json=()
   all_nodes=$(seq -s, -f '127.0.0.1:%g' 18081 $((18080 + nodes)))
@@ -157,14 +158,25 @@ if ((cluster)); then
     ((i == 1)) && drive=(--drive --drive-nodes "$all_nodes")
     "$loadgen" run --label "cluster-$i" --nodes "127.0.0.1:$((18080 + i))" --origin http://127.0.0.1:18081 \
       --fixture "$out/cluster/fixture.json" --connections "$node_conns" --participants 50 \
-      --source-first $((2 + (i - 1) * 40)) --source-count 40 --connect-concurrency 32 \
-      --start-at-ms "$start_ms" --idle-secs "$cluster_idle" --vote-rate "$vote_rate" \
-      --phase-secs "$phase" --drain-secs "$drain" "${drive[@]}" --http-clients 256 \
+      --source-first $((2 + (i - 1) * 40)) --source-count 40 --connect-concurrency 16 \
+      --start-file "$start_file" --idle-secs "$cluster_idle" --vote-rate "$vote_rate" \
+      --phase-secs "$phase" --drain-secs "$drain" "${drive[@]}" --http-clients "$vote_clients" \
       --server-pid "${node_pids[$((i - 1))]}" --max-secs 1800 --quiet \
       --json "$out/cluster-$i.json" >"$out/cluster-$i.md" 2>"$out/cluster-$i.log" &
     lg_pids+=($!)
     cluster_json+=("$out/cluster-$i.json")
   done
+  for i in $(seq 1 "$nodes"); do
+    until grep -q "ramp done" "$out/cluster-$i.log" 2>/dev/null; do
+      if ! kill -0 "${lg_pids[$((i - 1))]}" 2>/dev/null; then
+        echo "cluster loadgen $i ended before its ramp did:" >&2; tail -n 5 "$out/cluster-$i.log" >&2; exit 1
+      fi
+      sleep 1
+    done
+  done
+  start_ms=$(($(date +%s%3N) + 3000))
+  echo "$start_ms" >"$start_file.tmp" && mv "$start_file.tmp" "$start_file"
+  grep -h "ramp done" "$out"/cluster-*.log
   # Redis CPU over the storm: INFO cpu when it starts and when its drain ends.
   redis_cpu() { redis-cli -u "$redis" info cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
   storm_ms=$((start_ms + cluster_idle * 1000))

@@ -33,6 +33,7 @@ async fn a_small_load_run_delivers_every_event_to_every_connection_without_gaps(
         connect_concurrency: 16,
         read_buffer: 4096,
         start_at_unix_ms: None,
+        start_file: None,
         idle_secs: 0.2,
         event_rates: vec![10.0],
         phase_secs: 2.0,

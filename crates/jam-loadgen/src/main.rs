@@ -107,6 +107,9 @@ struct RunArgs {
     /// Start of the phases, Unix ms (several processes use the same); default: right after the ramp.
     #[arg(long)]
     start_at_ms: Option<u64>,
+    /// A file to read the start from (Unix ms), once it exists; see the bench script.
+    #[arg(long)]
+    start_file: Option<PathBuf>,
     /// Seconds of the idle phase.
     #[arg(long, default_value_t = 5.0)]
     idle_secs: f64,
@@ -195,6 +198,7 @@ fn main() -> anyhow::Result<()> {
                 connect_concurrency: args.connect_concurrency,
                 read_buffer: args.read_buffer,
                 start_at_unix_ms: args.start_at_ms,
+                start_file: args.start_file,
                 idle_secs: args.idle_secs,
                 event_rates: args.event_rates,
                 phase_secs: args.phase_secs,

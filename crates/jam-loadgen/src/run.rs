@@ -45,6 +45,9 @@ pub struct Options {
     pub connect_concurrency: usize,
     pub read_buffer: usize,
     pub start_at_unix_ms: Option<u64>,
+    /// A file that will hold the start (Unix ms), written once every process has ramped; read after
+    /// this process's ramp (and printing `ramp done`). Overrides `start_at_unix_ms`.
+    pub start_file: Option<std::path::PathBuf>,
     pub idle_secs: f64,
     pub event_rates: Vec<f64>,
     pub phase_secs: f64,
@@ -150,8 +153,12 @@ impl Report {
     }
 }
 
+/// Samples of the server processes and, last, of this process (which `use_since` leaves out and
+/// `own_cpu` reads).
 fn sample_all(pids: &[u32]) -> Vec<(u32, ProcSample)> {
+    let me = std::process::id();
     pids.iter()
+        .chain(std::iter::once(&me))
         .filter_map(|&pid| ProcSample::read(pid).map(|s| (pid, s)))
         .collect()
 }
@@ -251,7 +258,11 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     let mut listeners = ramp.listeners;
 
     // The timeline.
-    let t0 = match opts.start_at_unix_ms {
+    let start_at_ms = match &opts.start_file {
+        Some(path) => Some(wait_for_start(path, deadline).await?),
+        None => opts.start_at_unix_ms,
+    };
+    let t0 = match start_at_ms {
         Some(ms) => {
             if ms * 1_000_000 < now_unix_ns() {
                 report
@@ -429,6 +440,25 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Waits for the start file (written by whoever runs the processes, once all have ramped).
+async fn wait_for_start(path: &std::path::Path, deadline: Instant) -> Result<u64, Error> {
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(ms) = text.trim().parse::<u64>()
+        {
+            return Ok(ms);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Config(format!(
+                "no start time in {} before the time limit",
+                path.display()
+            )));
+        }
+        // Polling a file another process writes once; a tenth of a second is precise enough here.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn check_limits(opts: &Options) -> Result<(), Error> {
     if opts.connections > MAX_CONNECTIONS {
         return Err(Error::Config(format!(
@@ -570,7 +600,8 @@ async fn ramp(
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    if opts.progress {
+    // Printed even when quiet: a script waits for this line before it sets the start.
+    {
         eprintln!(
             "[{}] ramp done: {connected}/{} connected in {secs:.1} s, errors {errors:?}",
             opts.label, opts.connections

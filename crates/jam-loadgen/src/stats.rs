@@ -258,8 +258,22 @@ mod tests {
     }
 
     #[test]
-    fn this_process_can_be_sampled() {
-        let s = ProcSample::read(std::process::id()).unwrap();
-        assert!(s.rss_kib > 0);
+    fn this_process_can_be_sampled_and_its_cpu_counts() {
+        let before = ProcSample::read(std::process::id()).unwrap();
+        assert!(before.rss_kib > 0);
+        // Busy for a while on another thread: the process's ticks must grow.
+        std::thread::spawn(|| {
+            let start = std::time::Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < std::time::Duration::from_millis(300) {
+                x = x.wrapping_mul(31).wrapping_add(7);
+            }
+            std::hint::black_box(x);
+        })
+        .join()
+        .unwrap();
+        let after = ProcSample::read(std::process::id()).unwrap();
+        assert!(after.cpu_ticks > before.cpu_ticks, "{before:?} {after:?}");
+        assert!(after.cpu_percent_since(&before) > 0.0);
     }
 }
