@@ -11,7 +11,7 @@
 # (its live.max_connections is raised by 100 over --conns, so the abusers are not refused with 1013).
 # It prints one markdown table with every goal and whether it was met; reports go to $out.
 #
-#   bash scripts/bench-hub.sh            # the full sizes (about 10 minutes)
+#   bash scripts/bench-hub.sh            # the full sizes (15–20 minutes on 2 cores)
 #   bash scripts/bench-hub.sh --small    # tiny sizes, under 2 minutes
 #
 # Options (full defaults in brackets):
@@ -52,7 +52,7 @@ while (($#)); do
     --vote-clients) vote_clients=$2; shift ;;
     --no-single) single=0 ;;
     --no-cluster) cluster=0 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
