@@ -47,3 +47,9 @@ cluster n="3":
 # `just bench-tally --sizes 1000,10000 --skip-postgres`. Prints a markdown table for the README.
 bench-tally *args:
     JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-tally --example bench_tally -- {{args}}
+
+# Live hub: idle memory per connection, broadcasts to 19,000 subscribers at 1/10/50 events/s, abusive
+# clients, and a 6-node cluster on PostgreSQL + Redis with a vote storm (jam-loadgen). `--small` runs
+# tiny sizes in under 2 minutes; options at the top of scripts/bench-hub.sh. Prints a markdown table.
+bench-hub *args:
+    bash scripts/bench-hub.sh {{args}}

@@ -17,6 +17,7 @@ mod identity;
 mod jams;
 mod limits;
 mod live;
+mod loadgen;
 mod moderation;
 mod openapi;
 mod operations;

@@ -1,0 +1,279 @@
+//! What the connections measure, gathered in shards (a connection locks its shard once per frame),
+//! and samples of the server process from `/proc`.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+const SHARDS: usize = 32;
+/// Latencies are recorded in microseconds, from 1 µs to one hour, at 2 significant figures (a
+/// histogram is then a few KiB, so every shard and phase can have its own).
+const MAX_MICROS: u64 = 3_600_000_000;
+
+pub fn now_unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+pub fn histogram() -> Histogram<u64> {
+    match Histogram::new_with_bounds(1, MAX_MICROS, 2) {
+        Ok(h) => h,
+        // Constant bounds that hdrhistogram accepts (low >= 1, high >= 2 * low, sigfig <= 5).
+        Err(e) => unreachable!("histogram bounds: {e:?}"),
+    }
+}
+
+/// One shard's counts since the last `take`.
+#[derive(Debug, Clone)]
+pub struct Counts {
+    /// End-to-end latency of delivered driver events, from their intended send time.
+    pub latency: Histogram<u64>,
+    /// From the intended send time of the vote that made a count to its arrival in a `tally`.
+    pub tally_latency: Histogram<u64>,
+    pub frames: u64,
+    pub bytes: u64,
+    /// Messages of any type.
+    pub messages: u64,
+    /// `event` messages.
+    pub events: u64,
+    /// Driver events (with a marker) delivered.
+    pub delivered: u64,
+    pub tallies: u64,
+    /// Times a topic's offsets jumped, and the offsets skipped.
+    pub gaps: u64,
+    pub missing: u64,
+    /// Offsets seen again or going backwards.
+    pub duplicates: u64,
+    pub resyncs: u64,
+    /// `error` messages, by code.
+    pub errors: BTreeMap<String, u64>,
+    /// Connections closed by the server, by close code (0: dropped without a close frame).
+    pub closes: BTreeMap<u16, u64>,
+    /// Frames that were not the live protocol's JSON.
+    pub unreadable: u64,
+    pub last_delivery_ns: u64,
+}
+
+impl Default for Counts {
+    fn default() -> Self {
+        Counts {
+            latency: histogram(),
+            tally_latency: histogram(),
+            frames: 0,
+            bytes: 0,
+            messages: 0,
+            events: 0,
+            delivered: 0,
+            tallies: 0,
+            gaps: 0,
+            missing: 0,
+            duplicates: 0,
+            resyncs: 0,
+            errors: BTreeMap::new(),
+            closes: BTreeMap::new(),
+            unreadable: 0,
+            last_delivery_ns: 0,
+        }
+    }
+}
+
+impl Counts {
+    pub fn merge(&mut self, other: &Counts) {
+        // Both histograms have the same bounds, so adding cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.tally_latency.add(&other.tally_latency);
+        self.frames += other.frames;
+        self.bytes += other.bytes;
+        self.messages += other.messages;
+        self.events += other.events;
+        self.delivered += other.delivered;
+        self.tallies += other.tallies;
+        self.gaps += other.gaps;
+        self.missing += other.missing;
+        self.duplicates += other.duplicates;
+        self.resyncs += other.resyncs;
+        for (k, v) in &other.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.closes {
+            *self.closes.entry(*k).or_default() += v;
+        }
+        self.unreadable += other.unreadable;
+        self.last_delivery_ns = self.last_delivery_ns.max(other.last_delivery_ns);
+    }
+
+    pub fn record_latency_ns(hist: &mut Histogram<u64>, ns: u64) {
+        let micros = (ns / 1000).clamp(1, MAX_MICROS);
+        let _ = hist.record(micros);
+    }
+}
+
+/// Every connection's counts, in shards.
+pub struct Stats {
+    shards: Vec<Mutex<Counts>>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            shards: (0..SHARDS).map(|_| Mutex::new(Counts::default())).collect(),
+        }
+    }
+}
+
+impl Stats {
+    pub fn shard(&self, i: usize) -> MutexGuard<'_, Counts> {
+        // A poisoned shard still holds valid counts (every update is a plain add).
+        self.shards[i % SHARDS]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Driver events delivered since the last `take`, without taking them.
+    pub fn delivered(&self) -> u64 {
+        (0..SHARDS).map(|i| self.shard(i).delivered).sum()
+    }
+
+    /// Everything counted since the last call, and starts afresh.
+    pub fn take(&self) -> Counts {
+        let mut total = Counts::default();
+        for i in 0..SHARDS {
+            let taken = std::mem::take(&mut *self.shard(i));
+            total.merge(&taken);
+        }
+        total
+    }
+}
+
+/// A histogram as (value µs, count) pairs, so that several processes' runs can be merged exactly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Buckets(pub Vec<(u64, u64)>);
+
+impl Buckets {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        Buckets(
+            h.iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        )
+    }
+
+    pub fn to_histogram(&self) -> Histogram<u64> {
+        let mut h = histogram();
+        for &(value, count) in &self.0 {
+            let _ = h.record_n(value.clamp(1, MAX_MICROS), count);
+        }
+        h
+    }
+}
+
+/// Quantiles in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+impl Quantiles {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Quantiles::default();
+        }
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        Quantiles {
+            count: h.len(),
+            p50_ms: ms(h.value_at_quantile(0.50)),
+            p99_ms: ms(h.value_at_quantile(0.99)),
+            max_ms: ms(h.max()),
+        }
+    }
+}
+
+/// A server process at one moment: resident memory and CPU time used so far.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct ProcSample {
+    pub rss_kib: u64,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    pub at_unix_ns: u64,
+}
+
+/// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux for x86 and arm).
+pub const CLK_TCK: f64 = 100.0;
+
+impl ProcSample {
+    pub fn read(pid: u32) -> Option<ProcSample> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let rss_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name (which may hold spaces) start at the state, field 3.
+        let after = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        Some(ProcSample {
+            rss_kib,
+            cpu_ticks: utime + stime,
+            at_unix_ns: now_unix_ns(),
+        })
+    }
+
+    /// CPU use between two samples, in percent of one core.
+    pub fn cpu_percent_since(&self, earlier: &ProcSample) -> f64 {
+        let secs = (self.at_unix_ns.saturating_sub(earlier.at_unix_ns)) as f64 / 1e9;
+        if secs <= 0.0 {
+            return 0.0;
+        }
+        (self.cpu_ticks.saturating_sub(earlier.cpu_ticks)) as f64 / CLK_TCK / secs * 100.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn buckets_round_trip_quantiles() {
+        let mut h = histogram();
+        for v in 1..=1000 {
+            h.record(v * 100).unwrap();
+        }
+        let back = Buckets::of(&h).to_histogram();
+        assert_eq!(back.len(), h.len());
+        assert_eq!(back.value_at_quantile(0.99), h.value_at_quantile(0.99));
+    }
+
+    #[test]
+    fn this_process_can_be_sampled_and_its_cpu_counts() {
+        let before = ProcSample::read(std::process::id()).unwrap();
+        assert!(before.rss_kib > 0);
+        // Busy for a while on another thread: the process's ticks must grow.
+        std::thread::spawn(|| {
+            let start = std::time::Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < std::time::Duration::from_millis(300) {
+                x = x.wrapping_mul(31).wrapping_add(7);
+            }
+            std::hint::black_box(x);
+        })
+        .join()
+        .unwrap();
+        let after = ProcSample::read(std::process::id()).unwrap();
+        assert!(after.cpu_ticks > before.cpu_ticks, "{before:?} {after:?}");
+        assert!(after.cpu_percent_since(&before) > 0.0);
+    }
+}
