@@ -3,14 +3,13 @@
 
 use std::sync::Arc;
 
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, ProtocolError};
-use bytestring::ByteString;
 use jam_broker::Replay;
 use jam_domain::Principal;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::frames::{self, BadRequest, MAX_BATCH_BYTES, Reply, Request};
+use crate::frames::{self, BadRequest, Frame, MAX_BATCH_BYTES, Reply, Request};
 use crate::hub::Hub;
+use crate::inbound::{Broken, Inbound, Incoming};
 use crate::outbox::{Out, Outbox, close, reason};
 use crate::registry::Sub;
 use crate::topic::{BadTopic, Topic};
@@ -57,7 +56,7 @@ impl Reader {
         }
     }
 
-    pub(crate) async fn run(mut self, mut stream: AggregatedMessageStream) {
+    pub(crate) async fn run(mut self, mut stream: Inbound) {
         let ping_interval = self.hub.settings.ping_interval;
         let client_timeout = self.hub.settings.client_timeout;
         let outbox = self.outbox.clone();
@@ -70,13 +69,16 @@ impl Reader {
                 message = stream.recv() => match message {
                     Some(Ok(message)) => {
                         last_seen = Instant::now();
+                        outbox.client_spoke();
                         // Boxed so that an idle connection's task is not sized for a replay.
                         match Box::pin(self.on_message(message)).await {
                             Flow::Continue => {}
                             other => break other,
                         }
                     }
-                    Some(Err(error)) => break protocol_error(&error),
+                    Some(Err(Broken::TooBig)) => break Flow::Close(close::TOO_BIG),
+                    Some(Err(Broken::Protocol)) => break Flow::Close(close::POLICY),
+                    Some(Err(Broken::Gone)) => break Flow::Gone,
                     None => break Flow::Gone,
                 },
                 () = outbox.closed() => break Flow::Gone,
@@ -100,26 +102,26 @@ impl Reader {
         for sub in std::mem::take(&mut self.subs) {
             self.hub.detach(&sub).await;
         }
-        // Hold the request side of the socket until the writer is done, so that actix does not tear
-        // the connection down before the close frame is out. The writer's own close wait bounds this.
-        outbox.closed().await;
+        // Hold the request side of the socket until the close frame is out, so that actix does not
+        // tear the connection down before; a client that does not take it gets the client timeout.
+        let _ = tokio::time::timeout(client_timeout, outbox.closed()).await;
         drop(stream);
         self.hub.connection_ended(self.id);
     }
 
-    async fn on_message(&mut self, message: AggregatedMessage) -> Flow {
+    async fn on_message(&mut self, message: Incoming) -> Flow {
         match message {
-            AggregatedMessage::Text(text) => self.on_text(&text).await,
-            AggregatedMessage::Binary(_) => {
+            Incoming::Text(text) => self.on_text(&text).await,
+            Incoming::Binary => {
                 self.error("malformed", "binary frames are not supported", None)
                     .await
             }
-            AggregatedMessage::Ping(payload) => match self.outbox.send(Out::Pong(payload)).await {
+            Incoming::Ping(payload) => match self.outbox.send(Out::Pong(payload)).await {
                 Ok(()) => Flow::Continue,
                 Err(_) => Flow::Gone,
             },
-            AggregatedMessage::Pong(_) => Flow::Continue,
-            AggregatedMessage::Close(_) => Flow::Close(close::NORMAL),
+            Incoming::Pong => Flow::Continue,
+            Incoming::Close => Flow::Close(close::NORMAL),
         }
     }
 
@@ -220,7 +222,7 @@ impl Reader {
         };
 
         // Replayed events go out in chunks of at most `MAX_BATCH_BYTES`, each a JSON array.
-        let mut chunk: Vec<ByteString> = Vec::new();
+        let mut chunk: Vec<Frame> = Vec::new();
         let mut chunk_bytes = 0;
         for event in &events {
             let Some(text) = frames::event_frame(&name, event.offset, &event.payload) else {
@@ -243,14 +245,13 @@ impl Reader {
             offset: position.offset,
             epoch: &position.epoch,
         }
-        .to_text();
+        .to_frame();
         // `subscribed` is queued in the same critical section that makes the subscription live, so
         // every event the client sees after `subscribed` is live, in order, with nothing held back.
-        let Ok(slot) = self.outbox.reserve().await else {
+        if self.outbox.room().await.is_err() {
             return Flow::Gone;
-        };
+        }
         sub.go_live(
-            slot,
             subscribed,
             position.epoch.clone(),
             position.offset,
@@ -271,7 +272,7 @@ impl Reader {
         Flow::Continue
     }
 
-    async fn send_chunk(&mut self, chunk: &mut Vec<ByteString>) -> Flow {
+    async fn send_chunk(&mut self, chunk: &mut Vec<Frame>) -> Flow {
         let text = match chunk.len() {
             0 => return Flow::Continue,
             1 => chunk.pop(),
@@ -326,27 +327,14 @@ impl Reader {
     }
 
     async fn reply(&mut self, reply: &Reply<'_>) -> Flow {
-        self.send(reply.to_text()).await
+        self.send(reply.to_frame()).await
     }
 
     /// Own replies wait for room in the queue: a client that does not read them slows only itself.
-    async fn send(&mut self, text: ByteString) -> Flow {
-        match self.outbox.send(Out::Text(text)).await {
+    async fn send(&mut self, frame: Frame) -> Flow {
+        match self.outbox.send(Out::Text(frame)).await {
             Ok(()) => Flow::Continue,
             Err(_) => Flow::Gone,
         }
-    }
-}
-
-fn protocol_error(error: &ProtocolError) -> Flow {
-    match error {
-        ProtocolError::Overflow => Flow::Close(close::TOO_BIG),
-        // The continuation aggregator reports its size limit as an I/O error (actix-ws 0.4 has no
-        // variant for it); any other I/O error means the socket is gone.
-        ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
-            Flow::Close(close::TOO_BIG)
-        }
-        ProtocolError::Io(_) => Flow::Gone,
-        _ => Flow::Close(close::POLICY),
     }
 }

@@ -1,12 +1,14 @@
-//! The wire: client requests parsed from text, server frames built as shared UTF-8 text.
+//! The wire: client requests parsed from text, server frames encoded once and shared.
 //!
-//! Server frames are `ByteString`s (reference-counted, already known to be UTF-8): an event is built
-//! once per node and every recipient's queue holds a clone of the same bytes, and the writer hands them
-//! to actix-ws without copying or re-validating.
+//! A server frame is a `Frame`: the WebSocket header and the JSON text in one reference-counted
+//! buffer. Server frames are never masked, so the same bytes are valid on every connection: an event
+//! is encoded once per node, every recipient's queue holds a clone, and the connection hands those
+//! bytes to actix-http as they are.
 
 use std::fmt::Write as _;
 
-use bytestring::ByteString;
+use actix_http::ws::{CloseCode, CloseReason, OpCode, Parser};
+use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -104,19 +106,76 @@ pub(crate) enum Reply<'a> {
 }
 
 impl Reply<'_> {
-    pub(crate) fn to_text(&self) -> ByteString {
+    pub(crate) fn to_frame(&self) -> Frame {
         match serde_json::to_string(self) {
-            Ok(text) => ByteString::from(text),
+            Ok(text) => Frame::text(&text),
             // Unreachable in practice: every field is a string, a number or a `Value`, all of which
             // serialize. Still, never panic on the wire path.
             Err(e) => {
                 tracing::error!(error = %e, "could not serialize a reply");
-                ByteString::from_static(
-                    r#"{"type":"error","code":"internal","message":"could not serialize a reply"}"#,
-                )
+                Frame::text(r#"{"type":"error","code":"internal","message":"could not serialize a reply"}"#)
             }
         }
     }
+}
+
+/// A server text frame ready for the wire: header (FIN, text, unmasked) then the JSON text. Cloning
+/// shares the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame(Bytes);
+
+impl Frame {
+    /// Encodes `json` (one object, or an array of objects) as a text frame.
+    pub(crate) fn text(json: &str) -> Frame {
+        let mut wire = BytesMut::with_capacity(header_len(json.len()) + json.len());
+        put_text_header(&mut wire, json.len());
+        wire.put_slice(json.as_bytes());
+        Frame(wire.freeze())
+    }
+
+    /// The JSON text.
+    pub(crate) fn json(&self) -> &[u8] {
+        let header = match self.0.get(1).map(|b| b & 0x7f) {
+            Some(126) => 4,
+            Some(127) => 10,
+            _ => 2,
+        };
+        self.0.get(header..).unwrap_or_default()
+    }
+
+    /// The frame's bytes, header included.
+    pub(crate) fn wire(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Length of the JSON text.
+    pub(crate) fn len(&self) -> usize {
+        self.json().len()
+    }
+}
+
+/// Bytes of the header of an unmasked frame carrying `len` bytes.
+fn header_len(len: usize) -> usize {
+    match len {
+        0..126 => 2,
+        126..=0xffff => 4,
+        _ => 10,
+    }
+}
+
+/// Appends a control frame (ping, pong) with `payload` (at most 125 bytes are sent).
+pub(crate) fn put_control(out: &mut BytesMut, op: OpCode, payload: &[u8]) {
+    let payload = payload.get(..payload.len().min(125)).unwrap_or_default();
+    Parser::write_message(out, payload, op, true, false);
+}
+
+/// Appends a close frame with `code` and its description.
+pub(crate) fn put_close(out: &mut BytesMut, code: u16, description: &str) {
+    let reason = CloseReason {
+        code: CloseCode::from(code),
+        description: Some(description.to_owned()),
+    };
+    Parser::write_close(out, Some(reason), false);
 }
 
 /// Appends `s` as a JSON string literal.
@@ -138,7 +197,7 @@ fn push_json_str(out: &mut String, s: &str) {
 
 /// `{"type":"event","topic":T,"offset":N,"event":<payload>}`. `None` when the payload is not UTF-8
 /// (publishers serialize JSON, so that would be a bug upstream; the event is dropped and logged).
-pub(crate) fn event_frame(topic: &str, offset: u64, payload: &[u8]) -> Option<ByteString> {
+pub(crate) fn event_frame(topic: &str, offset: u64, payload: &[u8]) -> Option<Frame> {
     let payload = std::str::from_utf8(payload).ok()?;
     let mut out = String::with_capacity(payload.len() + topic.len() + 56);
     out.push_str(r#"{"type":"event","topic":"#);
@@ -146,12 +205,12 @@ pub(crate) fn event_frame(topic: &str, offset: u64, payload: &[u8]) -> Option<By
     let _ = write!(out, r#","offset":{offset},"event":"#);
     out.push_str(payload);
     out.push('}');
-    Some(ByteString::from(out))
+    Some(Frame::text(&out))
 }
 
 /// `{"type":"tally","topic":T,...}` with the members of the tally service's object payload
 /// (`{"ideas":[...]}`) spliced in, without parsing it. `None` unless the payload is a UTF-8 object.
-pub(crate) fn tally_frame(topic: &str, payload: &[u8]) -> Option<ByteString> {
+pub(crate) fn tally_frame(topic: &str, payload: &[u8]) -> Option<Frame> {
     let payload = std::str::from_utf8(payload).ok()?;
     let members = payload.trim().strip_prefix('{')?.trim_start();
     let mut out = String::with_capacity(payload.len() + topic.len() + 32);
@@ -161,31 +220,53 @@ pub(crate) fn tally_frame(topic: &str, payload: &[u8]) -> Option<ByteString> {
         out.push(',');
     }
     out.push_str(members);
-    Some(ByteString::from(out))
+    Some(Frame::text(&out))
 }
 
-/// Joins frames into one JSON array. A frame that is itself an array (a replay chunk) contributes its
-/// elements, so arrays never nest.
-pub(crate) fn join(frames: &[ByteString]) -> ByteString {
-    let len: usize = frames.iter().map(|f| f.len() + 1).sum();
-    let mut out = String::with_capacity(len + 1);
-    out.push('[');
-    for frame in frames {
-        let inner: &str = frame;
-        let inner = match inner.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            Some(elements) => elements,
-            None => inner,
-        };
-        if inner.is_empty() {
-            continue;
+/// Joins frames into one JSON array frame. A frame that is itself an array (a replay chunk)
+/// contributes its elements, so arrays never nest.
+pub(crate) fn join(frames: &[Frame]) -> Frame {
+    let elements = || {
+        frames.iter().map(|f| {
+            let json = f.json();
+            match json {
+                [b'[', inner @ .., b']'] => inner,
+                _ => json,
+            }
+        })
+    };
+    let parts = elements().filter(|e| !e.is_empty()).count();
+    let len = elements().map(<[u8]>::len).sum::<usize>() + parts.saturating_sub(1) + 2;
+    // The header for `len` bytes, then the elements written in place.
+    let mut wire = BytesMut::with_capacity(header_len(len) + len);
+    put_text_header(&mut wire, len);
+    wire.put_u8(b'[');
+    let mut first = true;
+    for element in elements().filter(|e| !e.is_empty()) {
+        if !first {
+            wire.put_u8(b',');
         }
-        if out.len() > 1 {
-            out.push(',');
-        }
-        out.push_str(inner);
+        first = false;
+        wire.put_slice(element);
     }
-    out.push(']');
-    ByteString::from(out)
+    wire.put_u8(b']');
+    Frame(wire.freeze())
+}
+
+/// Writes the header of an unmasked, final text frame of `len` bytes (RFC 6455 §5.2).
+fn put_text_header(out: &mut BytesMut, len: usize) {
+    out.put_u8(0x80 | u8::from(OpCode::Text));
+    match len {
+        0..126 => out.put_u8(len as u8),
+        126..=0xffff => {
+            out.put_u8(126);
+            out.put_u16(len as u16);
+        }
+        _ => {
+            out.put_u8(127);
+            out.put_u64(len as u64);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +307,7 @@ mod tests {
     #[test]
     fn an_event_frame_embeds_the_payload_verbatim() {
         let frame = event_frame("jam:a", 7, br#"{"kind":"announcement","text":"hi"}"#).unwrap();
-        let v: Value = serde_json::from_str(&frame).unwrap();
+        let v: Value = serde_json::from_slice(frame.json()).unwrap();
         assert_eq!(v["type"], "event");
         assert_eq!(v["topic"], "jam:a");
         assert_eq!(v["offset"], 7);
@@ -240,29 +321,75 @@ mod tests {
             br#" {"ideas":[{"id":"i","up":1,"down":0,"score":0.2}]}"#,
         )
         .unwrap();
-        let v: Value = serde_json::from_str(&frame).unwrap();
+        let v: Value = serde_json::from_slice(frame.json()).unwrap();
         assert_eq!(v["type"], "tally");
         assert_eq!(v["topic"], "session:s");
         assert_eq!(v["ideas"][0]["up"], 1);
         let empty = tally_frame("session:s", b"{ }").unwrap();
-        assert_eq!(&*empty, r#"{"type":"tally","topic":"session:s"}"#);
+        assert_eq!(empty.json(), br#"{"type":"tally","topic":"session:s"}"#);
         assert!(tally_frame("session:s", b"[1]").is_none());
     }
 
     #[test]
     fn joined_frames_form_one_flat_array() {
         let joined = join(&[
-            ByteString::from_static(r#"{"a":1}"#),
-            ByteString::from_static(r#"[{"b":2},{"c":3}]"#),
-            ByteString::from_static(r#"{"d":4}"#),
+            Frame::text(r#"{"a":1}"#),
+            Frame::text(r#"[{"b":2},{"c":3}]"#),
+            Frame::text("[]"),
+            Frame::text(r#"{"d":4}"#),
         ]);
-        assert_eq!(&*joined, r#"[{"a":1},{"b":2},{"c":3},{"d":4}]"#);
+        assert_eq!(joined.json(), br#"[{"a":1},{"b":2},{"c":3},{"d":4}]"#);
+        assert_eq!(joined, Frame::text(r#"[{"a":1},{"b":2},{"c":3},{"d":4}]"#));
+    }
+
+    /// Decodes `wire` as one complete frame with an independent decoder (actix-http's, in client
+    /// mode: server frames must be unmasked).
+    fn decode(wire: &Bytes) -> (bool, OpCode, Vec<u8>) {
+        let mut buf = BytesMut::from(&wire[..]);
+        let (fin, op, payload) = Parser::parse(&mut buf, false, usize::MAX).unwrap().unwrap();
+        assert!(buf.is_empty(), "one frame, nothing after it");
+        (fin, op, payload.map(|p| p.to_vec()).unwrap_or_default())
+    }
+
+    #[test]
+    fn frames_of_every_header_size_decode_to_their_text() {
+        // 7-bit, 16-bit and 64-bit payload lengths, at and around each boundary.
+        for len in [0, 1, 125, 126, 127, 0xffff, 0x1_0000, 200_000] {
+            let json = "x".repeat(len);
+            let frame = Frame::text(&json);
+            assert_eq!(frame.json(), json.as_bytes(), "len {len}");
+            assert_eq!(frame.len(), len);
+            assert_eq!(
+                decode(frame.wire()),
+                (true, OpCode::Text, json.clone().into_bytes())
+            );
+        }
+        let big = "y".repeat(70_000);
+        let joined = join(&[Frame::text(&big), Frame::text(&big)]);
+        let (_, op, payload) = decode(joined.wire());
+        assert_eq!(op, OpCode::Text);
+        assert_eq!(payload.len(), 2 * 70_000 + 3);
+    }
+
+    #[test]
+    fn control_frames_decode_and_are_cut_to_125_bytes() {
+        let mut out = BytesMut::new();
+        put_control(&mut out, OpCode::Pong, &[7; 300]);
+        let (fin, op, payload) = decode(&out.freeze());
+        assert!(fin);
+        assert_eq!(op, OpCode::Pong);
+        assert_eq!(payload, vec![7; 125]);
+        let mut out = BytesMut::new();
+        put_close(&mut out, 4008, "too slow");
+        let (_, op, payload) = decode(&out.freeze());
+        assert_eq!(op, OpCode::Close);
+        assert_eq!(payload, [&4008u16.to_be_bytes()[..], b"too slow"].concat());
     }
 
     #[test]
     fn topics_are_escaped_as_json_strings() {
         let frame = event_frame("a\"b", 1, b"{}").unwrap();
-        let v: Value = serde_json::from_str(&frame).unwrap();
+        let v: Value = serde_json::from_slice(frame.json()).unwrap();
         assert_eq!(v["topic"], "a\"b");
     }
 }

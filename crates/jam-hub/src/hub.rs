@@ -6,17 +6,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+use actix_web::body::BoxBody;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessageStream, CloseCode, CloseReason};
 use bytes::Bytes;
 use jam_broker::{Broker, BrokerError, BrokerSink, Published};
 use jam_domain::Principal;
+use tokio::runtime::Handle;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::conn::Reader;
 use crate::frames::{self, Reply};
-use crate::outbox::{Outbox, Writer, close, reason};
+use crate::inbound::Inbound;
+use crate::outbox::{LiveBody, Outbox, close, reason};
 use crate::registry::{Registry, Seq, Sub};
 use crate::settings::HubSettings;
 use crate::stats::{Counters, HubStats};
@@ -56,6 +59,20 @@ pub struct Hub {
     shutting_down: AtomicBool,
     /// Notified whenever a connection ends; `shutdown` waits on it.
     ended: Notify,
+    /// Per topic with local subscribers: when it was last fanned out, and what waits for the next
+    /// fan-out (`HubSettings::coalesce`).
+    paces: Mutex<HashMap<Arc<str>, Arc<Mutex<Pace>>>>,
+    /// Where delayed fan-outs run (the runtime the hub was built in).
+    runtime: Option<Handle>,
+}
+
+/// One topic's fan-out pacing. Its lock is held while the topic is fanned out, so fan-outs of a topic
+/// never overlap and its events reach every queue in order.
+#[derive(Default)]
+struct Pace {
+    last: Option<Instant>,
+    /// Events waiting for the fan-out that is scheduled while this is not empty.
+    waiting: Vec<Published>,
 }
 
 /// What the broker's reader task calls. Holds the hub weakly so that hub and broker do not keep each
@@ -100,13 +117,17 @@ impl Hub {
             counters: Arc::new(Counters::default()),
             shutting_down: AtomicBool::new(false),
             ended: Notify::new(),
+            paces: Mutex::new(HashMap::new()),
+            runtime: Handle::try_current().ok(),
         });
         hub.broker.set_sink(Arc::new(HubSink(Arc::downgrade(&hub))));
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
+        match &hub.runtime {
+            Some(runtime) => {
                 runtime.spawn(presence_loop(Arc::downgrade(&hub)));
             }
-            Err(_) => tracing::warn!("hub built outside a Tokio runtime: presence counts are off"),
+            None => tracing::warn!(
+                "hub built outside a Tokio runtime: presence counts are off, events are not coalesced"
+            ),
         }
         hub
     }
@@ -131,32 +152,22 @@ impl Hub {
         if self.shutting_down.load(Ordering::Acquire) {
             return Ok(problem(503, "Service Unavailable", "the server is shutting down"));
         }
-        let (response, session, stream) = actix_ws::handle(req, body)?;
-        let max = self.settings.max_frame_bytes;
-        let stream = stream
-            .max_frame_size(max)
-            .aggregate_continuations()
-            .max_continuation_size(max);
+        let mut response = actix_http::ws::handshake(req.head())?;
+        let stream = Inbound::new(body, self.settings.max_frame_bytes);
+        let outbox = Outbox::new(self.settings.queue_capacity);
+        let live_body = LiveBody::new(outbox.clone(), self.counters.clone());
+        let response = response.message_body(BoxBody::new(live_body))?.into();
 
         let open = self.counters.connections.load(Ordering::Relaxed);
         if open >= self.settings.max_connections as u64 {
-            actix_web::rt::spawn(refuse(session, stream, self.settings.client_timeout));
+            outbox.request_close(close::TRY_AGAIN_LATER);
+            actix_web::rt::spawn(hold_until_closed(outbox, stream, self.settings.client_timeout));
             return Ok(response);
         }
 
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (outbox, rx) = Outbox::new(self.settings.queue_capacity);
         lock(&self.connections).insert(id, outbox.clone());
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
-
-        let writer = Writer::new(
-            outbox.clone(),
-            rx,
-            session,
-            self.counters.clone(),
-            self.settings.client_timeout,
-        );
-        actix_web::rt::spawn(writer.run());
         let reader = Reader::new(self.clone(), id, outbox, principal, session_id);
         actix_web::rt::spawn(reader.run(stream));
         Ok(response)
@@ -236,6 +247,7 @@ impl Hub {
         sub.stop();
         let _topic_lock = self.registry.lock_topic(&sub.topic).await;
         if self.registry.remove(sub) {
+            lock(&self.paces).remove(&sub.topic);
             for topic in [sub.topic.to_string(), tally_topic(&sub.topic)] {
                 if let Err(e) = self.broker.unsubscribe(&topic).await {
                     tracing::warn!(topic, error = %e, "broker unsubscribe failed");
@@ -245,34 +257,79 @@ impl Hub {
         self.counters.subscriptions.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// One event from the broker: built into a frame once, offered to every local subscriber.
-    /// Never blocks: the registry lock is held only to clone the list, and sends are `try_send`s.
-    fn deliver(&self, event: Published) {
+    /// One event from the broker. Fanned out at once when its topic's previous fan-out is at least
+    /// `coalesce` ago; otherwise it waits, with whatever else comes meanwhile, for the fan-out
+    /// scheduled then. Never blocks on a client.
+    fn deliver(self: &Arc<Self>, event: Published) {
         if let Some(topic) = tallied_topic(&event.topic) {
             // A node of an older version published the tally as an event (a rolling upgrade): its
             // offset belongs to the tally topic, not to the client's, so it is not tracked either.
             self.deliver_tally(topic, &event.payload);
             return;
         }
-        let topic = &*event.topic;
+        let coalesce = self.settings.coalesce;
+        let Some(runtime) = self.runtime.as_ref().filter(|_| !coalesce.is_zero()) else {
+            self.fan_out(&event.topic, std::slice::from_ref(&event));
+            return;
+        };
+        let pace = lock(&self.paces).entry(event.topic.clone()).or_default().clone();
+        let mut state = lock(&pace);
+        if !state.waiting.is_empty() {
+            state.waiting.push(event);
+            return;
+        }
+        let now = Instant::now();
+        match state.last {
+            Some(last) if now < last + coalesce => {
+                let topic = event.topic.clone();
+                state.waiting.push(event);
+                drop(state);
+                let hub = Arc::downgrade(self);
+                runtime.spawn(async move {
+                    tokio::time::sleep_until(last + coalesce).await;
+                    if let Some(hub) = hub.upgrade() {
+                        let mut state = lock(&pace);
+                        let events = std::mem::take(&mut state.waiting);
+                        state.last = Some(Instant::now());
+                        hub.fan_out(&topic, &events);
+                    }
+                });
+            }
+            _ => {
+                state.last = Some(now);
+                self.fan_out(&event.topic, std::slice::from_ref(&event));
+            }
+        }
+    }
+
+    /// Offers `events` (of one topic, in order) to every local subscriber: each built into a frame
+    /// once, and a subscriber's share queued back to back, so it is woken once for all of them.
+    /// The registry lock is held only to clone the list; queueing never waits.
+    fn fan_out(&self, topic: &str, events: &[Published]) {
         let Some(subs) = self.registry.subscribers(topic) else {
             return; // no longer held here
         };
-        let Some(text) = frames::event_frame(topic, event.offset, &event.payload) else {
-            tracing::error!(
-                topic,
-                offset = event.offset,
-                "dropped an event whose payload is not a UTF-8 JSON object"
-            );
-            return;
-        };
-        let seq = Seq::Event {
-            epoch: &event.epoch,
-            offset: event.offset,
-        };
+        let frames: Vec<(Seq<'_>, frames::Frame)> = events
+            .iter()
+            .filter_map(|event| {
+                let frame = frames::event_frame(topic, event.offset, &event.payload);
+                if frame.is_none() {
+                    tracing::error!(
+                        topic,
+                        offset = event.offset,
+                        "dropped an event whose payload is not a UTF-8 JSON object"
+                    );
+                }
+                let seq = Seq::Event {
+                    epoch: &event.epoch,
+                    offset: event.offset,
+                };
+                Some((seq, frame?))
+            })
+            .collect();
         let hold_limit = self.settings.queue_capacity;
         for sub in subs.iter() {
-            sub.offer(seq, &text, hold_limit, &self.counters);
+            sub.offer(&frames, hold_limit, &self.counters);
         }
     }
 
@@ -297,9 +354,10 @@ impl Hub {
             tracing::error!(topic, "dropped a tally whose payload is not a UTF-8 JSON object");
             return;
         };
+        let frames = [(Seq::Untracked, text)];
         let hold_limit = self.settings.queue_capacity;
         for sub in subs.iter() {
-            sub.offer(Seq::Untracked, &text, hold_limit, &self.counters);
+            sub.offer(&frames, hold_limit, &self.counters);
         }
     }
 
@@ -345,14 +403,10 @@ impl Hub {
                     topic: &topic,
                     online,
                 }
-                .to_text();
+                .to_frame();
+                let frames = [(Seq::Untracked, text)];
                 for sub in subs.iter() {
-                    sub.offer(
-                        Seq::Untracked,
-                        &text,
-                        self.settings.queue_capacity,
-                        &self.counters,
-                    );
+                    sub.offer(&frames, self.settings.queue_capacity, &self.counters);
                 }
             }
         }
@@ -377,17 +431,11 @@ async fn presence_loop(hub: Weak<Hub>) {
     }
 }
 
-/// Closes a connection over the node's limit with 1013, keeping the request side open until then.
-async fn refuse(session: actix_ws::Session, mut stream: AggregatedMessageStream, wait: Duration) {
-    let reason = CloseReason {
-        code: CloseCode::from(close::TRY_AGAIN_LATER),
-        description: Some(close::describe(close::TRY_AGAIN_LATER).to_owned()),
-    };
-    let _ = tokio::time::timeout(wait, async {
-        let _ = session.close(Some(reason)).await;
-        while let Some(Ok(_)) = stream.recv().await {}
-    })
-    .await;
+/// Keeps the request side of a refused connection open until its close frame is out (at most
+/// `wait`), so that actix does not tear the connection down before.
+async fn hold_until_closed(outbox: Arc<Outbox>, stream: Inbound, wait: Duration) {
+    let _ = tokio::time::timeout(wait, outbox.closed()).await;
+    drop(stream);
 }
 
 fn problem(status: u16, title: &str, detail: &str) -> HttpResponse {

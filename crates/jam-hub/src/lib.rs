@@ -5,22 +5,25 @@
 //! - `hub`: `Hub` — upgrade (Origin check), the broker sink, attach/detach with the broker
 //!   (first local subscriber subscribes, last unsubscribes, failures roll back), presence, shutdown.
 //! - `conn`: a connection's reader task — requests, replay, heartbeat and sign-in checks.
-//! - `outbox`: a connection's bounded queue and its one writer task, which coalesces.
+//! - `inbound`: a connection's way in, WebSocket frames decoded from the request payload.
+//! - `outbox`: a connection's bounded queue and `LiveBody`, the response body that drains it.
 //! - `registry`: local subscriptions by topic and the per-subscription delivery rule.
 //! - `frames`: requests in, frames out (events serialized once per node, shared by every recipient).
 //! - `topic`: `Topic` names and the `TopicAuthorizer` the server implements.
 //! - `settings`, `stats`: `HubSettings` and `HubStats`.
 //!
 //! Delivery, per connection:
-//! - One writer owns the actix-ws `Session` and a bounded queue (`queue_capacity` frames). Each time it
-//!   wakes it takes everything queued at that moment and writes it as one text frame (an object alone,
-//!   several as a JSON array; at most 64 KiB per coalesced frame), because a wake costs far more than
-//!   a message (`DESIGN.md` §8).
-//! - Publishers (the broker sink, presence) only `try_send`. When a connection's queue is full, the
+//! - A bounded queue (`queue_capacity` frames) drained by the connection's response body: each time
+//!   actix-http's dispatcher can write, it takes everything queued at that moment as one text frame
+//!   (an event alone is the node's shared frame, bytes untouched; several become one JSON array; at
+//!   most 64 KiB per coalesced frame), because a wake costs far more than a message (`DESIGN.md` §8).
+//!   No writer task and no second channel: a delivery is one push and one wake of the socket's task.
+//! - Publishers (the broker sink, presence) only try to queue. When a connection's queue is full, the
 //!   frame is dropped and that topic's subscription ends with `resync {reason: "too slow"}`, written
 //!   after what was already queued; nothing more of the topic is queued until the client subscribes
-//!   again (after refetching over HTTP). If the queue overflows again before that resync could be
-//!   written (the client has read nothing since it fell behind), the connection is closed with 4008.
+//!   again (after refetching over HTTP). If the queue overflows again before the client has sent
+//!   anything since (a reading client answers the resync by subscribing again, and pings with pongs),
+//!   the connection is closed with 4008.
 //! - The client's own replies (`subscribed`, replay, `pong`, `error`) wait for room instead: a client
 //!   that does not read its replies slows down only its own requests.
 //! - Subscribing with `since`: the subscription is registered (holding live events back) before the
@@ -43,6 +46,7 @@
 mod conn;
 mod frames;
 mod hub;
+mod inbound;
 mod outbox;
 mod registry;
 mod settings;

@@ -1,21 +1,26 @@
-//! One connection's way out: its bounded queue, the signals that bypass the queue (close, resync), and
-//! the writer task that owns the actix-ws `Session` and coalesces what is queued into one frame.
+//! One connection's way out: its bounded queue, and `LiveBody`, the WebSocket response body that
+//! drains that queue straight into actix-http.
 //!
-//! Why a separate writer: awaiting `Session::text` blocks while actix's own per-connection channel is
-//! full, so whoever awaits it must be this connection's task and nobody else's. Publishers (the broker
-//! sink, presence) only ever `try_send` into the queue and move on.
+//! There is no writer task and no second channel: publishers (the broker sink, presence) push a
+//! shared, already encoded `Frame` under a short per-connection lock and wake the connection's
+//! actix-http dispatcher, which polls `LiveBody` and gets everything queued at that moment coalesced
+//! into one frame. One wake per write, the socket's own task, nothing per connection but the queue.
+//! Publishers never wait; only this connection's reader waits for room (for its own replies), so a
+//! client that does not read slows down only itself.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::poll_fn;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
 
-use actix_ws::{CloseCode, CloseReason, Session};
-use bytes::Bytes;
-use bytestring::ByteString;
+use actix_http::ws::OpCode;
+use actix_web::body::{BodySize, MessageBody};
+use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
-use tokio::sync::mpsc::{self, Permit, Receiver, Sender, error::TrySendError};
 
-use crate::frames::{self, MAX_BATCH_BYTES, Reply};
+use crate::frames::{self, Frame, MAX_BATCH_BYTES, Reply};
 use crate::stats::Counters;
 
 /// Close codes of the live protocol (`spec/live.md`).
@@ -51,16 +56,18 @@ pub(crate) mod reason {
     pub(crate) const HISTORY_GAP: &str = "gap not in history";
 }
 
-/// An item of the queue. Kept to one word-sized payload: an idle connection's queue allocates one
-/// block of 32 slots up front (tokio's mpsc), so the item size is paid 32 times per connection.
+/// An item of the queue.
 #[derive(Debug)]
 pub(crate) enum Out {
     /// A JSON object, or a JSON array of objects (a replay chunk), shared with other connections.
-    Text(ByteString),
+    Text(Frame),
     /// A WebSocket ping from the server's heartbeat.
     Ping,
     /// The answer to a WebSocket ping from the client.
     Pong(Bytes),
+    /// A `resync` for a topic: queued past the capacity (it is needed exactly when the queue is
+    /// full), at most one per topic, and written after what was queued before it.
+    Resync(Arc<str>, &'static str),
 }
 
 /// What happened to a `try_text`.
@@ -71,398 +78,561 @@ pub(crate) enum Offer {
     Closed,
 }
 
-/// The writer is gone (the connection is closing or closed).
+/// The connection is closing or closed: nothing more will be written.
 #[derive(Debug)]
 pub(crate) struct Gone;
 
-/// The shared half of a connection: publishers, the reader and the hub hold it; the writer drains it.
+/// The shared half of a connection: publishers, the reader and the hub hold it; `LiveBody` drains it.
 pub(crate) struct Outbox {
-    /// The bounded queue (`HubSettings::queue_capacity` frames). Never awaited by anyone but this
-    /// connection's own reader, so a full queue stalls nobody else.
-    tx: Sender<Out>,
-    /// Wakes the writer for work that is not in the queue (a close request, resyncs), including while
-    /// it is blocked handing a frame to a socket that does not drain.
-    wake: Notify,
-    /// The close code requested for this connection, to be sent at once; 0 while none is. The
-    /// first request wins.
-    close_now: AtomicU16,
-    /// A close code to be sent after what is queued now (the client's own replies, such as the
-    /// errors that led to a 1008); 0 while none is.
-    close_after: AtomicU16,
-    /// Resyncs waiting to be written. Outside the queue, because they are needed exactly when the
-    /// queue is full.
-    pending: Mutex<Pending>,
+    state: Mutex<State>,
+    /// Frames the queue holds before `try_text` answers `Full` (`HubSettings::queue_capacity`).
+    capacity: usize,
+    /// Notified when the body is gone (the connection ended).
+    gone: Notify,
 }
 
 #[derive(Default)]
-struct Pending {
-    resyncs: Vec<(Arc<str>, &'static str)>,
-    /// A queue overflow's resync is among `resyncs`: the client has not read since it fell behind.
+struct State {
+    queue: VecDeque<Out>,
+    /// The dispatcher polling `LiveBody`, woken when something is queued.
+    writer: Option<Waker>,
+    /// This connection's reader, waiting for room in the queue.
+    reader: Option<Waker>,
+    /// Close now with this code, dropping what is queued (the hub's reasons).
+    close_now: Option<u16>,
+    /// Close with this code once what is queued is written (the client's reasons).
+    close_after: Option<u16>,
+    /// A queue overflow resynced a topic, and the client has sent nothing since (a client that
+    /// reads answers the resync by subscribing again, and the heartbeat's pings with pongs).
     overflowed: bool,
+    /// The body is gone: nothing more is taken.
+    gone: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section here leaves the state consistent and calls no foreign code.
+    // Every critical section here leaves the state consistent and calls no foreign code (wakers are
+    // woken after the lock is released).
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
 impl Outbox {
-    pub(crate) fn new(capacity: usize) -> (Arc<Outbox>, Receiver<Out>) {
-        // tokio panics on a zero capacity.
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let outbox = Outbox {
-            tx,
-            wake: Notify::new(),
-            close_now: AtomicU16::new(0),
-            close_after: AtomicU16::new(0),
-            pending: Mutex::new(Pending::default()),
-        };
-        (Arc::new(outbox), rx)
+    pub(crate) fn new(capacity: usize) -> Arc<Outbox> {
+        Arc::new(Outbox {
+            state: Mutex::new(State::default()),
+            capacity: capacity.max(1),
+            gone: Notify::new(),
+        })
     }
 
-    /// Queues a frame without waiting. Used by everything that serves more than this connection.
-    pub(crate) fn try_text(&self, text: &ByteString) -> Offer {
-        match self.tx.try_send(Out::Text(text.clone())) {
-            Ok(()) => Offer::Queued,
-            Err(TrySendError::Full(_)) => Offer::Full,
-            Err(TrySendError::Closed(_)) => Offer::Closed,
+    /// The queue, locked, to queue several items with one wake (see `Queue`).
+    pub(crate) fn queue(&self) -> Queue<'_> {
+        Queue {
+            state: lock(&self.state),
+            capacity: self.capacity,
+            wake_writer: false,
+            wake_reader: false,
         }
     }
 
     /// Queues an item, waiting for room. Only this connection's reader uses it (for its own replies),
     /// so a client that does not read its replies slows down only its own requests.
     pub(crate) async fn send(&self, out: Out) -> Result<(), Gone> {
-        self.tx.send(out).await.map_err(|_| Gone)
+        self.room().await?;
+        self.push(out)
     }
 
-    /// Queues a heartbeat ping unless the queue is full (then the writer is busy anyway).
+    /// Waits until the queue has room (this connection's reader only).
+    pub(crate) async fn room(&self) -> Result<(), Gone> {
+        poll_fn(|cx| {
+            let mut state = lock(&self.state);
+            if state.gone || state.close_now.is_some() {
+                return Poll::Ready(Err(Gone));
+            }
+            if state.queue.len() < self.capacity {
+                return Poll::Ready(Ok(()));
+            }
+            state.reader = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Queues an item whatever the queue holds. For the reader's `subscribed`, after waiting for
+    /// `room` (a publisher may have taken that room meanwhile: the queue then holds one more).
+    pub(crate) fn push(&self, out: Out) -> Result<(), Gone> {
+        self.queue().push(out)
+    }
+
+    /// Queues a heartbeat ping unless the queue is full (then the connection is busy anyway).
     pub(crate) fn try_ping(&self) {
-        let _ = self.tx.try_send(Out::Ping);
+        let mut state = lock(&self.state);
+        if state.gone || state.queue.len() >= self.capacity {
+            return;
+        }
+        state.queue.push_back(Out::Ping);
+        let writer = state.writer.take();
+        drop(state);
+        wake(writer);
     }
 
-    /// Reserves a slot in the queue, waiting for room (this connection's reader only).
-    pub(crate) async fn reserve(&self) -> Result<Permit<'_, Out>, Gone> {
-        self.tx.reserve().await.map_err(|_| Gone)
-    }
-
-    /// Asks the writer to close the connection with `code` now, dropping what is queued. For the
-    /// hub's own reasons: too slow, shutting down. The first request wins.
+    /// Asks for the connection to be closed with `code` now, dropping what is queued. For the hub's
+    /// own reasons: too slow, shutting down, over the limit. The first request wins.
     pub(crate) fn request_close(&self, code: u16) {
-        if self
-            .close_now
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.wake.notify_one();
-        }
+        self.queue().close_now(code);
     }
 
-    /// Asks the writer to close the connection with `code` once it has written what is queued now
-    /// (bounded by the close wait). For the client's reasons: abuse, signed out, silence, its close.
+    /// Asks for the connection to be closed with `code` once what is queued now is written. For the
+    /// client's reasons: abuse, signed out, its own close. The first request wins.
     pub(crate) fn finish(&self, code: u16) {
-        if self
-            .close_after
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
-            self.wake.notify_one();
+        let mut state = lock(&self.state);
+        if state.close_after.is_some() {
+            return;
         }
+        state.close_after = Some(code);
+        let writer = state.writer.take();
+        drop(state);
+        wake(writer);
     }
 
-    fn code(cell: &AtomicU16) -> Option<u16> {
-        match cell.load(Ordering::Acquire) {
-            0 => None,
-            code => Some(code),
-        }
-    }
-
-    fn close_now_code(&self) -> Option<u16> {
-        Self::code(&self.close_now)
-    }
-
-    /// Has `reason` written as a `resync` for `topic` after what is queued now.
+    /// Has `reason` written as a `resync` for `topic` after what is queued now (unless one for the
+    /// topic is already waiting).
     pub(crate) fn resync(&self, topic: &Arc<str>, reason: &'static str) {
-        {
-            let mut pending = lock(&self.pending);
-            if pending.resyncs.iter().any(|(t, _)| t == topic) {
-                return;
-            }
-            pending.resyncs.push((topic.clone(), reason));
-        }
-        self.wake.notify_one();
+        self.queue().resync(topic, reason);
     }
 
-    /// The queue was full for a frame of `topic`. The first overflow resyncs the topic; an overflow
-    /// while that resync is still unwritten (the client has not read anything since) closes the
-    /// connection with 4008. Returns true when it closes.
-    pub(crate) fn overflowed(&self, topic: &Arc<str>) -> bool {
-        {
-            let mut pending = lock(&self.pending);
-            if !pending.overflowed {
-                pending.overflowed = true;
-                if !pending.resyncs.iter().any(|(t, _)| t == topic) {
-                    pending.resyncs.push((topic.clone(), reason::TOO_SLOW));
-                }
-                drop(pending);
-                self.wake.notify_one();
-                return false;
-            }
-        }
-        self.request_close(close::TOO_SLOW);
-        true
+    /// The client sent something: it is reading, so a later overflow resyncs again.
+    pub(crate) fn client_spoke(&self) {
+        lock(&self.state).overflowed = false;
     }
 
     /// Forgets a resync not yet written for a topic the client just subscribed to again.
     pub(crate) fn cancel_resync(&self, topic: &str) {
-        lock(&self.pending).resyncs.retain(|(t, _)| &**t != topic);
+        lock(&self.state)
+            .queue
+            .retain(|out| !matches!(out, Out::Resync(t, _) if &**t == topic));
     }
 
-    fn take_resyncs(&self) -> Vec<(Arc<str>, &'static str)> {
-        let mut pending = lock(&self.pending);
-        pending.overflowed = false;
-        std::mem::take(&mut pending.resyncs)
-    }
-
-    /// Completes when the writer has finished (the queue's receiver is gone).
+    /// Completes when the connection has ended (its body is gone).
     pub(crate) async fn closed(&self) {
-        self.tx.closed().await;
-    }
-}
-
-/// Why the writer stopped.
-enum Stop {
-    /// Close the WebSocket with this code.
-    Close(u16),
-    /// The session is gone (the client disconnected, or the close is already sent).
-    Gone,
-}
-
-/// A frame on its way into actix-ws.
-enum Wire {
-    Text(ByteString),
-    Ping,
-    Pong(Bytes),
-}
-
-/// The connection's one writer: drains the queue, coalescing everything queued at that moment into
-/// as few text frames as `MAX_BATCH_BYTES` allows (one object as-is, several as a JSON array).
-pub(crate) struct Writer {
-    outbox: Arc<Outbox>,
-    rx: Receiver<Out>,
-    session: Session,
-    counters: Arc<Counters>,
-    /// How long a closing connection gets to take its close frame before it is dropped.
-    close_wait: Duration,
-    batch: Vec<ByteString>,
-    batch_bytes: usize,
-}
-
-impl Writer {
-    pub(crate) fn new(
-        outbox: Arc<Outbox>,
-        rx: Receiver<Out>,
-        session: Session,
-        counters: Arc<Counters>,
-        close_wait: Duration,
-    ) -> Self {
-        Writer {
-            outbox,
-            rx,
-            session,
-            counters,
-            close_wait,
-            batch: Vec::new(),
-            batch_bytes: 0,
-        }
-    }
-
-    pub(crate) async fn run(mut self) {
-        let stop = self.serve().await;
-        if let Stop::Close(code) = stop {
-            let reason = CloseReason {
-                code: CloseCode::from(code),
-                description: Some(close::describe(code).to_owned()),
-            };
-            tracing::debug!(code, "closing live connection");
-            // The socket may not be draining (that may be why it closes): bounded wait, then drop.
-            let _ = tokio::time::timeout(self.close_wait, self.session.close(Some(reason))).await;
-        }
-        // Dropping the receiver fails later publishes fast and wakes the reader (`Outbox::closed`).
-    }
-
-    async fn serve(&mut self) -> Stop {
         loop {
-            if let Some(code) = self.outbox.close_now_code() {
-                return Stop::Close(code);
+            let notified = self.gone.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if lock(&self.state).gone {
+                return;
             }
-            if let Some(code) = Outbox::code(&self.outbox.close_after) {
-                let due = self.rx.len();
-                let wait = self.close_wait;
-                let last_words = async {
-                    self.drain(due).await?;
-                    self.flush().await
-                };
-                return match tokio::time::timeout(wait, last_words).await {
-                    Ok(Err(stop)) => stop,
-                    Ok(Ok(())) | Err(_) => Stop::Close(code),
-                };
-            }
-            // Resyncs go out after everything queued before they were taken: a resync follows the
-            // last event the client got for its topic, never precedes one.
-            let resyncs = self.outbox.take_resyncs();
-            if !resyncs.is_empty() {
-                let due = self.rx.len();
-                let step = async {
-                    self.drain(due).await?;
-                    for (topic, reason) in &resyncs {
-                        let text = Reply::Resync { topic, reason }.to_text();
-                        self.take(Out::Text(text)).await?;
-                    }
-                    self.flush().await
-                };
-                if let Err(stop) = step.await {
-                    return stop;
-                }
-                continue;
-            }
-            let out = tokio::select! {
-                biased;
-                () = self.outbox.wake.notified() => continue,
-                out = self.rx.recv() => out,
-            };
-            let Some(out) = out else {
-                return Stop::Gone;
-            };
-            let step = async {
-                self.take(out).await?;
-                // Everything queued right now goes out with it; what arrives meanwhile waits a turn.
-                let due = self.rx.len();
-                self.drain(due).await?;
-                self.flush().await
-            };
-            if let Err(stop) = step.await {
-                return stop;
-            }
+            notified.await;
         }
     }
+}
 
-    async fn drain(&mut self, due: usize) -> Result<(), Stop> {
-        for _ in 0..due {
-            match self.rx.try_recv() {
-                Ok(out) => self.take(out).await?,
-                Err(_) => break,
-            }
+/// The queue, locked. What is queued through it wakes the writer once, when it is dropped (a
+/// subscriber's share of a fan-out is several frames: one wake, one coalesced frame).
+pub(crate) struct Queue<'a> {
+    state: MutexGuard<'a, State>,
+    capacity: usize,
+    wake_writer: bool,
+    wake_reader: bool,
+}
+
+impl Queue<'_> {
+    fn open(&self) -> bool {
+        !self.state.gone && self.state.close_now.is_none()
+    }
+
+    /// Queues a frame unless the queue is full.
+    pub(crate) fn try_text(&mut self, frame: &Frame) -> Offer {
+        if !self.open() {
+            return Offer::Closed;
         }
+        if self.state.queue.len() >= self.capacity {
+            return Offer::Full;
+        }
+        self.state.queue.push_back(Out::Text(frame.clone()));
+        self.wake_writer = true;
+        Offer::Queued
+    }
+
+    /// Queues an item whatever the queue holds.
+    pub(crate) fn push(&mut self, out: Out) -> Result<(), Gone> {
+        if !self.open() {
+            return Err(Gone);
+        }
+        self.state.queue.push_back(out);
+        self.wake_writer = true;
         Ok(())
     }
 
-    async fn take(&mut self, out: Out) -> Result<(), Stop> {
-        match out {
-            Out::Text(text) => {
-                self.batch_bytes += text.len();
-                self.batch.push(text);
-                if self.batch_bytes >= MAX_BATCH_BYTES {
-                    self.flush().await?;
-                }
-                Ok(())
-            }
-            Out::Ping => {
-                self.flush().await?;
-                self.send(Wire::Ping).await
-            }
-            Out::Pong(payload) => {
-                self.flush().await?;
-                self.send(Wire::Pong(payload)).await
-            }
+    /// Queues a resync for `topic` unless one is queued.
+    pub(crate) fn resync(&mut self, topic: &Arc<str>, reason: &'static str) {
+        let queued = self
+            .state
+            .queue
+            .iter()
+            .any(|out| matches!(out, Out::Resync(t, _) if t == topic));
+        if !queued && self.open() {
+            self.state.queue.push_back(Out::Resync(topic.clone(), reason));
+            self.wake_writer = true;
         }
     }
 
-    async fn flush(&mut self) -> Result<(), Stop> {
+    /// The queue was full for a frame of `topic`. The first overflow resyncs the topic; another one
+    /// before the client has sent anything since (it is not reading) closes the connection with 4008.
+    /// Returns true when it closes.
+    pub(crate) fn overflowed(&mut self, topic: &Arc<str>) -> bool {
+        if self.state.overflowed {
+            self.close_now(close::TOO_SLOW);
+            return true;
+        }
+        self.state.overflowed = true;
+        self.resync(topic, reason::TOO_SLOW);
+        false
+    }
+
+    /// Closes with `code` now, dropping what is queued; the first request wins.
+    fn close_now(&mut self, code: u16) {
+        if self.state.close_now.is_none() {
+            self.state.close_now = Some(code);
+            self.state.queue.clear();
+            self.wake_writer = true;
+            self.wake_reader = true;
+        }
+    }
+}
+
+impl Drop for Queue<'_> {
+    fn drop(&mut self) {
+        let writer = if self.wake_writer {
+            self.state.writer.take()
+        } else {
+            None
+        };
+        let reader = if self.wake_reader {
+            self.state.reader.take()
+        } else {
+            None
+        };
+        // The lock is released when `self.state` is dropped, after this; waking under it is fine
+        // (a waker only schedules its task) and keeps this simple.
+        wake(writer);
+        wake(reader);
+    }
+}
+
+/// The WebSocket response body of a live connection: actix-http's dispatcher polls it whenever it
+/// can write, and gets everything queued at that moment, texts coalesced into as few frames as
+/// `MAX_BATCH_BYTES` allows (one shared frame as it is, several as one JSON array).
+pub(crate) struct LiveBody {
+    outbox: Arc<Outbox>,
+    counters: Arc<Counters>,
+    /// What was taken from the queue, swapped with it so that publishers are not held up while it is
+    /// encoded. Reused from poll to poll.
+    taken: VecDeque<Out>,
+    batch: Vec<Frame>,
+    batch_bytes: usize,
+    /// Encoded bytes of this poll when it is more than one shared frame.
+    out: BytesMut,
+    /// The close frame is written: the body ends.
+    done: bool,
+}
+
+impl LiveBody {
+    pub(crate) fn new(outbox: Arc<Outbox>, counters: Arc<Counters>) -> Self {
+        LiveBody {
+            outbox,
+            counters,
+            taken: VecDeque::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            out: BytesMut::new(),
+            done: false,
+        }
+    }
+
+    /// Turns what was taken into bytes: `Some` shared frame when it is exactly one text, otherwise
+    /// everything is appended to `self.out`.
+    fn encode(&mut self) -> Option<Bytes> {
+        if self.taken.len() == 1
+            && let Some(Out::Text(frame)) = self.taken.front()
+        {
+            let wire = frame.wire().clone();
+            self.counters.frame_out(frame.len() as u64);
+            self.taken.clear();
+            return Some(wire);
+        }
+        while let Some(out) = self.taken.pop_front() {
+            match out {
+                Out::Text(frame) => self.add(frame),
+                Out::Resync(topic, reason) => self.add(
+                    Reply::Resync {
+                        topic: &topic,
+                        reason,
+                    }
+                    .to_frame(),
+                ),
+                Out::Ping => {
+                    self.flush();
+                    frames::put_control(&mut self.out, OpCode::Ping, b"");
+                }
+                Out::Pong(payload) => {
+                    self.flush();
+                    frames::put_control(&mut self.out, OpCode::Pong, &payload);
+                }
+            }
+        }
+        self.flush();
+        None
+    }
+
+    fn add(&mut self, frame: Frame) {
+        self.batch_bytes += frame.len();
+        self.batch.push(frame);
+        if self.batch_bytes >= MAX_BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Appends the batch as one frame.
+    fn flush(&mut self) {
         let frame = match self.batch.len() {
-            0 => return Ok(()),
+            0 => return,
             1 => self.batch.pop(),
             _ => Some(frames::join(&self.batch)),
         };
         self.batch.clear();
         self.batch_bytes = 0;
-        if self.batch.capacity() > 16 {
-            // Do not keep a burst's worth of slots on an idle connection.
-            self.batch = Vec::new();
+        if let Some(frame) = frame {
+            self.counters.frame_out(frame.len() as u64);
+            self.out.extend_from_slice(frame.wire());
         }
-        let Some(frame) = frame else {
-            return Ok(());
-        };
-        let len = frame.len() as u64;
-        self.send(Wire::Text(frame)).await?;
-        self.counters.frame_out(len);
-        Ok(())
     }
 
-    /// Hands one frame to actix-ws. Waits while actix's channel is full (the socket is not draining),
-    /// but gives up at once when the connection is to close now, and within the close wait when it is
-    /// to close after its queue: a closing connection never waits on its client for longer.
-    async fn send(&mut self, wire: Wire) -> Result<(), Stop> {
-        let Writer {
-            session,
-            outbox,
-            close_wait,
-            ..
-        } = self;
-        let send = async {
-            match wire {
-                Wire::Text(text) => session.text(text).await,
-                Wire::Ping => session.ping(b"").await,
-                Wire::Pong(payload) => session.pong(&payload).await,
-            }
-        };
-        tokio::pin!(send);
-        let mut give_up: Option<(u16, tokio::time::Instant)> = None;
-        loop {
-            if let Some(code) = outbox.close_now_code() {
-                return Err(Stop::Close(code));
-            }
-            if give_up.is_none()
-                && let Some(code) = Outbox::code(&outbox.close_after)
-            {
-                give_up = Some((code, tokio::time::Instant::now() + *close_wait));
-            }
-            let deadline = give_up.map(|(_, at)| at);
-            tokio::select! {
-                biased;
-                sent = &mut send => return sent.map_err(|_| Stop::Gone),
-                // A resync wakes this too: `serve` looks for resyncs before it waits again.
-                () = outbox.wake.notified() => {}
-                () = sleep_until_some(deadline) => {
-                    if let Some((code, _)) = give_up {
-                        return Err(Stop::Close(code));
-                    }
-                }
-            }
+    /// Shrinks what a burst grew, so that an idle connection keeps no burst-sized buffers.
+    fn trim(&mut self) {
+        if self.taken.capacity() > 16 {
+            self.taken = VecDeque::new();
+        }
+        if self.batch.capacity() > 16 {
+            self.batch = Vec::new();
         }
     }
 }
 
-/// Sleeps until `deadline`, or forever without one.
-async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+impl MessageBody for LiveBody {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        BodySize::Stream
+    }
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Infallible>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let outbox = this.outbox.clone();
+        let mut state = lock(&outbox.state);
+        let close = match (state.close_now, state.close_after) {
+            (Some(code), _) => Some(code),
+            (None, Some(code)) if state.queue.is_empty() => Some(code),
+            _ => None,
+        };
+        if let Some(code) = close {
+            state.queue.clear();
+            let reader = state.reader.take();
+            drop(state);
+            wake(reader);
+            this.done = true;
+            tracing::debug!(code, "closing live connection");
+            let mut out = BytesMut::new();
+            frames::put_close(&mut out, code, close::describe(code));
+            return Poll::Ready(Some(Ok(out.freeze())));
+        }
+        if state.queue.is_empty() {
+            state.writer = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        std::mem::swap(&mut state.queue, &mut this.taken);
+        let reader = state.reader.take();
+        drop(state);
+        wake(reader);
+
+        let bytes = match this.encode() {
+            Some(shared) => shared,
+            None => this.out.split().freeze(),
+        };
+        this.trim();
+        Poll::Ready(Some(Ok(bytes)))
+    }
+}
+
+impl Drop for LiveBody {
+    fn drop(&mut self) {
+        let mut state = lock(&self.outbox.state);
+        state.gone = true;
+        state.queue.clear();
+        state.writer = None;
+        let reader = state.reader.take();
+        drop(state);
+        wake(reader);
+        self.outbox.gone.notify_waiters();
     }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
+    use std::task::Wake;
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Wakes(std::sync::atomic::AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn poll(body: &mut LiveBody, waker: &Arc<Wakes>) -> Poll<Option<Bytes>> {
+        let waker = Waker::from(waker.clone());
+        let mut cx = Context::from_waker(&waker);
+        Pin::new(body).poll_next(&mut cx).map(|o| o.map(|r| r.unwrap()))
+    }
+
+    fn text(s: &str) -> Frame {
+        Frame::text(s)
+    }
+
     #[test]
-    fn a_queue_slot_and_the_shared_half_stay_small() {
-        // An idle connection pays for one block of 32 slots (tokio mpsc) plus the `Outbox`.
-        eprintln!(
-            "Out {} B, Outbox {} B",
-            std::mem::size_of::<Out>(),
-            std::mem::size_of::<Outbox>()
+    fn one_queued_frame_goes_out_as_the_shared_bytes_and_several_as_one_array() {
+        let outbox = Outbox::new(8);
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        assert_eq!(poll(&mut body, &wakes), Poll::Pending);
+
+        let shared = text(r#"{"n":1}"#);
+        assert_eq!(outbox.queue().try_text(&shared), Offer::Queued);
+        assert_eq!(
+            wakes.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "the writer is woken"
         );
-        assert!(std::mem::size_of::<Out>() <= 40);
-        assert!(std::mem::size_of::<Outbox>() <= 128);
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        assert_eq!(bytes.as_ptr(), shared.wire().as_ptr(), "not copied");
+
+        for n in 2..=4 {
+            outbox.queue().try_text(&text(&format!(r#"{{"n":{n}}}"#)));
+        }
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        assert_eq!(bytes, text(r#"[{"n":2},{"n":3},{"n":4}]"#).wire());
+        assert_eq!(poll(&mut body, &wakes), Poll::Pending);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_then_overflow_resyncs_and_a_second_one_while_silent_closes_with_4008() {
+        let outbox = Outbox::new(2);
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        let topic: Arc<str> = "session:s".into();
+        assert_eq!(outbox.queue().try_text(&text("{}")), Offer::Queued);
+        assert_eq!(outbox.queue().try_text(&text("{}")), Offer::Queued);
+        assert_eq!(outbox.queue().try_text(&text("{}")), Offer::Full);
+        assert!(!outbox.queue().overflowed(&topic), "the first overflow resyncs");
+        // The resync is queued past the capacity, once.
+        outbox.resync(&topic, reason::MISSED_EVENTS);
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        let resync = Reply::Resync {
+            topic: &topic,
+            reason: reason::TOO_SLOW,
+        }
+        .to_frame();
+        assert_eq!(bytes, frames::join(&[text("{}"), text("{}"), resync]).wire());
+
+        // The client speaks (it reads): the next overflow resyncs again; one more before it speaks
+        // again closes.
+        outbox.client_spoke();
+        outbox.queue().try_text(&text("{}"));
+        outbox.queue().try_text(&text("{}"));
+        assert!(!outbox.queue().overflowed(&topic));
+        assert!(
+            outbox.queue().overflowed(&topic),
+            "second overflow while the client is silent"
+        );
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        let mut close = BytesMut::new();
+        frames::put_close(&mut close, close::TOO_SLOW, "too slow");
+        assert_eq!(
+            bytes,
+            close.freeze(),
+            "queued frames are dropped, the close goes out"
+        );
+        assert_eq!(poll(&mut body, &wakes), Poll::Ready(None));
+        assert_eq!(outbox.queue().try_text(&text("{}")), Offer::Closed);
+    }
+
+    #[test]
+    fn finish_writes_what_is_queued_then_closes() {
+        let outbox = Outbox::new(4);
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        outbox.push(Out::Text(text(r#"{"e":1}"#))).unwrap();
+        outbox.push(Out::Ping).unwrap();
+        outbox.finish(close::POLICY);
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        let mut expected = BytesMut::from(&text(r#"{"e":1}"#).wire()[..]);
+        frames::put_control(&mut expected, OpCode::Ping, b"");
+        assert_eq!(bytes, expected.freeze());
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        let mut close = BytesMut::new();
+        frames::put_close(&mut close, close::POLICY, "policy violation");
+        assert_eq!(bytes, close.freeze());
+        assert_eq!(poll(&mut body, &wakes), Poll::Ready(None));
+    }
+
+    #[tokio::test]
+    async fn the_reader_waits_for_room_and_learns_when_the_body_is_gone() {
+        let outbox = Outbox::new(1);
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        outbox.send(Out::Text(text("{}"))).await.unwrap();
+        let waiting = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.send(Out::Text(text("[]"))).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "full: the reader waits");
+        assert!(matches!(poll(&mut body, &wakes), Poll::Ready(Some(_))));
+        waiting.await.unwrap().unwrap();
+
+        let closed = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.closed().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!closed.is_finished());
+        drop(body);
+        closed.await.unwrap();
+        assert!(outbox.send(Out::Ping).await.is_err());
     }
 }

@@ -8,11 +8,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use bytestring::ByteString;
-
-use tokio::sync::mpsc::Permit;
-
-use crate::outbox::{Offer, Out, Outbox, reason};
+use crate::frames::Frame;
+use crate::outbox::{Offer, Out, Outbox, Queue, reason};
 use crate::stats::Counters;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -51,7 +48,7 @@ enum SubState {
 
 struct Held {
     seq: Option<(Arc<str>, u64)>,
-    text: ByteString,
+    text: Frame,
 }
 
 impl Sub {
@@ -66,31 +63,46 @@ impl Sub {
         })
     }
 
-    /// Offers a frame of this topic without waiting. `hold_limit` bounds what a starting subscription
-    /// holds back.
-    pub(crate) fn offer(&self, seq: Seq<'_>, text: &ByteString, hold_limit: usize, counters: &Counters) {
+    /// Offers frames of this topic (in order) without waiting, queued under one lock of the
+    /// connection's queue, so the connection is woken once for all of them. `hold_limit` bounds
+    /// what a starting subscription holds back.
+    pub(crate) fn offer(&self, frames: &[(Seq<'_>, Frame)], hold_limit: usize, counters: &Counters) {
         let mut state = lock(&self.state);
         match &mut *state {
             SubState::Starting { held, overflowed } => {
-                if held.len() < hold_limit {
+                for (seq, text) in frames {
+                    if held.len() >= hold_limit {
+                        *overflowed = true;
+                        break;
+                    }
                     held.push(Held {
                         seq: match seq {
-                            Seq::Event { epoch, offset } => Some((epoch.clone(), offset)),
+                            Seq::Event { epoch, offset } => Some(((*epoch).clone(), *offset)),
                             Seq::Untracked => None,
                         },
                         text: text.clone(),
                     });
-                } else {
-                    *overflowed = true;
                 }
             }
-            SubState::Live { .. } => self.deliver(&mut state, seq, text, counters),
+            SubState::Live { .. } => {
+                let mut queue = self.outbox.queue();
+                for (seq, text) in frames {
+                    self.deliver(&mut state, &mut queue, *seq, text, counters);
+                }
+            }
             SubState::Stopped => {}
         }
     }
 
     /// The delivery rule of a live subscription: consecutive offsets in one epoch, or a resync.
-    fn deliver(&self, state: &mut SubState, seq: Seq<'_>, text: &ByteString, counters: &Counters) {
+    fn deliver(
+        &self,
+        state: &mut SubState,
+        queue: &mut Queue<'_>,
+        seq: Seq<'_>,
+        text: &Frame,
+        counters: &Counters,
+    ) {
         let SubState::Live { epoch, offset } = state else {
             return;
         };
@@ -101,7 +113,7 @@ impl Sub {
         {
             if !Arc::ptr_eq(event_epoch, epoch) && **event_epoch != **epoch {
                 *state = SubState::Stopped;
-                self.outbox.resync(&self.topic, reason::EPOCH_CHANGED);
+                queue.resync(&self.topic, reason::EPOCH_CHANGED);
                 return;
             }
             if event_offset <= *offset {
@@ -110,11 +122,11 @@ impl Sub {
             }
             if event_offset != *offset + 1 {
                 *state = SubState::Stopped;
-                self.outbox.resync(&self.topic, reason::MISSED_EVENTS);
+                queue.resync(&self.topic, reason::MISSED_EVENTS);
                 return;
             }
         }
-        match self.outbox.try_text(text) {
+        match queue.try_text(text) {
             Offer::Queued => {
                 if let Seq::Event {
                     offset: event_offset, ..
@@ -126,7 +138,7 @@ impl Sub {
             Offer::Full => {
                 counters.queue_drop();
                 *state = SubState::Stopped;
-                self.outbox.overflowed(&self.topic);
+                queue.overflowed(&self.topic);
             }
             Offer::Closed => *state = SubState::Stopped,
         }
@@ -141,20 +153,17 @@ impl Sub {
         self.outbox.cancel_resync(&self.topic);
     }
 
-    /// The client has been sent everything up to `offset` (the replay): queue `subscribed` into the
-    /// reserved slot and, in the same critical section, release what was held back, skipping what the
-    /// replay already covered. Only queues `subscribed` if the subscription was stopped meanwhile
+    /// The client has been sent everything up to `offset` (the replay): queue `subscribed` (the reader
+    /// waited for room) and, in the same critical section, release what was held back, skipping what
+    /// the replay already covered. Only queues `subscribed` if the subscription was stopped meanwhile
     /// (its `resync` is on its way).
-    pub(crate) fn go_live(
-        &self,
-        slot: Permit<'_, Out>,
-        subscribed: ByteString,
-        epoch: Arc<str>,
-        offset: u64,
-        counters: &Counters,
-    ) {
+    pub(crate) fn go_live(&self, subscribed: Frame, epoch: Arc<str>, offset: u64, counters: &Counters) {
         let mut state = lock(&self.state);
-        slot.send(Out::Text(subscribed));
+        let mut queue = self.outbox.queue();
+        if queue.push(Out::Text(subscribed)).is_err() {
+            *state = SubState::Stopped;
+            return;
+        }
         if !matches!(*state, SubState::Starting { .. }) {
             return;
         }
@@ -171,13 +180,13 @@ impl Sub {
                 },
                 None => Seq::Untracked,
             };
-            self.deliver(&mut state, seq, &frame.text, counters);
+            self.deliver(&mut state, &mut queue, seq, &frame.text, counters);
         }
         if overflowed && matches!(*state, SubState::Live { .. }) {
             // Frames were dropped while starting: the client cannot have them all.
             counters.queue_drop();
             *state = SubState::Stopped;
-            self.outbox.overflowed(&self.topic);
+            queue.overflowed(&self.topic);
         }
     }
 

@@ -471,6 +471,29 @@ async fn a_burst_is_coalesced_into_array_frames_without_loss_or_reordering() {
 }
 
 #[actix_rt::test]
+async fn a_busy_topic_is_fanned_out_at_most_once_per_coalesce_window() {
+    let app = spawn_app(|s| s.coalesce = Duration::from_secs(2)).await;
+    let topic = session_topic();
+    let mut client = app.connect().await;
+    client.subscribe(&topic).await;
+    let (frames_before, arrays_before) = (client.text_frames, client.array_frames);
+
+    for n in 1..=5 {
+        app.publish(&topic, announcement(n)).await;
+    }
+    let mut events = Vec::new();
+    for _ in 0..5 {
+        events.push(client.recv().await);
+    }
+    assert_consecutive(&events, &topic, 1);
+    // The first went out at once, alone; the four that came within the window waited and went out
+    // together, one frame (one wake) for the four.
+    assert_eq!(client.text_frames - frames_before, 2);
+    assert_eq!(client.array_frames - arrays_before, 1);
+    app.stop().await;
+}
+
+#[actix_rt::test]
 async fn resuming_with_since_replays_exactly_the_missed_events() {
     let app = spawn_app(|_| {}).await;
     let topic = session_topic();
@@ -704,7 +727,12 @@ async fn publish_while_fast_keeps_up<S: WsIo>(
 
 #[actix_rt::test]
 async fn a_client_that_never_reads_gets_resync_while_others_receive_every_event() {
-    let app = spawn_app(|s| s.queue_capacity = 4).await;
+    // Rounds follow each other at once: no coalescing window between them.
+    let app = spawn_app(|s| {
+        s.queue_capacity = 4;
+        s.coalesce = Duration::ZERO;
+    })
+    .await;
     let topic = session_topic();
     let mut slow = app.connect().await;
     slow.subscribe(&topic).await;
@@ -747,7 +775,12 @@ async fn a_client_that_never_reads_gets_resync_while_others_receive_every_event(
 
 #[actix_rt::test]
 async fn a_client_that_never_reads_on_two_topics_is_closed_with_4008() {
-    let app = spawn_app(|s| s.queue_capacity = 4).await;
+    // Rounds follow each other at once: no coalescing window between them.
+    let app = spawn_app(|s| {
+        s.queue_capacity = 4;
+        s.coalesce = Duration::ZERO;
+    })
+    .await;
     let (first, second) = (session_topic(), jam_topic());
     let mut slow = app.connect().await;
     slow.subscribe(&first).await;

@@ -162,6 +162,8 @@ pub struct LiveSettings {
     pub presence_interval_secs: u64,
     /// Connections this node accepts.
     pub max_connections: usize,
+    /// Milliseconds a busy topic's events wait to be fanned out together (0 to 1000; 0: never).
+    pub coalesce_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -348,6 +350,9 @@ impl Settings {
                 "limits.max_body_bytes",
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
+        }
+        if self.live.coalesce_ms > 1000 {
+            return fail("live.coalesce_ms", "must be at most 1000");
         }
         if self.moderation.hide_after_flags == 0 {
             return fail("moderation.hide_after_flags", "must be at least 1");
