@@ -12,9 +12,10 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Largest text frame the writer builds by coalescing (a single larger frame is still sent whole).
-/// Keeps coalesced frames within the default limits of common clients (64 KiB in awc, for example).
-pub(crate) const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Largest text frame built by coalescing (a single larger frame is still sent whole). Small enough
+/// that a connection whose client reads slowly holds little in actix-http's write buffer, which keeps
+/// its capacity after a burst (`jam-server` sets that buffer to the same size).
+pub(crate) const MAX_BATCH_BYTES: usize = 16 * 1024;
 
 /// A request from the client.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -14,10 +14,10 @@ use jam_broker::{Broker, BrokerError, BrokerSink, Published};
 use jam_domain::Principal;
 use tokio::runtime::Handle;
 use tokio::sync::Notify;
-use tokio::time::Instant;
 
 use crate::conn::Reader;
-use crate::frames::{self, Reply};
+use crate::fanout::{self, Backlog, Fanout, Item};
+use crate::frames::{self, Frame, Reply};
 use crate::inbound::Inbound;
 use crate::outbox::{LiveBody, Outbox, close, reason};
 use crate::registry::{Registry, Seq, Sub};
@@ -27,6 +27,9 @@ use crate::topic::TopicAuthorizer;
 
 /// How long `shutdown` waits for connections to take their 1001 before it returns anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
+
+/// Longest wait of the fan-out for the backlog to drain before it offers to the next chunk anyway.
+const BACKLOG_WAIT: Duration = Duration::from_millis(100);
 
 /// Broker topic that carries the tally service's coalesced counts for a topic. The tally service
 /// broadcasts on it (`Broker::broadcast`: no offsets, no history), since a client that misses a tally
@@ -59,20 +62,12 @@ pub struct Hub {
     shutting_down: AtomicBool,
     /// Notified whenever a connection ends; `shutdown` waits on it.
     ended: Notify,
-    /// Per topic with local subscribers: when it was last fanned out, and what waits for the next
-    /// fan-out (`HubSettings::coalesce`).
-    paces: Mutex<HashMap<Arc<str>, Arc<Mutex<Pace>>>>,
-    /// Where delayed fan-outs run (the runtime the hub was built in).
+    /// What waits to be fanned out, by topic, for the fan-out task.
+    fanout: Arc<Fanout>,
+    /// Connections with frames their socket's task has not taken yet.
+    backlog: Arc<Backlog>,
+    /// The fan-out task and the presence reporter run here (the runtime the hub was built in).
     runtime: Option<Handle>,
-}
-
-/// One topic's fan-out pacing. Its lock is held while the topic is fanned out, so fan-outs of a topic
-/// never overlap and its events reach every queue in order.
-#[derive(Default)]
-struct Pace {
-    last: Option<Instant>,
-    /// Events waiting for the fan-out that is scheduled while this is not empty.
-    waiting: Vec<Published>,
 }
 
 /// What the broker's reader task calls. Holds the hub weakly so that hub and broker do not keep each
@@ -110,23 +105,25 @@ impl Hub {
         let hub = Arc::new(Hub {
             broker,
             authorizer,
-            settings,
             registry: Registry::new(),
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             counters: Arc::new(Counters::default()),
             shutting_down: AtomicBool::new(false),
             ended: Notify::new(),
-            paces: Mutex::new(HashMap::new()),
+            fanout: Fanout::new(settings.coalesce),
+            backlog: Arc::new(Backlog::default()),
             runtime: Handle::try_current().ok(),
+            settings,
         });
         hub.broker.set_sink(Arc::new(HubSink(Arc::downgrade(&hub))));
         match &hub.runtime {
             Some(runtime) => {
                 runtime.spawn(presence_loop(Arc::downgrade(&hub)));
+                runtime.spawn(hub.fanout.clone().run(Arc::downgrade(&hub)));
             }
             None => tracing::warn!(
-                "hub built outside a Tokio runtime: presence counts are off, events are not coalesced"
+                "hub built outside a Tokio runtime: presence counts are off, fan-out is not paced"
             ),
         }
         hub
@@ -154,7 +151,7 @@ impl Hub {
         }
         let mut response = actix_http::ws::handshake(req.head())?;
         let stream = Inbound::new(body, self.settings.max_frame_bytes);
-        let outbox = Outbox::new(self.settings.queue_capacity);
+        let outbox = Outbox::new(self.settings.queue_capacity, self.backlog.clone());
         let live_body = LiveBody::new(outbox.clone(), self.counters.clone());
         let response = response.message_body(BoxBody::new(live_body))?.into();
 
@@ -247,7 +244,7 @@ impl Hub {
         sub.stop();
         let _topic_lock = self.registry.lock_topic(&sub.topic).await;
         if self.registry.remove(sub) {
-            lock(&self.paces).remove(&sub.topic);
+            self.fanout.forget(&sub.topic);
             for topic in [sub.topic.to_string(), tally_topic(&sub.topic)] {
                 if let Err(e) = self.broker.unsubscribe(&topic).await {
                     tracing::warn!(topic, error = %e, "broker unsubscribe failed");
@@ -257,79 +254,75 @@ impl Hub {
         self.counters.subscriptions.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// One event from the broker. Fanned out at once when its topic's previous fan-out is at least
-    /// `coalesce` ago; otherwise it waits, with whatever else comes meanwhile, for the fan-out
-    /// scheduled then. Never blocks on a client.
-    fn deliver(self: &Arc<Self>, event: Published) {
+    /// One event from the broker: queued for the fan-out task (see `fanout`). Never blocks.
+    fn deliver(&self, event: Published) {
         if let Some(topic) = tallied_topic(&event.topic) {
             // A node of an older version published the tally as an event (a rolling upgrade): its
             // offset belongs to the tally topic, not to the client's, so it is not tracked either.
             self.deliver_tally(topic, &event.payload);
             return;
         }
-        let coalesce = self.settings.coalesce;
-        let Some(runtime) = self.runtime.as_ref().filter(|_| !coalesce.is_zero()) else {
-            self.fan_out(&event.topic, std::slice::from_ref(&event));
-            return;
-        };
-        let pace = lock(&self.paces).entry(event.topic.clone()).or_default().clone();
-        let mut state = lock(&pace);
-        if !state.waiting.is_empty() {
-            state.waiting.push(event);
-            return;
-        }
-        let now = Instant::now();
-        match state.last {
-            Some(last) if now < last + coalesce => {
-                let topic = event.topic.clone();
-                state.waiting.push(event);
-                drop(state);
-                let hub = Arc::downgrade(self);
-                runtime.spawn(async move {
-                    tokio::time::sleep_until(last + coalesce).await;
-                    if let Some(hub) = hub.upgrade() {
-                        let mut state = lock(&pace);
-                        let events = std::mem::take(&mut state.waiting);
-                        state.last = Some(Instant::now());
-                        hub.fan_out(&topic, &events);
-                    }
-                });
-            }
-            _ => {
-                state.last = Some(now);
-                self.fan_out(&event.topic, std::slice::from_ref(&event));
+        let topic = event.topic.clone();
+        self.queue_fan_out(topic, Item::Event(event));
+    }
+
+    fn queue_fan_out(&self, topic: Arc<str>, item: Item) {
+        if self.runtime.is_some() {
+            self.fanout.push(topic, item);
+        } else {
+            let frames = self.frames(&topic, std::slice::from_ref(&item));
+            if let Some(subs) = self.registry.subscribers(&topic) {
+                self.offer(&subs, &frames);
             }
         }
     }
 
-    /// Offers `events` (of one topic, in order) to every local subscriber: each built into a frame
-    /// once, and a subscriber's share queued back to back, so it is woken once for all of them.
-    /// The registry lock is held only to clone the list; queueing never waits.
-    fn fan_out(&self, topic: &str, events: &[Published]) {
+    /// Offers `items` (of one topic, in order) to every local subscriber, `fanout::CHUNK` subscribers
+    /// at a time, waiting while too many connections are behind. Each item is built into a frame
+    /// once; a subscriber's share is queued under one lock, so it is woken once for all of it.
+    pub(crate) async fn fan_out(&self, topic: &str, items: &[Item]) {
         let Some(subs) = self.registry.subscribers(topic) else {
             return; // no longer held here
         };
-        let frames: Vec<(Seq<'_>, frames::Frame)> = events
+        let frames = self.frames(topic, items);
+        for chunk in subs.chunks(fanout::CHUNK) {
+            if self.backlog.len() >= fanout::BACKLOG_LIMIT {
+                // Bounded: connections that stopped taking frames leave the backlog when they are
+                // closed (4008, or the client timeout), but the fan-out never waits on them longer.
+                let _ = tokio::time::timeout(BACKLOG_WAIT, self.backlog.wait_for_room()).await;
+            }
+            self.offer(chunk, &frames);
+        }
+    }
+
+    fn frames<'a>(&self, topic: &str, items: &'a [Item]) -> Vec<(Seq<'a>, Frame)> {
+        items
             .iter()
-            .filter_map(|event| {
-                let frame = frames::event_frame(topic, event.offset, &event.payload);
-                if frame.is_none() {
-                    tracing::error!(
-                        topic,
-                        offset = event.offset,
-                        "dropped an event whose payload is not a UTF-8 JSON object"
-                    );
+            .filter_map(|item| match item {
+                Item::Event(event) => {
+                    let frame = frames::event_frame(topic, event.offset, &event.payload);
+                    if frame.is_none() {
+                        tracing::error!(
+                            topic,
+                            offset = event.offset,
+                            "dropped an event whose payload is not a UTF-8 JSON object"
+                        );
+                    }
+                    let seq = Seq::Event {
+                        epoch: &event.epoch,
+                        offset: event.offset,
+                    };
+                    Some((seq, frame?))
                 }
-                let seq = Seq::Event {
-                    epoch: &event.epoch,
-                    offset: event.offset,
-                };
-                Some((seq, frame?))
+                Item::Untracked(frame) => Some((Seq::Untracked, frame.clone())),
             })
-            .collect();
+            .collect()
+    }
+
+    fn offer(&self, subs: &[Arc<Sub>], frames: &[(Seq<'_>, Frame)]) {
         let hold_limit = self.settings.queue_capacity;
-        for sub in subs.iter() {
-            sub.offer(&frames, hold_limit, &self.counters);
+        for sub in subs {
+            sub.offer(frames, hold_limit, &self.counters);
         }
     }
 
@@ -344,21 +337,14 @@ impl Hub {
         }
     }
 
-    /// A `tally` frame for the subscribers of `topic`: built once, offered to each without an offset,
+    /// A `tally` frame for the subscribers of `topic`, fanned out like events but without an offset,
     /// so it neither moves nor checks where their event sequence stands.
     fn deliver_tally(&self, topic: &str, payload: &[u8]) {
-        let Some(subs) = self.registry.subscribers(topic) else {
-            return; // no longer held here
-        };
-        let Some(text) = frames::tally_frame(topic, payload) else {
+        let Some(frame) = frames::tally_frame(topic, payload) else {
             tracing::error!(topic, "dropped a tally whose payload is not a UTF-8 JSON object");
             return;
         };
-        let frames = [(Seq::Untracked, text)];
-        let hold_limit = self.settings.queue_capacity;
-        for sub in subs.iter() {
-            sub.offer(&frames, hold_limit, &self.counters);
-        }
+        self.queue_fan_out(topic.into(), Item::Untracked(frame));
     }
 
     /// Ends every local subscription with a `resync`.

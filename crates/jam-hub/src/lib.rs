@@ -5,6 +5,9 @@
 //! - `hub`: `Hub` — upgrade (Origin check), the broker sink, attach/detach with the broker
 //!   (first local subscriber subscribes, last unsubscribes, failures roll back), presence, shutdown.
 //! - `conn`: a connection's reader task — requests, replay, heartbeat and sign-in checks.
+//! - `fanout`: what the broker delivers waits here by topic; one task fans it out, at most once per
+//!   topic per `HubSettings::coalesce` and a chunk of subscribers at a time while the node's sockets
+//!   keep up (the backlog), so a fan-out never floods the workers the API shares.
 //! - `inbound`: a connection's way in, WebSocket frames decoded from the request payload.
 //! - `outbox`: a connection's bounded queue and `LiveBody`, the response body that drains it.
 //! - `registry`: local subscriptions by topic and the per-subscription delivery rule.
@@ -16,7 +19,7 @@
 //! - A bounded queue (`queue_capacity` frames) drained by the connection's response body: each time
 //!   actix-http's dispatcher can write, it takes everything queued at that moment as one text frame
 //!   (an event alone is the node's shared frame, bytes untouched; several become one JSON array; at
-//!   most 64 KiB per coalesced frame), because a wake costs far more than a message (`DESIGN.md` §8).
+//!   most 16 KiB per coalesced frame), because a wake costs far more than a message (`DESIGN.md` §8).
 //!   No writer task and no second channel: a delivery is one push and one wake of the socket's task.
 //! - Publishers (the broker sink, presence) only try to queue. When a connection's queue is full, the
 //!   frame is dropped and that topic's subscription ends with `resync {reason: "too slow"}`, written
@@ -44,6 +47,7 @@
 //! 1000 at once. A closing connection gets at most `client_timeout` to take its close frame.
 
 mod conn;
+mod fanout;
 mod frames;
 mod hub;
 mod inbound;

@@ -20,6 +20,7 @@ use actix_web::body::{BodySize, MessageBody};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
+use crate::fanout::Backlog;
 use crate::frames::{self, Frame, MAX_BATCH_BYTES, Reply};
 use crate::stats::Counters;
 
@@ -89,6 +90,8 @@ pub(crate) struct Outbox {
     capacity: usize,
     /// Notified when the body is gone (the connection ended).
     gone: Notify,
+    /// The node's count of connections with untaken frames, which this one is in while `behind`.
+    backlog: Arc<Backlog>,
 }
 
 #[derive(Default)]
@@ -107,6 +110,21 @@ struct State {
     overflowed: bool,
     /// The body is gone: nothing more is taken.
     gone: bool,
+    /// Counted in the node's backlog: something is queued that the body has not taken.
+    behind: bool,
+}
+
+impl State {
+    fn set_behind(&mut self, behind: bool, backlog: &Backlog) {
+        if self.behind != behind {
+            self.behind = behind;
+            if behind {
+                backlog.add();
+            } else {
+                backlog.remove();
+            }
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -122,11 +140,12 @@ fn wake(waker: Option<Waker>) {
 }
 
 impl Outbox {
-    pub(crate) fn new(capacity: usize) -> Arc<Outbox> {
+    pub(crate) fn new(capacity: usize, backlog: Arc<Backlog>) -> Arc<Outbox> {
         Arc::new(Outbox {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
             gone: Notify::new(),
+            backlog,
         })
     }
 
@@ -135,6 +154,7 @@ impl Outbox {
         Queue {
             state: lock(&self.state),
             capacity: self.capacity,
+            backlog: &self.backlog,
             wake_writer: false,
             wake_reader: false,
         }
@@ -171,14 +191,10 @@ impl Outbox {
 
     /// Queues a heartbeat ping unless the queue is full (then the connection is busy anyway).
     pub(crate) fn try_ping(&self) {
-        let mut state = lock(&self.state);
-        if state.gone || state.queue.len() >= self.capacity {
-            return;
+        let mut queue = self.queue();
+        if queue.state.queue.len() < queue.capacity {
+            let _ = queue.push(Out::Ping);
         }
-        state.queue.push_back(Out::Ping);
-        let writer = state.writer.take();
-        drop(state);
-        wake(writer);
     }
 
     /// Asks for the connection to be closed with `code` now, dropping what is queued. For the hub's
@@ -237,6 +253,7 @@ impl Outbox {
 pub(crate) struct Queue<'a> {
     state: MutexGuard<'a, State>,
     capacity: usize,
+    backlog: &'a Backlog,
     wake_writer: bool,
     wake_reader: bool,
 }
@@ -300,6 +317,8 @@ impl Queue<'_> {
         if self.state.close_now.is_none() {
             self.state.close_now = Some(code);
             self.state.queue.clear();
+            // Closing: nothing more is taken from it, so it is no longer behind.
+            self.state.set_behind(false, self.backlog);
             self.wake_writer = true;
             self.wake_reader = true;
         }
@@ -308,6 +327,9 @@ impl Queue<'_> {
 
 impl Drop for Queue<'_> {
     fn drop(&mut self) {
+        if !self.state.queue.is_empty() && self.state.close_now.is_none() && !self.state.gone {
+            self.state.set_behind(true, self.backlog);
+        }
         let writer = if self.wake_writer {
             self.state.writer.take()
         } else {
@@ -445,6 +467,7 @@ impl MessageBody for LiveBody {
         };
         if let Some(code) = close {
             state.queue.clear();
+            state.set_behind(false, &outbox.backlog);
             let reader = state.reader.take();
             drop(state);
             wake(reader);
@@ -455,10 +478,12 @@ impl MessageBody for LiveBody {
             return Poll::Ready(Some(Ok(out.freeze())));
         }
         if state.queue.is_empty() {
+            state.set_behind(false, &outbox.backlog);
             state.writer = Some(cx.waker().clone());
             return Poll::Pending;
         }
         std::mem::swap(&mut state.queue, &mut this.taken);
+        state.set_behind(false, &outbox.backlog);
         let reader = state.reader.take();
         drop(state);
         wake(reader);
@@ -477,6 +502,7 @@ impl Drop for LiveBody {
         let mut state = lock(&self.outbox.state);
         state.gone = true;
         state.queue.clear();
+        state.set_behind(false, &self.outbox.backlog);
         state.writer = None;
         let reader = state.reader.take();
         drop(state);
@@ -514,7 +540,7 @@ mod tests {
 
     #[test]
     fn one_queued_frame_goes_out_as_the_shared_bytes_and_several_as_one_array() {
-        let outbox = Outbox::new(8);
+        let outbox = Outbox::new(8, Arc::default());
         let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
         let wakes = Arc::new(Wakes::default());
         assert_eq!(poll(&mut body, &wakes), Poll::Pending);
@@ -543,7 +569,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_refuses_then_overflow_resyncs_and_a_second_one_while_silent_closes_with_4008() {
-        let outbox = Outbox::new(2);
+        let outbox = Outbox::new(2, Arc::default());
         let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
         let wakes = Arc::new(Wakes::default());
         let topic: Arc<str> = "session:s".into();
@@ -589,7 +615,7 @@ mod tests {
 
     #[test]
     fn finish_writes_what_is_queued_then_closes() {
-        let outbox = Outbox::new(4);
+        let outbox = Outbox::new(4, Arc::default());
         let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
         let wakes = Arc::new(Wakes::default());
         outbox.push(Out::Text(text(r#"{"e":1}"#))).unwrap();
@@ -612,7 +638,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_reader_waits_for_room_and_learns_when_the_body_is_gone() {
-        let outbox = Outbox::new(1);
+        let outbox = Outbox::new(1, Arc::default());
         let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
         let wakes = Arc::new(Wakes::default());
         outbox.send(Out::Text(text("{}"))).await.unwrap();

@@ -92,7 +92,54 @@ pub const NOT_SENT: &str = "not sent by the phase end (server behind)";
 
 /// Runs `count` requests, the `k`-th at `start + k / rate`, each through `one(k, api)`. Requests
 /// that find no free client before `give_up_unix_ns` are not sent (counted under `NOT_SENT`).
+///
+/// The requests run on a thread and runtime of their own: the load generator's main runtime is busy
+/// reading thousands of sockets, and a request queued behind those reads would be timed as if the
+/// server had been slow.
 async fn open_loop<F, Fut>(
+    apis: Vec<Api>,
+    window_unix_ns: (u64, u64),
+    rate: f64,
+    count: u64,
+    one: F,
+) -> Driven
+where
+    F: Fn(u64, u64, Api) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = (Api, Result<u16, String>)> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("loadgen-driver".into())
+        .spawn(move || {
+            let driven = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| runtime.block_on(schedule(apis, window_unix_ns, rate, count, one)));
+            let _ = tx.send(driven);
+        });
+    let failed = |why: String| {
+        let mut driven = Driven {
+            sent: 0,
+            ok: 0,
+            failed: BTreeMap::new(),
+            latency: histogram(),
+            first_ns: window_unix_ns.0,
+            last_answer_ns: window_unix_ns.0,
+        };
+        driven.failed.insert(why, count);
+        driven
+    };
+    if let Err(e) = spawned {
+        return failed(format!("driver thread: {e}"));
+    }
+    match rx.await {
+        Ok(Ok(driven)) => driven,
+        Ok(Err(e)) => failed(format!("driver runtime: {e}")),
+        Err(_) => failed("driver thread ended early".into()),
+    }
+}
+
+async fn schedule<F, Fut>(
     apis: Vec<Api>,
     (start_unix_ns, give_up_unix_ns): (u64, u64),
     rate: f64,

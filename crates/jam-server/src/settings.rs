@@ -472,6 +472,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("moderation.hide_after_flags"), "{err}");
+        let err = load(&[("JAM__LIVE__COALESCE_MS", "1001")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("live.coalesce_ms"), "{err}");
         let err = load(&[("JAM__VOTES__BATCH_MAX", "0")], None)
             .unwrap_err()
             .to_string();

@@ -217,6 +217,10 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    // actix-http keeps a grown write buffer (up to 128 KiB) on each connection; live connections
+    // write many small frames, so a small buffer caps what a slow reader leaves behind (the hub
+    // coalesces into frames of at most 16 KiB). Responses larger than this are written in pieces.
+    .h1_write_buffer_size(16 * 1024)
     // Signals are handled in `run_until_stopped`, so live connections are told to go elsewhere first.
     .disable_signals()
     .shutdown_timeout(shutdown)
