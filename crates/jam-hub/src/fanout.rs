@@ -188,6 +188,7 @@ impl Backlog {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn published(topic: &str, offset: u64) -> Item {
