@@ -172,7 +172,8 @@ impl Hub {
 
     /// Counters for `/metrics`.
     pub fn stats(&self) -> HubStats {
-        self.counters.snapshot(self.registry.len() as u64)
+        self.counters
+            .snapshot(self.registry.len() as u64, self.backlog.len() as u64)
     }
 
     /// Closes every connection with 1001 (server going away), refuses new ones, stops presence, and

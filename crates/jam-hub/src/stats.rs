@@ -18,6 +18,9 @@ pub struct HubStats {
     pub bytes_out: u64,
     /// Frames dropped because a connection's queue was full (each answered by a `resync` or a 4008).
     pub queue_drops: u64,
+    /// Connections with frames queued that their socket's task has not taken yet (a gauge): how far
+    /// the node's writes are behind its fan-out.
+    pub behind: u64,
 }
 
 /// The live counters behind `HubStats`. Relaxed atomics: they are statistics, not synchronization.
@@ -40,7 +43,7 @@ impl Counters {
         self.queue_drops.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self, topics: u64) -> HubStats {
+    pub(crate) fn snapshot(&self, topics: u64, behind: u64) -> HubStats {
         HubStats {
             connections: self.connections.load(Ordering::Relaxed),
             subscriptions: self.subscriptions.load(Ordering::Relaxed),
@@ -48,6 +51,7 @@ impl Counters {
             frames_out: self.frames_out.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             queue_drops: self.queue_drops.load(Ordering::Relaxed),
+            behind,
         }
     }
 }

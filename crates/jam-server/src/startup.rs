@@ -221,6 +221,8 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
     // write many small frames, so a small buffer caps what a slow reader leaves behind (the hub
     // coalesces into frames of at most 16 KiB). Responses larger than this are written in pieces.
     .h1_write_buffer_size(16 * 1024)
+    // Live frames are small and must not wait for the previous segment's ACK (Nagle's algorithm).
+    .tcp_nodelay(true)
     // Signals are handled in `run_until_stopped`, so live connections are told to go elsewhere first.
     .disable_signals()
     .shutdown_timeout(shutdown)

@@ -124,6 +124,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             hub.topics,
         ),
         (
+            "jam_live_connections_behind",
+            "Connections with frames queued that their socket has not taken yet (the fan-out waits above 1,024).",
+            "gauge",
+            hub.behind,
+        ),
+        (
             "jam_live_frames_out_total",
             "WebSocket frames written (a coalesced array counts once).",
             "counter",
