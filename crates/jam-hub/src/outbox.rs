@@ -353,8 +353,8 @@ impl Drop for Queue<'_> {
 pub(crate) struct LiveBody {
     outbox: Arc<Outbox>,
     counters: Arc<Counters>,
-    /// What was taken from the queue, swapped with it so that publishers are not held up while it is
-    /// encoded. Reused from poll to poll.
+    /// What was taken from the queue this poll, encoded after the queue's lock is released so that
+    /// publishers are not held up. Reused from poll to poll.
     taken: VecDeque<Out>,
     batch: Vec<Frame>,
     batch_bytes: usize,
@@ -482,8 +482,25 @@ impl MessageBody for LiveBody {
             state.writer = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        std::mem::swap(&mut state.queue, &mut this.taken);
-        state.set_behind(false, &outbox.backlog);
+        // At most about one coalesced frame's worth per poll: what stays queued is shared with other
+        // connections, while what is taken is copied into this connection's buffers (actix-http's
+        // write buffer keeps its grown size), so a backlog never becomes a per-connection copy.
+        let mut bytes = 0;
+        while bytes < MAX_BATCH_BYTES
+            && let Some(out) = state.queue.pop_front()
+        {
+            bytes += match &out {
+                Out::Text(frame) => frame.len(),
+                _ => 64,
+            };
+            this.taken.push_back(out);
+        }
+        if state.queue.is_empty() {
+            state.set_behind(false, &outbox.backlog);
+        } else {
+            // More to come: be polled again once this is written.
+            cx.waker().wake_by_ref();
+        }
         let reader = state.reader.take();
         drop(state);
         wake(reader);
@@ -565,6 +582,39 @@ mod tests {
         };
         assert_eq!(bytes, text(r#"[{"n":2},{"n":3},{"n":4}]"#).wire());
         assert_eq!(poll(&mut body, &wakes), Poll::Pending);
+    }
+
+    #[test]
+    fn a_backlog_goes_out_a_frame_at_a_time_while_the_rest_stays_queued() {
+        let outbox = Outbox::new(1000, Arc::default());
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        let pad = "x".repeat(1000);
+        for n in 0..40 {
+            let frame = text(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#));
+            assert_eq!(outbox.queue().try_text(&frame), Offer::Queued);
+        }
+        let mut seen = Vec::new();
+        let mut polls = 0;
+        while let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) {
+            polls += 1;
+            assert!(
+                bytes.len() < MAX_BATCH_BYTES + 2048,
+                "{} bytes in one poll",
+                bytes.len()
+            );
+            let mut buf = BytesMut::from(&bytes[..]);
+            let (_, _, payload) = actix_http::ws::Parser::parse(&mut buf, false, usize::MAX)
+                .unwrap()
+                .unwrap();
+            assert!(buf.is_empty(), "one frame per poll");
+            let messages: Vec<serde_json::Value> = serde_json::from_slice(&payload.unwrap()).unwrap();
+            seen.extend(messages.iter().map(|m| m["n"].as_u64().unwrap()));
+        }
+        assert_eq!(seen, (0..40).collect::<Vec<_>>(), "everything, in order");
+        assert!(polls >= 3, "40 KB in frames of at most 16 KiB: {polls} polls");
+        // Each poll that left something queued asked to be polled again.
+        assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) >= polls - 1);
     }
 
     #[test]
