@@ -91,7 +91,7 @@ impl Reader {
                     if !self.hub.authorizer.still_signed_in(&self.session_id).await {
                         break Flow::Close(close::SIGNED_OUT);
                     }
-                    outbox.try_ping();
+                    outbox.ping();
                 }
             }
         };

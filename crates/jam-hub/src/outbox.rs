@@ -110,7 +110,9 @@ struct State {
     overflowed: bool,
     /// The body is gone: nothing more is taken.
     gone: bool,
-    /// Counted in the node's backlog: something is queued that the body has not taken.
+    /// Counted in the node's backlog: a publisher woke the body, which has not been polled since
+    /// (its socket's task waits in a worker's run queue). A body that is being served, or whose
+    /// socket is full, does not count: waiting for it would not shorten any run queue.
     behind: bool,
 }
 
@@ -189,11 +191,13 @@ impl Outbox {
         self.queue().push(out)
     }
 
-    /// Queues a heartbeat ping unless the queue is full (then the connection is busy anyway).
-    pub(crate) fn try_ping(&self) {
+    /// Queues a heartbeat ping ahead of everything queued: a backlog must not hold up the
+    /// heartbeat, nor therefore the client's pong (at most one per ping interval, so it needs no room).
+    pub(crate) fn ping(&self) {
         let mut queue = self.queue();
-        if queue.state.queue.len() < queue.capacity {
-            let _ = queue.push(Out::Ping);
+        if queue.open() {
+            queue.state.queue.push_front(Out::Ping);
+            queue.wake_writer = true;
         }
     }
 
@@ -327,14 +331,14 @@ impl Queue<'_> {
 
 impl Drop for Queue<'_> {
     fn drop(&mut self) {
-        if !self.state.queue.is_empty() && self.state.close_now.is_none() && !self.state.gone {
-            self.state.set_behind(true, self.backlog);
-        }
         let writer = if self.wake_writer {
             self.state.writer.take()
         } else {
             None
         };
+        if writer.is_some() && self.state.close_now.is_none() && !self.state.gone {
+            self.state.set_behind(true, self.backlog);
+        }
         let reader = if self.wake_reader {
             self.state.reader.take()
         } else {
@@ -460,6 +464,7 @@ impl MessageBody for LiveBody {
         }
         let outbox = this.outbox.clone();
         let mut state = lock(&outbox.state);
+        state.set_behind(false, &outbox.backlog);
         let close = match (state.close_now, state.close_after) {
             (Some(code), _) => Some(code),
             (None, Some(code)) if state.queue.is_empty() => Some(code),
@@ -467,7 +472,6 @@ impl MessageBody for LiveBody {
         };
         if let Some(code) = close {
             state.queue.clear();
-            state.set_behind(false, &outbox.backlog);
             let reader = state.reader.take();
             drop(state);
             wake(reader);
@@ -478,7 +482,6 @@ impl MessageBody for LiveBody {
             return Poll::Ready(Some(Ok(out.freeze())));
         }
         if state.queue.is_empty() {
-            state.set_behind(false, &outbox.backlog);
             state.writer = Some(cx.waker().clone());
             return Poll::Pending;
         }
@@ -495,9 +498,7 @@ impl MessageBody for LiveBody {
             };
             this.taken.push_back(out);
         }
-        if state.queue.is_empty() {
-            state.set_behind(false, &outbox.backlog);
-        } else {
+        if !state.queue.is_empty() {
             // More to come: be polled again once this is written.
             cx.waker().wake_by_ref();
         }
@@ -615,6 +616,29 @@ mod tests {
         assert!(polls >= 3, "40 KB in frames of at most 16 KiB: {polls} polls");
         // Each poll that left something queued asked to be polled again.
         assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) >= polls - 1);
+    }
+
+    #[test]
+    fn the_backlog_counts_a_connection_from_its_wake_to_its_next_poll_and_pings_go_first() {
+        let backlog = Arc::new(Backlog::default());
+        let outbox = Outbox::new(8, backlog.clone());
+        let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
+        let wakes = Arc::new(Wakes::default());
+        assert_eq!(poll(&mut body, &wakes), Poll::Pending);
+        outbox.queue().try_text(&text("{}"));
+        outbox.queue().try_text(&text("[]"));
+        assert_eq!(backlog.len(), 1, "one wake, counted once");
+        outbox.ping();
+        let Poll::Ready(Some(bytes)) = poll(&mut body, &wakes) else {
+            panic!()
+        };
+        assert_eq!(backlog.len(), 0, "polled");
+        assert_eq!(&bytes[..2], &[0x89, 0x00], "the ping is ahead of the queued data");
+        // Queued while the body is being served (no waker registered): no wake, not counted.
+        outbox.queue().try_text(&text("{}"));
+        assert_eq!(backlog.len(), 0);
+        drop(body);
+        assert_eq!(backlog.len(), 0);
     }
 
     #[test]
