@@ -42,6 +42,18 @@ pub struct Driven {
 }
 
 impl Driven {
+    /// No request yet, the schedule starting at `first_ns`.
+    fn nothing_yet(first_ns: u64) -> Driven {
+        Driven {
+            sent: 0,
+            ok: 0,
+            failed: BTreeMap::new(),
+            latency: histogram(),
+            first_ns,
+            last_answer_ns: first_ns,
+        }
+    }
+
     /// Requests answered per second, from the first one's intended time to the last answer: below
     /// the asked rate when the server answered more slowly than the schedule sent.
     pub fn achieved_rate(&self) -> f64 {
@@ -118,14 +130,7 @@ where
             let _ = tx.send(driven);
         });
     let failed = |why: String| {
-        let mut driven = Driven {
-            sent: 0,
-            ok: 0,
-            failed: BTreeMap::new(),
-            latency: histogram(),
-            first_ns: window_unix_ns.0,
-            last_answer_ns: window_unix_ns.0,
-        };
+        let mut driven = Driven::nothing_yet(window_unix_ns.0);
         driven.failed.insert(why, count);
         driven
     };
@@ -153,14 +158,7 @@ where
     let pool = Pool::new(apis);
     let one = Arc::new(one);
     let mut tasks = JoinSet::new();
-    let mut driven = Driven {
-        sent: 0,
-        ok: 0,
-        failed: BTreeMap::new(),
-        latency: histogram(),
-        first_ns: start_unix_ns,
-        last_answer_ns: start_unix_ns,
-    };
+    let mut driven = Driven::nothing_yet(start_unix_ns);
     let interval_ns = 1e9 / rate.max(1e-9);
     for k in 0..count {
         let intended = start_unix_ns + (k as f64 * interval_ns) as u64;
