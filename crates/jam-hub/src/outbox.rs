@@ -3,8 +3,9 @@
 //!
 //! There is no writer task and no second channel: publishers (the broker sink, presence) push a
 //! shared, already encoded `Frame` under a short per-connection lock and wake the connection's
-//! actix-http dispatcher, which polls `LiveBody` and gets everything queued at that moment coalesced
-//! into one frame. One wake per write, the socket's own task, nothing per connection but the queue.
+//! actix-http dispatcher, which polls `LiveBody` and gets what is queued coalesced into one frame (up
+//! to `MAX_BATCH_BYTES` per poll; the rest stays queued, shared, for the next poll). One wake per
+//! write, the socket's own task, nothing per connection but the queue.
 //! Publishers never wait; only this connection's reader waits for room (for its own replies), so a
 //! client that does not read slows down only itself.
 
@@ -352,8 +353,8 @@ impl Drop for Queue<'_> {
 }
 
 /// The WebSocket response body of a live connection: actix-http's dispatcher polls it whenever it
-/// can write, and gets everything queued at that moment, texts coalesced into as few frames as
-/// `MAX_BATCH_BYTES` allows (one shared frame as it is, several as one JSON array).
+/// can write, and gets what is queued, up to about `MAX_BATCH_BYTES` per poll, as one frame (a lone
+/// text is the shared frame as it is; several become one JSON array; control frames go as they are).
 pub(crate) struct LiveBody {
     outbox: Arc<Outbox>,
     counters: Arc<Counters>,
