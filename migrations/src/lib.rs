@@ -7,6 +7,8 @@
 //!   `ideas` that fills it, and the deployment id that names its lease; written per backend, since triggers have no backend-neutral builder.
 //! - `m20261203_000001_tally_leaves`: `ideas.votes_rev` and the per-idea leaf cache of the tally's
 //!   digest (`tally_leaves`).
+//! - `m20261205_000001_jam_parts_rev`: `jams.parts_rev`, bumped by triggers on `sessions` and
+//!   `audiences`, which lets a node reuse a jam's parts while they have not changed.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -18,10 +20,12 @@
 
 pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 mod m20261127_000001_initial;
 mod m20261201_000001_tally_dirty;
 mod m20261203_000001_tally_leaves;
+mod m20261205_000001_jam_parts_rev;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -33,6 +37,26 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_initial::Migration),
             Box::new(m20261201_000001_tally_dirty::Migration),
             Box::new(m20261203_000001_tally_leaves::Migration),
+            Box::new(m20261205_000001_jam_parts_rev::Migration),
         ]
     }
+}
+
+/// Runs the statements written for the connection's backend, in order (for what sea-query's
+/// backend-neutral builders cannot say, such as triggers).
+async fn run_per_backend(
+    manager: &SchemaManager<'_>,
+    sqlite: &[&str],
+    postgres: &[&str],
+) -> Result<(), DbErr> {
+    let statements = match manager.get_database_backend() {
+        DatabaseBackend::Sqlite => sqlite,
+        DatabaseBackend::Postgres => postgres,
+        other => return Err(DbErr::Migration(format!("unsupported backend {other:?}"))),
+    };
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
 }

@@ -19,7 +19,6 @@
 //! actually differs.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -71,26 +70,13 @@ const POSTGRES_DOWN: &[&str] = &[
     "DROP TABLE IF EXISTS tally_deployment",
 ];
 
-async fn run(manager: &SchemaManager<'_>, sqlite: &[&str], postgres: &[&str]) -> Result<(), DbErr> {
-    let statements = match manager.get_database_backend() {
-        DatabaseBackend::Sqlite => sqlite,
-        DatabaseBackend::Postgres => postgres,
-        other => return Err(DbErr::Migration(format!("unsupported backend {other:?}"))),
-    };
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_UP, POSTGRES_UP).await
+        crate::run_per_backend(manager, SQLITE_UP, POSTGRES_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, SQLITE_DOWN, POSTGRES_DOWN).await
+        crate::run_per_backend(manager, SQLITE_DOWN, POSTGRES_DOWN).await
     }
 }

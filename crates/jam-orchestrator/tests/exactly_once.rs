@@ -61,6 +61,7 @@ async fn seed(db: &DatabaseConnection) -> (Uuid, Uuid) {
         created_by: None,
         created_at: h(0),
         updated_at: h(0),
+        parts_rev: 0,
     };
     jam_store::jams::insert(db, jam.clone(), vec![]).await.unwrap();
     let session = sessions::Model {
@@ -216,4 +217,37 @@ async fn a_claim_left_by_a_dead_node_is_published_after_the_claim_timeout() {
         1,
         "the stale claim is taken over"
     );
+}
+
+#[tokio::test]
+async fn transitions_due_at_the_same_time_list_the_jam_first_whoever_recorded_them_first() {
+    use jam_store::schedule::{NewTransition, SubjectKind};
+    let (_dir, db) = database().await;
+    let (jam_id, session_id) = seed(&db).await;
+    let due = |kind, subject_id, from: &str, to: &str| NewTransition {
+        jam_id,
+        subject_kind: kind,
+        subject_id,
+        seq: 1,
+        from_state: from.into(),
+        to_state: to.into(),
+        at: h(1),
+        manual: false,
+    };
+    // Another node recorded the session's opening a moment before this one recorded the jam going live.
+    let session = due(SubjectKind::Session, session_id, "pending", "open");
+    let jam = due(SubjectKind::Jam, jam_id, "scheduled", "live");
+    assert_eq!(
+        jam_store::schedule::record(&db, vec![session], h(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        jam_store::schedule::record(&db, vec![jam], h(1)).await.unwrap(),
+        1
+    );
+    let rows = jam_store::schedule::transitions_of(&db, jam_id).await.unwrap();
+    let seen: Vec<_> = rows.iter().map(|r| (r.subject_id, r.to_state.as_str())).collect();
+    assert_eq!(seen, [(jam_id, "live"), (session_id, "open")]);
 }

@@ -96,6 +96,7 @@ impl Application {
             tally: crate::tally_ticker::Handle::default(),
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
             votes,
+            jams: Arc::default(),
         };
         let server = http_server(state.clone(), listener)?;
         Ok(Self { port, server, state })

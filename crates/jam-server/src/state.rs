@@ -34,6 +34,8 @@ pub struct AppState {
     /// This node's batched vote writer: votes from every worker share its transactions
     /// (group commit); drained at shutdown.
     pub votes: jam_store::vote_writer::VoteWriter,
+    /// Jams' sessions and audiences as last read, reused while unchanged (one query per jam lookup).
+    pub jams: Arc<jam_store::jams::JamCache>,
 }
 
 impl AppState {

@@ -509,6 +509,7 @@ mod tests {
             created_by: None,
             created_at: t,
             updated_at: t,
+            parts_rev: 0,
         }))
         .exec_without_returning(&db)
         .await

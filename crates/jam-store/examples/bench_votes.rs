@@ -448,6 +448,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Res<
         created_by: None,
         created_at: t,
         updated_at: t,
+        parts_rev: 0,
     }))
     .exec_without_returning(db)
     .await?;

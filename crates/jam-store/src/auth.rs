@@ -51,7 +51,9 @@ pub async fn principal_for(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<SignedIn>, StoreError> {
-    let Some(session) = auth_sessions::Entity::find_by_id(token_hash.to_owned())
+    // A participant's sign-in (the many) comes with its participant in one query; staff take a second.
+    let Some((session, participant)) = auth_sessions::Entity::find_by_id(token_hash.to_owned())
+        .find_also_related(participants::Entity)
         .one(db)
         .await?
     else {
@@ -75,10 +77,7 @@ pub async fn principal_for(
             display_name: s.display_name,
         }));
     }
-    if let Some(participant_id) = session.participant_id {
-        let Some(p) = participants::Entity::find_by_id(participant_id).one(db).await? else {
-            return Ok(None);
-        };
+    if let Some(p) = participant {
         return Ok(Some(SignedIn {
             principal: Principal::Participant {
                 id: ParticipantId(p.id),

@@ -1,6 +1,8 @@
 //! Jams with their audiences and sessions, and the writes facilitators make to them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use jam_domain::lifecycle::{self, JamState, JamTimes, ManualAction, SessionState, SessionTimes};
@@ -74,7 +76,23 @@ pub async fn load_full(
     if jams.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = jams.iter().map(|j| j.id).collect();
+    let (mut auds, mut sess) = load_parts(db, jams.iter().map(|j| j.id).collect()).await?;
+    Ok(jams
+        .into_iter()
+        .map(|jam| JamFull {
+            audiences: auds.remove(&jam.id).unwrap_or_default(),
+            sessions: sess.remove(&jam.id).unwrap_or_default(),
+            jam,
+        })
+        .collect())
+}
+
+type PartsByJam = (
+    HashMap<Uuid, Vec<audiences::Model>>,
+    HashMap<Uuid, Vec<sessions::Model>>,
+);
+
+async fn load_parts(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> Result<PartsByJam, StoreError> {
     let mut auds: HashMap<Uuid, Vec<audiences::Model>> = HashMap::new();
     for a in audiences::Entity::find()
         .filter(audiences::Column::JamId.is_in(ids.clone()))
@@ -94,32 +112,130 @@ pub async fn load_full(
     {
         sess.entry(s.jam_id).or_default().push(s);
     }
-    Ok(jams
-        .into_iter()
-        .map(|jam| JamFull {
-            audiences: auds.remove(&jam.id).unwrap_or_default(),
-            sessions: sess.remove(&jam.id).unwrap_or_default(),
-            jam,
-        })
-        .collect())
+    Ok((auds, sess))
+}
+
+async fn row_by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<jams::Model>, StoreError> {
+    Ok(jams::Entity::find()
+        .filter(jams::Column::Slug.eq(slug))
+        .one(db)
+        .await?)
 }
 
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Option<JamFull>, StoreError> {
-    let Some(jam) = jams::Entity::find()
-        .filter(jams::Column::Slug.eq(slug))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(load_full(db, vec![jam]).await?.pop())
+    match row_by_slug(db, slug).await? {
+        Some(jam) => Ok(load_full(db, vec![jam]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JamFull>, StoreError> {
-    let Some(jam) = jams::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(load_full(db, vec![jam]).await?.pop())
+    match jams::Entity::find_by_id(id).one(db).await? {
+        Some(jam) => Ok(load_full(db, vec![jam]).await?.pop()),
+        None => Ok(None),
+    }
+}
+
+/// A node's copy of each jam's audiences and sessions, reused while the jam row's `parts_rev` is the
+/// one they were read at. The row itself is read by every lookup (its state changes by the clock and
+/// by facilitators); triggers bump `parts_rev` with every change to the parts, so a lookup that finds
+/// the same number finds the same parts, on every node, with no invalidation messages. The parts are
+/// read after the row, so what is kept is never older than the number it is kept under.
+#[derive(Default)]
+pub struct JamCache {
+    parts: Mutex<HashMap<Uuid, Arc<Parts>>>,
+    /// How many lookups had to read the parts (for tests and metrics).
+    reads: AtomicU64,
+}
+
+struct Parts {
+    rev: i64,
+    audiences: Vec<audiences::Model>,
+    sessions: Vec<sessions::Model>,
+}
+
+/// Jams kept at most (a deployment runs a handful; past this the cache starts over).
+const CACHED_JAMS: usize = 256;
+
+impl JamCache {
+    pub async fn by_id(&self, db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JamFull>, StoreError> {
+        match jams::Entity::find_by_id(id).one(db).await? {
+            Some(jam) => Ok(Some(self.complete(db, jam).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn by_slug(
+        &self,
+        db: &impl ConnectionTrait,
+        slug: &str,
+    ) -> Result<Option<JamFull>, StoreError> {
+        match row_by_slug(db, slug).await? {
+            Some(jam) => Ok(Some(self.complete(db, jam).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The idea with its jam, the two rows in one query.
+    pub async fn idea_with_jam(
+        &self,
+        db: &impl ConnectionTrait,
+        idea_id: Uuid,
+    ) -> Result<Option<(ideas::Model, JamFull)>, StoreError> {
+        let found = ideas::Entity::find_by_id(idea_id)
+            .find_also_related(jams::Entity)
+            .one(db)
+            .await?;
+        match found {
+            Some((idea, Some(jam))) => Ok(Some((idea, self.complete(db, jam).await?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// The jam row with its parts: the kept ones if the row's `parts_rev` is theirs, else read now.
+    pub async fn complete(&self, db: &impl ConnectionTrait, jam: jams::Model) -> Result<JamFull, StoreError> {
+        let kept = self
+            .lock()
+            .get(&jam.id)
+            .filter(|p| p.rev == jam.parts_rev)
+            .cloned();
+        if let Some(parts) = kept {
+            return Ok(JamFull {
+                audiences: parts.audiences.clone(),
+                sessions: parts.sessions.clone(),
+                jam,
+            });
+        }
+        let (mut auds, mut sess) = load_parts(db, vec![jam.id]).await?;
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let parts = Arc::new(Parts {
+            rev: jam.parts_rev,
+            audiences: auds.remove(&jam.id).unwrap_or_default(),
+            sessions: sess.remove(&jam.id).unwrap_or_default(),
+        });
+        {
+            let mut kept = self.lock();
+            if kept.len() >= CACHED_JAMS && !kept.contains_key(&jam.id) {
+                kept.clear();
+            }
+            kept.insert(jam.id, parts.clone());
+        }
+        Ok(JamFull {
+            audiences: parts.audiences.clone(),
+            sessions: parts.sessions.clone(),
+            jam,
+        })
+    }
+
+    /// How many lookups read the parts from the database (the others reused them).
+    pub fn parts_reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Parts>>> {
+        // The critical sections only look up or replace one entry.
+        self.parts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// All jams, newest first (a deployment runs a handful).
@@ -173,6 +289,8 @@ pub async fn insert(
 pub async fn update(db: &impl ConnectionTrait, jam: jams::Model) -> Result<(), StoreError> {
     let mut active: jams::ActiveModel = jam.into();
     active = active.reset_all();
+    // The triggers own it: writing back the number read earlier could undo a bump made meanwhile.
+    active.parts_rev = sea_orm::ActiveValue::NotSet;
     active.update(db).await?;
     Ok(())
 }

@@ -220,13 +220,18 @@ pub async fn mark_published(
     Ok(())
 }
 
-/// Every transition of a jam in recorded order (for tests and the audit view).
+/// Every transition of a jam in schedule order: by the time it took effect, the jam before its sessions
+/// at the same time, then by each subject's seq. Ids are not an order here: two nodes recording in the
+/// same millisecond make UUIDv7s whose order is random.
 pub async fn transitions_of(
     db: &impl ConnectionTrait,
     jam_id: Uuid,
 ) -> Result<Vec<transitions::Model>, StoreError> {
     Ok(transitions::Entity::find()
         .filter(transitions::Column::JamId.eq(jam_id))
+        .order_by_asc(transitions::Column::At)
+        .order_by_asc(transitions::Column::SubjectKind)
+        .order_by_asc(transitions::Column::Seq)
         .order_by_asc(transitions::Column::Id)
         .limit(10_000)
         .all(db)

@@ -180,6 +180,7 @@ fn jam_row(slug: &str, created_by: Option<Uuid>) -> jams::Model {
         created_by,
         created_at: t,
         updated_at: t,
+        parts_rev: 0,
     }
 }
 
@@ -343,7 +344,10 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     );
     assert_eq!(
         jams::Entity::find_by_id(f.jam.id).one(db).await.unwrap(),
-        Some(f.jam.clone())
+        Some(jams::Model {
+            parts_rev: 2, // the triggers counted the seed's audience and session
+            ..f.jam.clone()
+        })
     );
     assert_eq!(
         audiences::Entity::find_by_id(f.audience.id)
@@ -941,6 +945,65 @@ async fn check_ranking_rows_page_through_a_jam_once_in_id_order(db: &DatabaseCon
     assert_eq!(tally_leaves::Entity::find().count(db).await.unwrap(), 0);
 }
 
+/// `JamCache` reads a jam's sessions and audiences again exactly when a trigger has bumped
+/// `parts_rev`: after any insert, update or delete of one, and never because the jam row changed.
+async fn check_a_jams_parts_are_reused_until_they_change(db: &DatabaseConnection) {
+    let f = seed(db, "cached").await;
+    let cache = jam_store::jams::JamCache::default();
+    let first = cache.by_id(db, f.jam.id).await.unwrap().unwrap();
+    assert_eq!((first.sessions.len(), first.audiences.len()), (1, 1));
+    let rev = first.jam.parts_rev;
+    assert!(rev >= 2, "the seed's session and audience bumped it: {rev}");
+    assert!(cache.by_slug(db, "cached").await.unwrap().is_some());
+    let (idea, _) = cache.idea_with_jam(db, f.idea.id).await.unwrap().unwrap();
+    assert_eq!(idea.id, f.idea.id);
+    assert_eq!(cache.parts_reads(), 1, "read once, reused twice");
+
+    // A session closed by hand: seen at once, in the same lookup.
+    let stale_jam = first.jam.clone();
+    let mut session = f.session.clone();
+    session.manual_state = Some("closed".into());
+    jam_store::jams::update_session(db, session).await.unwrap();
+    let after = cache.by_id(db, f.jam.id).await.unwrap().unwrap();
+    assert_eq!(after.sessions[0].manual_state.as_deref(), Some("closed"));
+    assert_eq!(after.jam.parts_rev, rev + 1);
+    assert_eq!(cache.parts_reads(), 2);
+
+    // Saving the jam row from a copy read before that change keeps the bump (the triggers own it).
+    let mut renamed = stale_jam;
+    renamed.title = "Renamed".into();
+    jam_store::jams::update(db, renamed).await.unwrap();
+    let after = cache.by_id(db, f.jam.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.jam.title.as_str(), after.jam.parts_rev),
+        ("Renamed", rev + 1)
+    );
+    assert_eq!(after.sessions[0].manual_state.as_deref(), Some("closed"));
+    assert_eq!(cache.parts_reads(), 2, "a changed jam row alone reads no parts");
+
+    // New and deleted sessions and audiences are seen too.
+    let mut added = f.session.clone();
+    added.id = id();
+    insert(db, added.clone().into_active_model()).await.unwrap();
+    assert_eq!(
+        cache.by_id(db, f.jam.id).await.unwrap().unwrap().sessions.len(),
+        2
+    );
+    sessions::Entity::delete_by_id(added.id).exec(db).await.unwrap();
+    assert_eq!(
+        cache.by_id(db, f.jam.id).await.unwrap().unwrap().sessions.len(),
+        1
+    );
+    let mut partner = audience_row(f.jam.id, "partner", "code-cached-2");
+    partner.position = 1;
+    insert(db, partner.into_active_model()).await.unwrap();
+    let after = cache.by_id(db, f.jam.id).await.unwrap().unwrap();
+    assert_eq!(after.audiences.len(), 2);
+    assert_eq!(after.jam.parts_rev, rev + 4);
+    assert_eq!(cache.parts_reads(), 5);
+    assert!(cache.by_id(db, id()).await.unwrap().is_none());
+}
+
 async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
     let Some(t) = make().await else { return };
     check_migrations_go_up_down_and_up_again(&t.db).await;
@@ -958,6 +1021,7 @@ async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
     check_foreign_keys_and_checks_hold(&t.db).await;
     check_deletes_cascade_as_documented(&t.db).await;
     check_ranking_rows_page_through_a_jam_once_in_id_order(&t.db).await;
+    check_a_jams_parts_are_reused_until_they_change(&t.db).await;
     t.finish().await;
 }
 

@@ -112,6 +112,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Jam 
         created_by: None,
         created_at: t,
         updated_at: t,
+        parts_rev: 0,
     }))
     .exec_without_returning(db)
     .await

@@ -378,6 +378,7 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
         created_by: None,
         created_at: starts,
         updated_at: starts,
+        parts_rev: 0,
     }))
     .exec_without_returning(&txn)
     .await?;

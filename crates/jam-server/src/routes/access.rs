@@ -18,13 +18,17 @@ pub(super) fn store_err(e: sea_orm::DbErr) -> ApiError {
 }
 
 pub(super) async fn jam_by_slug(state: &AppState, slug: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_slug(&state.db, slug)
+    state
+        .jams
+        .by_slug(&state.db, slug)
         .await?
         .ok_or_else(|| ApiError::not_found("jam"))
 }
 
 pub(super) async fn jam_by_id(state: &AppState, id: Uuid, what: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_id(&state.db, id)
+    state
+        .jams
+        .by_id(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found(what))
 }
@@ -81,10 +85,11 @@ pub(super) async fn readable_idea(
     id: Uuid,
     what: &str,
 ) -> ApiResult<(JamFull, ideas::Model)> {
-    let idea = jam_store::ideas::by_id(&state.db, id)
+    let (idea, jam) = state
+        .jams
+        .idea_with_jam(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found(what))?;
-    let jam = jam_by_id(state, idea.jam_id, what).await?;
     require_member(caller, &jam, what)?;
     if !can_see(caller, &idea.status, idea.author_id) {
         return Err(ApiError::not_found(what));

@@ -29,9 +29,7 @@ use crate::validate::Check;
 use crate::views::{jam_view, session_view};
 
 async fn load(state: &AppState, slug: &str) -> ApiResult<JamFull> {
-    jam_store::jams::by_slug(&state.db, slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("jam"))
+    super::access::jam_by_slug(state, slug).await
 }
 
 fn parse_session_id(jam: &JamFull, raw: &str) -> ApiResult<sessions::Model> {
@@ -170,6 +168,7 @@ pub async fn create_jam(
         created_by: Some(caller_staff_id(&caller)),
         created_at: now,
         updated_at: now,
+        parts_rev: 0,
     };
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     let full = jam_store::jams::insert(&txn, jam, audiences)

@@ -290,9 +290,7 @@ pub async fn queue(
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
     caller.require_runs_jams()?;
-    let jam = jam_store::jams::by_slug(&state.db, &slug)
-        .await?
-        .ok_or_else(|| ApiError::not_found("jam"))?;
+    let jam = super::access::jam_by_slug(&state, &slug).await?;
     let limit = query.limit(&state, 50)?;
     let (found, next) =
         jam_store::moderation::queue(&state.db, jam.jam.id, query.cursor_uuid()?, limit).await?;

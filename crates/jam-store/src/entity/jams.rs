@@ -27,6 +27,9 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Bumped by triggers whenever the jam's sessions or audiences change (never written by code:
+    /// `jams::update` leaves it out).
+    pub parts_rev: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
