@@ -20,6 +20,8 @@
 #   --phase-secs S      seconds of load per phase [20]; each phase then drains for --drain-secs [5]
 #   --idle-secs S       seconds of the idle phase [10]
 #   --abuse-rate R      events/s of the abuse pair of phases, 0 to skip [20]
+#   --abuse-secs S      seconds of load of each abuse phase [40]: the client that never reads fills its
+#                       socket buffers, then its queue (512 frames) at the abuse rate, before the hub acts
 #   --nodes K           cluster nodes [6]
 #   --node-conns M      connections per cluster node (one loadgen process each) [15000]
 #   --vote-rate V       votes/s of the storm [5000]
@@ -32,12 +34,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-conns=19000 rates=1,10,50 phase=20 drain=5 idle=10 abuse_rate=20
+conns=19000 rates=1,10,50 phase=20 drain=5 idle=10 abuse_rate=20 abuse_secs=40
 nodes=6 node_conns=15000 vote_rate=5000 vote_ideas=50 vote_clients=256
 single=1 cluster=1
 while (($#)); do
   case $1 in
-    --small) conns=1000 rates=1,10,50 phase=5 drain=2 idle=2 abuse_rate=20
+    --small) conns=1000 rates=1,10,50 phase=5 drain=2 idle=2 abuse_rate=20 abuse_secs=5
              nodes=2 node_conns=500 vote_rate=500 vote_ideas=20 vote_clients=16 ;;
     --conns) conns=$2; shift ;;
     --rates) rates=$2; shift ;;
@@ -45,6 +47,7 @@ while (($#)); do
     --drain-secs) drain=$2; shift ;;
     --idle-secs) idle=$2; shift ;;
     --abuse-rate) abuse_rate=$2; shift ;;
+    --abuse-secs) abuse_secs=$2; shift ;;
     --nodes) nodes=$2; shift ;;
     --node-conns) node_conns=$2; shift ;;
     --vote-rate) vote_rate=$2; shift ;;
@@ -111,7 +114,7 @@ if ((single)); then
   echo "== single node (pid $single_pid): $conns connections, broadcasts at $rates/s, abuse at $abuse_rate/s"
   "$loadgen" run --label single --nodes "127.0.0.1:$port" --origin "http://127.0.0.1:$port" \
     --connections "$conns" --participants 100 --idle-secs "$idle" --event-rates "$rates" \
-    --phase-secs "$phase" --drain-secs "$drain" --abuse-rate "$abuse_rate" --drive \
+    --phase-secs "$phase" --drain-secs "$drain" --abuse-rate "$abuse_rate" --abuse-secs "$abuse_secs" --drive \
     --server-pid "$single_pid" --max-secs 1800 --json "$out/single.json" | tee "$out/single.md"
   kill -TERM "$single_pid"
   wait "$single_pid" || true

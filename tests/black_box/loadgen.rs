@@ -42,6 +42,7 @@ async fn a_small_load_run_delivers_every_event_to_every_connection_without_gaps(
         drain_max_secs: 30.0,
         vote_rate: 0.0,
         abuse_rate: 0.0,
+        abuse_secs: 2.0,
         drive: true,
         http_clients: 4,
         server_pids: vec![],

@@ -130,6 +130,9 @@ struct RunArgs {
     /// Events per second of the abuse pair of phases (0: none).
     #[arg(long, default_value_t = 0.0)]
     abuse_rate: f64,
+    /// Seconds of load of each abuse phase [default: --phase-secs].
+    #[arg(long)]
+    abuse_secs: Option<f64>,
     /// This process sends the events and votes (exactly one process of a run should).
     #[arg(long, default_value_t = false)]
     drive: bool,
@@ -206,6 +209,7 @@ fn main() -> anyhow::Result<()> {
                 drain_max_secs: args.drain_max_secs,
                 vote_rate: args.vote_rate,
                 abuse_rate: args.abuse_rate,
+                abuse_secs: args.abuse_secs.unwrap_or(args.phase_secs),
                 drive: args.drive,
                 http_clients: args.http_clients,
                 server_pids: args.server_pid,

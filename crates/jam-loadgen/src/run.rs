@@ -56,6 +56,9 @@ pub struct Options {
     pub drain_max_secs: f64,
     pub vote_rate: f64,
     pub abuse_rate: f64,
+    /// Seconds of load of each abuse phase (longer than a broadcast phase, so that the client that
+    /// never reads fills its socket and then its queue at the abuse rate).
+    pub abuse_secs: f64,
     pub drive: bool,
     pub http_clients: usize,
     pub server_pids: Vec<u32>,
@@ -323,7 +326,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             &shared,
             driver_apis(opts.http_clients.min(64)),
             (format!("broadcast {rate}/s"), "broadcast"),
-            rate,
+            (rate, opts.phase_secs),
             at,
             seq,
             None,
@@ -397,7 +400,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             &shared,
             driver_apis(opts.http_clients.min(64)),
             (format!("broadcast {rate}/s, no abusers"), "abuse-off"),
-            rate,
+            (rate, opts.abuse_secs),
             at,
             seq,
             None,
@@ -413,7 +416,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             &shared,
             driver_apis(opts.http_clients.min(64)),
             (format!("broadcast {rate}/s, with abusers"), "abuse-on"),
-            rate,
+            (rate, opts.abuse_secs),
             at,
             seq,
             Some((abusers, &mut report.abuse)),
@@ -650,12 +653,12 @@ async fn event_phase(
     shared: &Arc<Shared>,
     apis: Vec<Api>,
     (name, kind): (String, &str),
-    rate: f64,
+    (rate, secs): (f64, f64),
     at: u64,
     first_seq: u64,
     abuse: Option<(Vec<Abuser>, &mut Vec<AbuseReport>)>,
 ) -> (PhaseReport, u64) {
-    let end = at + ((opts.phase_secs + opts.drain_secs) * 1e9) as u64;
+    let end = at + ((secs + opts.drain_secs) * 1e9) as u64;
     tokio::time::sleep_until(instant_at(at)).await;
     shared.stats.take();
     let subscribers = shared.open.load(Ordering::Relaxed);
@@ -664,12 +667,12 @@ async fn event_phase(
         Some((a, out)) => (a, Some(out)),
         None => (Vec::new(), None),
     };
-    let abuse_until = instant_at(at + (opts.phase_secs * 1e9) as u64);
+    let abuse_until = instant_at(at + (secs * 1e9) as u64);
     let abuse_tasks: Vec<_> = abusers
         .into_iter()
         .map(|a| tokio::spawn(a.run(abuse_until)))
         .collect();
-    let count = (rate * opts.phase_secs).round() as u64;
+    let count = (rate * secs).round() as u64;
     let driven = if opts.drive && count > 0 {
         let window = (at, end);
         Some(drive::ideas(apis, fixture.session_id.clone(), window, rate, count, first_seq).await)
@@ -691,7 +694,7 @@ async fn event_phase(
         end = end.max(now_unix_ns());
     }
     let counts = shared.stats.take();
-    let mut phase = phase_report(&name, kind, rate, opts.phase_secs, shared, &counts, at);
+    let mut phase = phase_report(&name, kind, rate, secs, shared, &counts, at);
     phase.subscribers = subscribers;
     if let Some(d) = &driven {
         apply_driven(&mut phase, d, true);
