@@ -45,11 +45,12 @@ pub fn summary(r: &Report) -> String {
     );
     out.push_str(
         "| phase | subscribers | sent ok | answered/s | delivered | expected | deliveries/s | p50 ms | p99 ms | \
-         max ms | tallies | tally p99 ms | gaps | resyncs | closes | server CPU % | server RSS MiB | loadgen CPU % |\n",
+         max ms | tallies | tally p99 ms | gaps | resyncs | closes | server CPU % | server RSS MiB | loadgen CPU % | \
+         machine CPU % (softirq) |\n",
     );
     out.push_str("| --- |");
     out.push_str(&" ---: |".repeat(13));
-    out.push_str(" --- | ---: | ---: | ---: |\n");
+    out.push_str(" --- | ---: | ---: | ---: | ---: |\n");
     for p in &r.phases {
         let cpu: Vec<String> = p.server.iter().map(|s| format!("{:.0}", s.cpu_percent)).collect();
         let rss: Vec<String> = p
@@ -59,7 +60,8 @@ pub fn summary(r: &Report) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} | {} | {:.0} |",
+            "| {} | {} | {} | {:.1} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} | {} | {} | {} | {:.0} | \
+             {:.0} ({:.0}) |",
             p.name,
             thousands(p.subscribers as f64),
             thousands(p.sent_ok as f64),
@@ -78,6 +80,8 @@ pub fn summary(r: &Report) -> String {
             cpu.join("/"),
             rss.join("/"),
             p.loadgen_cpu_percent,
+            p.machine_cpu_percent,
+            p.softirq_percent,
         );
     }
     for p in &r.phases {
@@ -244,10 +248,14 @@ pub fn bench_table(b: &Bench<'_>) -> String {
             ));
             if let Some(cpu) = p.server.first() {
                 let value = format!(
-                    "{:.0}% / {:.0}% of a core",
-                    cpu.cpu_percent, p.loadgen_cpu_percent
+                    "{:.0}% / {:.0}% of a core; machine {:.0}% of {}00% ({:.0}% softirq)",
+                    cpu.cpu_percent,
+                    p.loadgen_cpu_percent,
+                    p.machine_cpu_percent,
+                    cores(),
+                    p.softirq_percent
                 );
-                rows.push(row(&run, "CPU: server / loadgen", value, "report", None));
+                rows.push(row(&run, "CPU: server / loadgen; whole machine", value, "report", None));
             }
         }
         let off = s.phases.iter().find(|p| p.kind == "abuse-off");
@@ -420,4 +428,8 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(0.0), "0");
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

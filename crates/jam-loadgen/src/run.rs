@@ -21,7 +21,7 @@ use crate::api::{self, Api, Fixture};
 use crate::drive::{self, Driven, instant_at};
 use crate::live::{self, Shared, Target, VotePlan};
 use crate::net::{self, Sources};
-use crate::stats::{Buckets, Counts, ProcSample, Quantiles, Stats, now_unix_ns};
+use crate::stats::{Buckets, Counts, MachineSample, ProcSample, Quantiles, Stats, now_unix_ns};
 
 /// Connections one process may open: the file descriptor limit is 20,000 and cannot be raised
 /// (`DESIGN.md` §8); the rest is headroom for HTTP clients and the runtime.
@@ -116,6 +116,13 @@ pub struct PhaseReport {
     pub server: Vec<ServerUse>,
     /// This load generator's own CPU over the phase, in percent of one core.
     pub loadgen_cpu_percent: f64,
+    /// The whole machine's busy time over the phase, in percent of one core (every core counts:
+    /// 200 is a 2-core machine with nothing left).
+    #[serde(default)]
+    pub machine_cpu_percent: f64,
+    /// Of which softirq work (loopback TCP's receive path, counted in no process), percent of one core.
+    #[serde(default)]
+    pub softirq_percent: f64,
 }
 
 /// The whole run of one process.
@@ -157,22 +164,33 @@ impl Report {
 }
 
 /// Samples of the server processes and, last, of this process (which `use_since` leaves out and
-/// `own_cpu` reads).
-fn sample_all(pids: &[u32]) -> Vec<(u32, ProcSample)> {
-    let me = std::process::id();
-    pids.iter()
-        .chain(std::iter::once(&me))
-        .filter_map(|&pid| ProcSample::read(pid).map(|s| (pid, s)))
-        .collect()
+/// `own_cpu` reads), with the machine's.
+struct Samples {
+    procs: Vec<(u32, ProcSample)>,
+    machine: Option<MachineSample>,
 }
 
-fn use_since(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> Vec<ServerUse> {
+fn sample_all(pids: &[u32]) -> Samples {
+    let me = std::process::id();
+    Samples {
+        procs: pids
+            .iter()
+            .chain(std::iter::once(&me))
+            .filter_map(|&pid| ProcSample::read(pid).map(|s| (pid, s)))
+            .collect(),
+        machine: MachineSample::read(),
+    }
+}
+
+fn use_since(before: &Samples, after: &Samples) -> Vec<ServerUse> {
     let me = std::process::id();
     after
+        .procs
         .iter()
         .filter(|(pid, _)| *pid != me)
         .map(|(pid, now)| {
             let cpu = before
+                .procs
                 .iter()
                 .find(|(p, _)| p == pid)
                 .map(|(_, then)| now.cpu_percent_since(then))
@@ -186,13 +204,16 @@ fn use_since(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> Vec<S
         .collect()
 }
 
-/// This process's CPU between two `sample_all`s, in percent of one core.
-fn own_cpu(before: &[(u32, ProcSample)], after: &[(u32, ProcSample)]) -> f64 {
+/// Fills the phase's CPU and memory figures from samples taken at its start and end.
+fn measure(phase: &mut PhaseReport, before: &Samples, after: &Samples) {
+    phase.server = use_since(before, after);
     let me = std::process::id();
-    let find = |s: &[(u32, ProcSample)]| s.iter().find(|(p, _)| *p == me).map(|(_, s)| *s);
-    match (find(before), find(after)) {
-        (Some(b), Some(a)) => a.cpu_percent_since(&b),
-        _ => 0.0,
+    let own = |s: &Samples| s.procs.iter().find(|(p, _)| *p == me).map(|(_, s)| *s);
+    if let (Some(b), Some(a)) = (own(before), own(after)) {
+        phase.loadgen_cpu_percent = a.cpu_percent_since(&b);
+    }
+    if let (Some(b), Some(a)) = (before.machine, after.machine) {
+        (phase.machine_cpu_percent, phase.softirq_percent) = a.percent_since(&b);
     }
 }
 
@@ -289,8 +310,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     let idle = shared.stats.take();
     let mut phase = phase_report("idle", "idle", 0.0, opts.idle_secs, &shared, &idle, t0);
     let after = sample_all(&opts.server_pids);
-    phase.server = use_since(&before, &after);
-    phase.loadgen_cpu_percent = own_cpu(&before, &after);
+    measure(&mut phase, &before, &after);
     report.phases.push(phase);
 
     let drive_nodes = if opts.drive_nodes.is_empty() {
@@ -386,8 +406,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             apply_driven(&mut phase, &d, false);
         }
         let after = sample_all(&opts.server_pids);
-        phase.server = use_since(&before, &after);
-        phase.loadgen_cpu_percent = own_cpu(&before, &after);
+        measure(&mut phase, &before, &after);
         report.phases.push(phase);
     }
 
@@ -700,8 +719,7 @@ async fn event_phase(
         apply_driven(&mut phase, d, true);
     }
     let after = sample_all(&opts.server_pids);
-    phase.server = use_since(&before, &after);
-    phase.loadgen_cpu_percent = own_cpu(&before, &after);
+    measure(&mut phase, &before, &after);
     if let Some(out) = abuse_out {
         for task in abuse_tasks {
             if let Ok(r) = task.await {

@@ -205,6 +205,58 @@ pub struct ProcSample {
     pub at_unix_ns: u64,
 }
 
+/// The whole machine's CPU time from `/proc/stat` (every core), in clock ticks. Loopback TCP's
+/// receive path runs as softirq work that no process's own time counts, so a phase's process figures
+/// can leave the machine looking idle when it is not; this says how busy it was.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineSample {
+    /// Ticks not idle and not waiting on I/O.
+    pub busy: u64,
+    pub softirq: u64,
+    pub total: u64,
+    pub at_unix_ns: u64,
+}
+
+impl MachineSample {
+    pub fn read() -> Option<MachineSample> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        Self::parse(stat.lines().next()?)
+    }
+
+    /// The `cpu` line: user nice system idle iowait irq softirq steal [guest guest_nice], where the
+    /// guest times are already inside user and nice.
+    fn parse(line: &str) -> Option<MachineSample> {
+        let mut fields = line.split_whitespace();
+        if fields.next()? != "cpu" {
+            return None;
+        }
+        let ticks: Vec<u64> = fields.take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+        let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else {
+            return None;
+        };
+        let total = user + nice + system + idle + iowait + irq + softirq + steal;
+        Some(MachineSample {
+            busy: total - idle - iowait,
+            softirq,
+            total,
+            at_unix_ns: now_unix_ns(),
+        })
+    }
+
+    /// (busy, softirq) between two samples, in percent of one core (200 = two cores fully busy).
+    pub fn percent_since(&self, earlier: &MachineSample) -> (f64, f64) {
+        let secs = (self.at_unix_ns.saturating_sub(earlier.at_unix_ns)) as f64 / 1e9;
+        if secs <= 0.0 {
+            return (0.0, 0.0);
+        }
+        let per_core = |ticks: u64| ticks as f64 / CLK_TCK / secs * 100.0;
+        (
+            per_core(self.busy.saturating_sub(earlier.busy)),
+            per_core(self.softirq.saturating_sub(earlier.softirq)),
+        )
+    }
+}
+
 /// Clock ticks per second of `/proc/PID/stat` (`getconf CLK_TCK`; 100 on Linux for x86 and arm).
 pub const CLK_TCK: f64 = 100.0;
 
@@ -255,6 +307,23 @@ mod tests {
         let back = Buckets::of(&h).to_histogram();
         assert_eq!(back.len(), h.len());
         assert_eq!(back.value_at_quantile(0.99), h.value_at_quantile(0.99));
+    }
+
+    #[test]
+    fn the_machine_line_counts_busy_and_softirq_time() {
+        let a = MachineSample::parse("cpu  100 5 50 1000 20 3 7 0 0 0").unwrap();
+        assert_eq!((a.busy, a.softirq, a.total), (165, 7, 1185));
+        let b = MachineSample {
+            busy: a.busy + 150,
+            softirq: a.softirq + 40,
+            total: a.total + 200,
+            at_unix_ns: a.at_unix_ns + 1_000_000_000,
+        };
+        // 150 busy ticks in one second on CLK_TCK 100: one and a half cores.
+        assert_eq!(b.percent_since(&a), (150.0, 40.0));
+        assert!(MachineSample::parse("cpu0 1 2 3 4 5 6 7 8").is_none());
+        assert!(MachineSample::parse("cpu 1 2 3").is_none());
+        assert!(MachineSample::read().is_some(), "this machine has /proc/stat");
     }
 
     #[test]
