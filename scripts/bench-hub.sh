@@ -20,8 +20,9 @@
 #   --phase-secs S      seconds of load per phase [20]; each phase then drains for --drain-secs [5]
 #   --idle-secs S       seconds of the idle phase [10]
 #   --abuse-rate R      events/s of the abuse pair of phases, 0 to skip [20]
-#   --abuse-secs S      seconds of load of each abuse phase [40]: the client that never reads fills its
-#                       socket buffers, then its queue (512 frames) at the abuse rate, before the hub acts
+#   --abuse-secs S      seconds of load of each abuse phase [55]: longer than live.client_timeout_secs
+#                       (45), so the client that never reads is either resynced/closed 4008 when its
+#                       socket buffers and queue (512 frames) fill, or closed as silent
 #   --nodes K           cluster nodes [6]
 #   --node-conns M      connections per cluster node (one loadgen process each) [15000]
 #   --vote-rate V       votes/s of the storm [5000]
@@ -34,7 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-conns=19000 rates=1,10,50 phase=20 drain=5 idle=10 abuse_rate=20 abuse_secs=40
+conns=19000 rates=1,10,50 phase=20 drain=5 idle=10 abuse_rate=20 abuse_secs=55
 nodes=6 node_conns=15000 vote_rate=5000 vote_ideas=50 vote_clients=256
 single=1 cluster=1
 while (($#)); do
@@ -139,7 +140,9 @@ if ((cluster)); then
   for i in $(seq 1 "$nodes"); do
     port=$((18080 + i))
     # Every node accepts the same origin, as behind one load balancer.
+    # A pool of 12 per node; one vote batch at a time per node, as scripts/cluster.sh sets.
     env "${cluster_env[@]}" JAM__SERVER__BIND="127.0.0.1:$port" JAM__DATABASE__MAX_CONNECTIONS=12 \
+      JAM__VOTES__POSTGRES_WRITERS="${JAM__VOTES__POSTGRES_WRITERS:-1}" \
       "$jamd" serve >"$out/cluster/node-$i.log" 2>&1 &
     node_pids+=($!)
     pids+=($!)

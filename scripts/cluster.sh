@@ -41,6 +41,8 @@ jamd=target/release/jamd
 export JAM__DATABASE__URL="$pg/$db"
 export JAM__BROKER__KIND=redis
 export JAM__BROKER__REDIS_URL="$redis"
+# One vote batch at a time per node: the nodes' batches contend for the same ideas (config/default.toml).
+export JAM__VOTES__POSTGRES_WRITERS="${JAM__VOTES__POSTGRES_WRITERS:-1}"
 # Once, before the nodes start (they would also agree among themselves).
 "$jamd" migrate
 

@@ -9,6 +9,8 @@
 //!   digest (`tally_leaves`).
 //! - `m20261205_000001_jam_parts_rev`: `jams.parts_rev`, bumped by triggers on `sessions` and
 //!   `audiences`, which lets a node reuse a jam's parts while they have not changed.
+//! - `m20261206_000001_vote_counters`: PostgreSQL's `move_idea_counters`, a vote batch's counter
+//!   update in one round trip.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -26,6 +28,7 @@ mod m20261127_000001_initial;
 mod m20261201_000001_tally_dirty;
 mod m20261203_000001_tally_leaves;
 mod m20261205_000001_jam_parts_rev;
+mod m20261206_000001_vote_counters;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -38,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_tally_dirty::Migration),
             Box::new(m20261203_000001_tally_leaves::Migration),
             Box::new(m20261205_000001_jam_parts_rev::Migration),
+            Box::new(m20261206_000001_vote_counters::Migration),
         ]
     }
 }

@@ -66,8 +66,10 @@ impl Kind {
         match self {
             Kind::MalformedJson | Kind::UnknownType | Kind::SubscriptionFlood => &["close 1008"],
             Kind::HugeFrame => &["close 1009"],
-            // A slow consumer's topic is resynced ("too slow"); if it still reads nothing, 4008.
-            Kind::NeverReads => &["close 4008", "resync too slow"],
+            // A slow consumer's topic is resynced ("too slow"); if it still reads nothing, 4008. A
+            // client whose socket buffers absorb all it is sent never overflows its queue, but it is
+            // silent: closed (1000) once `live.client_timeout_secs` pass without a word from it.
+            Kind::NeverReads => &["close 4008", "resync too slow", "close 1000"],
         }
     }
 }

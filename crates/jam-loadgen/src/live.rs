@@ -163,8 +163,15 @@ pub async fn listen(
         tokio::select! {
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    let mut shard = shared.stats.shard(id);
-                    on_text(&text, &topic, &mut offset, probe, &shared, &mut shard);
+                    let resynced = {
+                        let mut shard = shared.stats.shard(id);
+                        on_text(&text, &topic, &mut offset, probe, &shared, &mut shard)
+                    };
+                    // As the spec asks: subscribe again without `since` (this client has no state to
+                    // refetch); the `subscribed` answer sets the offset to count from.
+                    if resynced && send(&mut ws, json!({ "type": "subscribe", "topic": &*topic })).await.is_err() {
+                        break Some(0);
+                    }
                 }
                 Some(Ok(Message::Close(frame))) => break Some(frame.map(|f| u16::from(f.code)).unwrap_or(0)),
                 Some(Ok(_)) => {}
@@ -184,15 +191,24 @@ pub async fn listen(
     }
 }
 
-fn on_text(text: &str, topic: &str, offset: &mut u64, probe: bool, shared: &Shared, counts: &mut Counts) {
+/// Counts one text frame; true when it resynced `topic` (the caller subscribes again).
+fn on_text(
+    text: &str,
+    topic: &str,
+    offset: &mut u64,
+    probe: bool,
+    shared: &Shared,
+    counts: &mut Counts,
+) -> bool {
     let now = now_unix_ns();
     counts.frames += 1;
     counts.bytes += text.len() as u64;
     let Ok(messages) = scan::messages(text) else {
         counts.unreadable += 1;
-        return;
+        return false;
     };
     let mut tally_seen = false;
+    let mut resynced = false;
     for m in messages {
         counts.messages += 1;
         match &*m.kind {
@@ -227,7 +243,11 @@ fn on_text(text: &str, topic: &str, offset: &mut u64, probe: bool, shared: &Shar
                 counts.last_delivery_ns = now;
                 tally_seen = true;
             }
-            "resync" => counts.resyncs += 1,
+            "resync" => {
+                counts.resyncs += 1;
+                resynced |= m.topic.as_deref() == Some(topic);
+            }
+            "subscribed" if m.topic.as_deref() == Some(topic) => *offset = m.offset.unwrap_or(*offset),
             "error" => {
                 let code = m.code.as_deref().unwrap_or("?").to_owned();
                 *counts.errors.entry(code).or_default() += 1;
@@ -248,6 +268,7 @@ fn on_text(text: &str, topic: &str, offset: &mut u64, probe: bool, shared: &Shar
             }
         }
     }
+    resynced
 }
 
 #[cfg(test)]

@@ -255,7 +255,13 @@ pub fn bench_table(b: &Bench<'_>) -> String {
                     cores(),
                     p.softirq_percent
                 );
-                rows.push(row(&run, "CPU: server / loadgen; whole machine", value, "report", None));
+                rows.push(row(
+                    &run,
+                    "CPU: server / loadgen; whole machine",
+                    value,
+                    "report",
+                    None,
+                ));
             }
         }
         let off = s.phases.iter().find(|p| p.kind == "abuse-off");
@@ -418,6 +424,10 @@ pub fn bench_table(b: &Bench<'_>) -> String {
     out
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,8 +438,4 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(0.0), "0");
     }
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
 }
