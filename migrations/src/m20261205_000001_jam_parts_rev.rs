@@ -14,27 +14,38 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const SQLITE_UP: &[&str] = &[
-    "ALTER TABLE jams ADD COLUMN parts_rev bigint NOT NULL DEFAULT 0",
-    "CREATE TRIGGER sessions_parts_rev_insert AFTER INSERT ON sessions
-     BEGIN UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = NEW.jam_id; END",
-    "CREATE TRIGGER sessions_parts_rev_update AFTER UPDATE ON sessions
-     BEGIN
-        UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = NEW.jam_id;
-        UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = OLD.jam_id AND OLD.jam_id IS NOT NEW.jam_id;
-     END",
-    "CREATE TRIGGER sessions_parts_rev_delete AFTER DELETE ON sessions
-     BEGIN UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = OLD.jam_id; END",
-    "CREATE TRIGGER audiences_parts_rev_insert AFTER INSERT ON audiences
-     BEGIN UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = NEW.jam_id; END",
-    "CREATE TRIGGER audiences_parts_rev_update AFTER UPDATE ON audiences
-     BEGIN
-        UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = NEW.jam_id;
-        UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = OLD.jam_id AND OLD.jam_id IS NOT NEW.jam_id;
-     END",
-    "CREATE TRIGGER audiences_parts_rev_delete AFTER DELETE ON audiences
-     BEGIN UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = OLD.jam_id; END",
-];
+/// The tables whose rows are a jam's parts.
+const PARTS: [&str; 2] = ["sessions", "audiences"];
+
+/// SQLite has no procedural functions: three triggers per table (an update that moves a row to
+/// another jam bumps both jams).
+fn sqlite_up() -> Vec<String> {
+    let bump = |row: &str| format!("UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = {row}.jam_id;");
+    let mut statements = vec!["ALTER TABLE jams ADD COLUMN parts_rev bigint NOT NULL DEFAULT 0".to_owned()];
+    for table in PARTS {
+        statements.extend([
+            format!("CREATE TRIGGER {table}_parts_rev_insert AFTER INSERT ON {table} BEGIN {} END", bump("NEW")),
+            format!(
+                "CREATE TRIGGER {table}_parts_rev_update AFTER UPDATE ON {table} BEGIN {} \
+                 UPDATE jams SET parts_rev = parts_rev + 1 WHERE id = OLD.jam_id AND OLD.jam_id IS NOT NEW.jam_id; END",
+                bump("NEW")
+            ),
+            format!("CREATE TRIGGER {table}_parts_rev_delete AFTER DELETE ON {table} BEGIN {} END", bump("OLD")),
+        ]);
+    }
+    statements
+}
+
+fn sqlite_down() -> Vec<String> {
+    let mut statements: Vec<String> = PARTS
+        .iter()
+        .flat_map(|table| {
+            ["insert", "update", "delete"].map(|op| format!("DROP TRIGGER IF EXISTS {table}_parts_rev_{op}"))
+        })
+        .collect();
+    statements.push("ALTER TABLE jams DROP COLUMN parts_rev".to_owned());
+    statements
+}
 
 const POSTGRES_UP: &[&str] = &[
     "ALTER TABLE jams ADD COLUMN parts_rev bigint NOT NULL DEFAULT 0",
@@ -55,16 +66,6 @@ const POSTGRES_UP: &[&str] = &[
      FOR EACH ROW EXECUTE FUNCTION jam_parts_changed()",
 ];
 
-const SQLITE_DOWN: &[&str] = &[
-    "DROP TRIGGER IF EXISTS sessions_parts_rev_insert",
-    "DROP TRIGGER IF EXISTS sessions_parts_rev_update",
-    "DROP TRIGGER IF EXISTS sessions_parts_rev_delete",
-    "DROP TRIGGER IF EXISTS audiences_parts_rev_insert",
-    "DROP TRIGGER IF EXISTS audiences_parts_rev_update",
-    "DROP TRIGGER IF EXISTS audiences_parts_rev_delete",
-    "ALTER TABLE jams DROP COLUMN parts_rev",
-];
-
 const POSTGRES_DOWN: &[&str] = &[
     "DROP TRIGGER IF EXISTS sessions_parts_rev ON sessions",
     "DROP TRIGGER IF EXISTS audiences_parts_rev ON audiences",
@@ -75,10 +76,22 @@ const POSTGRES_DOWN: &[&str] = &[
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::run_per_backend(manager, SQLITE_UP, POSTGRES_UP).await
+        let sqlite = sqlite_up();
+        crate::run_per_backend(
+            manager,
+            &sqlite.iter().map(String::as_str).collect::<Vec<_>>(),
+            POSTGRES_UP,
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::run_per_backend(manager, SQLITE_DOWN, POSTGRES_DOWN).await
+        let sqlite = sqlite_down();
+        crate::run_per_backend(
+            manager,
+            &sqlite.iter().map(String::as_str).collect::<Vec<_>>(),
+            POSTGRES_DOWN,
+        )
+        .await
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use jam_broker::Replay;
 use jam_domain::Principal;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use crate::frames::{self, BadRequest, Frame, MAX_BATCH_BYTES, Reply, Request};
 use crate::hub::Hub;
@@ -61,8 +61,12 @@ impl Reader {
         let client_timeout = self.hub.settings.client_timeout;
         let outbox = self.outbox.clone();
         let mut last_seen = Instant::now();
-        let mut heartbeat = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One timer for both: the next ping, or the moment the client has been silent too long,
+        // whichever comes first (a message only moves the second later, so the timer is only ever
+        // early, and then it is set again).
+        let mut next_ping = last_seen + ping_interval;
+        let heartbeat = tokio::time::sleep_until(next_ping.min(last_seen + client_timeout));
+        tokio::pin!(heartbeat);
 
         let end = loop {
             tokio::select! {
@@ -82,16 +86,21 @@ impl Reader {
                     None => break Flow::Gone,
                 },
                 () = outbox.closed() => break Flow::Gone,
-                _ = heartbeat.tick() => {
-                    if last_seen.elapsed() >= client_timeout {
+                () = &mut heartbeat => {
+                    let now = Instant::now();
+                    if now >= last_seen + client_timeout {
                         // Silent: nothing queued is worth waiting for.
                         outbox.request_close(close::NORMAL);
                         break Flow::Gone;
                     }
-                    if !self.hub.authorizer.still_signed_in(&self.session_id).await {
-                        break Flow::Close(close::SIGNED_OUT);
+                    if now >= next_ping {
+                        if !self.hub.authorizer.still_signed_in(&self.session_id).await {
+                            break Flow::Close(close::SIGNED_OUT);
+                        }
+                        outbox.ping();
+                        next_ping = Instant::now() + ping_interval;
                     }
-                    outbox.ping();
+                    heartbeat.as_mut().reset(next_ping.min(last_seen + client_timeout));
                 }
             }
         };

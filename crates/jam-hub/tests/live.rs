@@ -848,6 +848,24 @@ async fn a_silent_client_is_closed_after_the_timeout() {
     app.stop().await;
 }
 
+#[actix_rt::test]
+async fn a_silent_client_is_closed_when_its_timeout_passes_not_at_the_next_ping() {
+    let app = spawn_app(|s| {
+        s.ping_interval = Duration::from_secs(30);
+        s.client_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let mut client = app.connect().await;
+    let started = Instant::now();
+    // No ping is due for 30 s: the close comes from the silence deadline alone.
+    match tokio::time::timeout(WAIT, client.io.next()).await.unwrap() {
+        Some(Ok(Frame::Close(Some(reason)))) => assert_eq!(u16::from(reason.code), 1000),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    app.stop().await;
+}
+
 fn assert_refused(outcome: Result<(), WsClientError>) {
     match outcome {
         Err(WsClientError::InvalidResponseStatus(status)) => assert_eq!(status.as_u16(), 403),
