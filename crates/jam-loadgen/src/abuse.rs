@@ -68,8 +68,16 @@ impl Kind {
             Kind::HugeFrame => &["close 1009"],
             // A slow consumer's topic is resynced ("too slow"); if it still reads nothing, 4008. A
             // client whose socket buffers absorb all it is sent never overflows its queue, but it is
-            // silent: closed (1000) once `live.client_timeout_secs` pass without a word from it.
-            Kind::NeverReads => &["close 4008", "resync too slow", "close 1000"],
+            // silent: closed (1000) once `live.client_timeout_secs` pass without a word from it. The
+            // close frame then waits behind the bytes the client has not read, and the node drops
+            // the connection when it cannot write it (actix-http's disconnect timeout), so a client
+            // that reads only after that finds the data and then the end of the stream.
+            Kind::NeverReads => &[
+                "close 4008",
+                "resync too slow",
+                "close 1000",
+                "reset without close",
+            ],
         }
     }
 }
