@@ -57,6 +57,7 @@ mod settings;
 mod stats;
 mod topic;
 
+pub use frames::MAX_BATCH_BYTES;
 pub use hub::Hub;
 pub use settings::HubSettings;
 pub use stats::HubStats;

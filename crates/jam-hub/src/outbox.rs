@@ -58,6 +58,9 @@ pub(crate) mod reason {
     pub(crate) const HISTORY_GAP: &str = "gap not in history";
 }
 
+/// Slots a connection's queues keep once a burst has drained (more were grown by the burst).
+const TRIMMED: usize = 16;
+
 /// An item of the queue.
 #[derive(Debug)]
 pub(crate) enum Out {
@@ -442,10 +445,10 @@ impl LiveBody {
 
     /// Shrinks what a burst grew, so that an idle connection keeps no burst-sized buffers.
     fn trim(&mut self) {
-        if self.taken.capacity() > 16 {
+        if self.taken.capacity() > TRIMMED {
             self.taken = VecDeque::new();
         }
-        if self.batch.capacity() > 16 {
+        if self.batch.capacity() > TRIMMED {
             self.batch = Vec::new();
         }
     }
@@ -502,6 +505,9 @@ impl MessageBody for LiveBody {
         if !state.queue.is_empty() {
             // More to come: be polled again once this is written.
             cx.waker().wake_by_ref();
+        } else if state.queue.capacity() > TRIMMED {
+            // A drained backlog: give back the slots it grew (up to the queue's capacity each).
+            state.queue = VecDeque::new();
         }
         let reader = state.reader.take();
         drop(state);
@@ -614,7 +620,14 @@ mod tests {
             seen.extend(messages.iter().map(|m| m["n"].as_u64().unwrap()));
         }
         assert_eq!(seen, (0..40).collect::<Vec<_>>(), "everything, in order");
-        assert!(polls >= 3, "40 KB in frames of at most 16 KiB: {polls} polls");
+        assert!(
+            lock(&outbox.state).queue.capacity() <= TRIMMED,
+            "the drained backlog's slots were given back"
+        );
+        assert!(
+            polls >= 3,
+            "40 KB in frames of at most {MAX_BATCH_BYTES} bytes: {polls} polls"
+        );
         // Each poll that left something queued asked to be polled again.
         assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) >= polls - 1);
     }

@@ -220,8 +220,8 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
     .workers(workers)
     // actix-http keeps a grown write buffer (up to 128 KiB) on each connection; live connections
     // write many small frames, so a small buffer caps what a slow reader leaves behind (the hub
-    // coalesces into frames of at most 16 KiB). Responses larger than this are written in pieces.
-    .h1_write_buffer_size(16 * 1024)
+    // coalesces into frames of at most this size). Larger response chunks are still written whole.
+    .h1_write_buffer_size(jam_hub::MAX_BATCH_BYTES)
     // Live frames are small and must not wait for the previous segment's ACK (Nagle's algorithm).
     .tcp_nodelay(true)
     // Signals are handled in `run_until_stopped`, so live connections are told to go elsewhere first.
