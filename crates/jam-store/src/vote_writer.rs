@@ -623,7 +623,7 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
     }
 
     // 4–5. The touched ideas' counters, locked in id order, moved by the batch's deltas.
-    let mut deltas: BTreeMap<Uuid, (i32, i32, i32)> = BTreeMap::new();
+    let mut deltas = Deltas::new();
     // Ideas whose non-zero vote set changes, even when their counts net out (one voter retracts
     // as another votes): their `votes_rev` moves.
     let mut revised: BTreeSet<Uuid> = BTreeSet::new();
@@ -686,6 +686,7 @@ fn require_visible(row: &sea_orm::QueryResult) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// A row's `(up, down, voters)`.
 fn counters(row: &sea_orm::QueryResult) -> Result<(i32, i32, i32), DbErr> {
     Ok((
         row.try_get::<i32>("", "up")?,
@@ -710,22 +711,14 @@ async fn move_counters_at_once(
         .collect();
     let statement = sea_orm::Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT idea_id, new_up, new_down, new_voters, idea_status FROM move_idea_counters($1::json)",
+        "SELECT idea_id AS id, new_up AS up, new_down AS down, new_voters AS voters, idea_status AS status \
+         FROM move_idea_counters($1::json)",
         [Value::from(serde_json::Value::Array(moves).to_string())],
     );
     let mut counts = Counts::with_capacity(deltas.len());
     for row in txn.query_all_raw(statement).await? {
-        if row.try_get::<String>("", "idea_status")? != "visible" {
-            return Err(DbErr::Custom(IDEA_CLOSED.into()));
-        }
-        counts.insert(
-            row.try_get::<Uuid>("", "idea_id")?,
-            (
-                row.try_get::<i32>("", "new_up")?,
-                row.try_get::<i32>("", "new_down")?,
-                row.try_get::<i32>("", "new_voters")?,
-            ),
-        );
+        require_visible(&row)?;
+        counts.insert(row.try_get::<Uuid>("", "id")?, counters(&row)?);
     }
     Ok(counts)
 }
