@@ -1,5 +1,6 @@
-//! The fan-out queue: what the broker delivers waits here by topic, and one task offers it to the
-//! local subscribers, paced two ways (`DESIGN.md` §8: a wake costs far more than a message).
+//! The fan-out queue: what the broker delivers, and presence counts that changed, wait here by topic,
+//! and one task offers them to the local subscribers, paced two ways (`DESIGN.md` §8: a wake costs
+//! far more than a message).
 //!
 //! - **Per topic, in time**: a topic is fanned out at most once per `coalesce`. What comes meanwhile
 //!   (and whatever comes while the task is busy) waits and goes out together: each subscriber is woken

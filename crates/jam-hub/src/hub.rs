@@ -385,16 +385,15 @@ impl Hub {
                     continue;
                 }
             };
-            if let Some(subs) = self.registry.update_presence(&topic, online) {
+            if self.registry.update_presence(&topic, online) {
                 let text = Reply::Presence {
                     topic: &topic,
                     online,
                 }
                 .to_frame();
-                let frames = [(Seq::Untracked, text)];
-                for sub in subs.iter() {
-                    sub.offer(&frames, self.settings.queue_capacity, &self.counters);
-                }
+                // Paced and coalesced like events: a count that changed is news for every
+                // subscriber of the topic at once.
+                self.queue_fan_out(topic, Item::Untracked(text));
             }
         }
     }

@@ -304,14 +304,16 @@ impl Registry {
         lock(&self.topics).get(topic).and_then(|e| e.presence)
     }
 
-    /// Records a presence total; returns the subscribers to tell when it changed.
-    pub(crate) fn update_presence(&self, topic: &str, online: u64) -> Option<Subscribers> {
+    /// Records a presence total of a topic held here; true when it changed.
+    pub(crate) fn update_presence(&self, topic: &str, online: u64) -> bool {
         let mut topics = lock(&self.topics);
-        let entry = topics.get_mut(topic)?;
+        let Some(entry) = topics.get_mut(topic) else {
+            return false;
+        };
         if entry.presence == Some(online) {
-            return None;
+            return false;
         }
         entry.presence = Some(online);
-        Some(entry.subs.clone())
+        true
     }
 }

@@ -203,13 +203,9 @@ fn on_text(
     let now = now_unix_ns();
     counts.frames += 1;
     counts.bytes += text.len() as u64;
-    let Ok(messages) = scan::messages(text) else {
-        counts.unreadable += 1;
-        return false;
-    };
     let mut tally_seen = false;
     let mut resynced = false;
-    for m in messages {
+    let read = scan::each_message(text, |m| {
         counts.messages += 1;
         match &*m.kind {
             "event" => {
@@ -254,6 +250,10 @@ fn on_text(
             }
             _ => {}
         }
+    });
+    if read.is_err() {
+        counts.unreadable += 1;
+        return resynced;
     }
     if tally_seen
         && probe

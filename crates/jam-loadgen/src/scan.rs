@@ -2,8 +2,10 @@
 //! only the fields it measures (borrowed, not allocated) and lets serde skip the rest.
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{Deserializer as _, SeqAccess, Visitor};
 
 /// One server message, reduced to what the load generator measures.
 #[derive(Debug, Deserialize)]
@@ -54,10 +56,39 @@ pub struct TallyIdea<'a> {
 
 /// The messages of one text frame: one object, or a JSON array of them.
 pub fn messages(text: &str) -> Result<Vec<Msg<'_>>, serde_json::Error> {
+    let mut all = Vec::new();
+    each_message(text, |m| all.push(m))?;
+    Ok(all)
+}
+
+/// Calls `each` with every message of one text frame in order, collecting nothing (every
+/// connection reads every frame: this is the load generator's hottest path). On an error, the
+/// messages before it have been seen.
+pub fn each_message<'a>(text: &'a str, mut each: impl FnMut(Msg<'a>)) -> Result<(), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
     if text.trim_start().starts_with('[') {
-        serde_json::from_str(text)
+        de.deserialize_seq(Each(&mut each))?;
     } else {
-        serde_json::from_str(text).map(|m| vec![m])
+        each(Msg::deserialize(&mut de)?);
+    }
+    de.end()
+}
+
+/// Visits a JSON array of messages, handing each to the function as it is read.
+struct Each<'f, F>(&'f mut F);
+
+impl<'de, F: FnMut(Msg<'de>)> Visitor<'de> for Each<'_, F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of messages")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(m) = seq.next_element::<Msg<'de>>()? {
+            (self.0)(m);
+        }
+        Ok(())
     }
 }
 
@@ -101,6 +132,26 @@ mod tests {
         let m = messages(&many).unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[1].kind, "presence");
+    }
+
+    #[test]
+    fn each_message_sees_them_in_order_and_the_ones_before_an_error() {
+        let mut kinds = Vec::new();
+        each_message(r#"[{"type":"a"},{"type":"b","offset":2}]"#, |m| {
+            kinds.push(m.kind.into_owned())
+        })
+        .unwrap();
+        assert_eq!(kinds, ["a", "b"]);
+        kinds.clear();
+        let broken = each_message(r#"[{"type":"a"},{"offset":1}]"#, |m| {
+            kinds.push(m.kind.into_owned())
+        });
+        assert!(broken.is_err(), "the second has no type");
+        assert_eq!(kinds, ["a"]);
+        assert!(
+            each_message(r#"{"type":"a"} x"#, |_| {}).is_err(),
+            "trailing bytes"
+        );
     }
 
     #[test]
