@@ -19,7 +19,7 @@
 //! - A bounded queue (`queue_capacity` frames) drained by the connection's response body: each time
 //!   actix-http's dispatcher can write, it takes what is queued as one text frame (an event alone is
 //!   the node's shared frame, bytes untouched; several become one JSON array; at most
-//!   `MAX_BATCH_BYTES` (4 KiB) per frame, the rest stays queued), because a wake costs far more than
+//!   `MAX_BATCH_BYTES` (2 KiB) per frame, the rest stays queued), because a wake costs far more than
 //!   a message (`DESIGN.md` §8).
 //!   No writer task and no second channel: a delivery is one push and one wake of the socket's task.
 //! - Publishers (the broker sink, presence) only try to queue. When a connection's queue is full, the

@@ -617,7 +617,8 @@ mod tests {
         let outbox = Outbox::new(1000, Arc::default());
         let mut body = LiveBody::new(outbox.clone(), Arc::new(Counters::default()));
         let wakes = Arc::new(Wakes::default());
-        let pad = "x".repeat(1000);
+        // Several frames fit in one poll's chunk, and 40 fill several chunks.
+        let pad = "x".repeat(MAX_BATCH_BYTES / 8);
         for n in 0..40 {
             let frame = text(&format!(r#"{{"n":{n},"pad":"{pad}"}}"#));
             assert_eq!(outbox.queue().try_text(&frame), Offer::Queued);
@@ -651,7 +652,7 @@ mod tests {
         assert_eq!(body.out.capacity(), 0, "no encoding buffer kept between polls");
         assert!(
             polls >= 3,
-            "40 KB in frames of at most {MAX_BATCH_BYTES} bytes: {polls} polls"
+            "40 frames in chunks of at most {MAX_BATCH_BYTES} bytes: {polls} polls"
         );
         // Each poll that left something queued asked to be polled again.
         assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) >= polls - 1);
