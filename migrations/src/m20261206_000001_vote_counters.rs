@@ -7,7 +7,10 @@
 //! round trips (this call, `COMMIT`) instead of three. It is a volatile PL/pgSQL function so that
 //! its two statements take two snapshots: the `UPDATE` sees the row versions the lock waited for.
 //! (One SQL statement doing both, a locking CTE joined by the `UPDATE`, deadlocks: the `UPDATE` reads
-//! the older version and must queue for the row it already holds.)
+//! the older version and must queue for the row it already holds.) The lock is `FOR NO KEY UPDATE`,
+//! the one the `UPDATE` takes anyway: `FOR UPDATE` would also conflict with the `KEY SHARE` locks
+//! that other batches' vote inserts hold on the idea (the foreign key check), and two batches would
+//! deadlock on each other's ideas.
 //!
 //! `moves` is a JSON array of `{"id", "du", "dd", "dv", "rev"}`: the deltas of `up`, `down`,
 //! `voters` and `votes_rev`. SQLite needs nothing: it has one writer at a time.

@@ -723,7 +723,7 @@ async fn move_counters_at_once(
     Ok(counts)
 }
 
-/// SQLite (one writer at a time, so nothing to shorten): step 4 reads the counters, step 5 moves
+/// SQLite (one writer at a time, so nothing to lock or shorten): step 4 reads the counters, step 5 moves
 /// those of the ideas whose vote set changed, relative to their stored values, with their
 /// `votes_rev`.
 async fn move_counters(
@@ -741,11 +741,6 @@ async fn move_counters(
         ])
         .from(ideas::Entity)
         .and_where(Expr::col(ideas::Column::Id).is_in(deltas.keys().copied()))
-        .order_by(ideas::Column::Id, Order::Asc)
-        // NO KEY UPDATE, the lock the counter UPDATE takes anyway: FOR UPDATE would also conflict
-        // with the KEY SHARE locks that other batches' vote inserts hold on the idea (the foreign
-        // key check), and two batches would deadlock on each other's ideas.
-        .lock(LockType::NoKeyUpdate)
         .to_owned();
     let mut counts = Counts::with_capacity(deltas.len());
     for row in txn.query_all(&counts_query).await? {
