@@ -159,8 +159,21 @@ pub async fn listen(
     mut stop: watch::Receiver<bool>,
 ) {
     shared.open.fetch_add(1, Ordering::Relaxed);
+    // One wait for the stop, made once: a fresh `changed()` per frame would join and leave the
+    // watch's waiter list (shared by every connection, under its lock) on every frame.
+    let stopped = async {
+        while stop.changed().await.is_ok() {
+            if *stop.borrow() {
+                return;
+            }
+        }
+    };
+    tokio::pin!(stopped);
     let closed = loop {
         tokio::select! {
+            // Frames first, without a random draw per frame; under a flood tokio's per-task budget
+            // still makes the socket yield, so the stop is seen.
+            biased;
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     let resynced = {
@@ -177,11 +190,9 @@ pub async fn listen(
                 Some(Ok(_)) => {}
                 Some(Err(_)) | None => break Some(0),
             },
-            changed = stop.changed() => {
-                if changed.is_err() || *stop.borrow() {
-                    let _ = ws.close(None).await;
-                    break None;
-                }
+            () = &mut stopped => {
+                let _ = ws.close(None).await;
+                break None;
             }
         }
     };

@@ -228,6 +228,20 @@ pub fn bench_table(b: &Bench<'_>) -> String {
                 if throughput_goal { "≥ 500,000" } else { "report" },
                 throughput_goal.then_some(p.deliveries_per_sec >= 500_000.0),
             ));
+            if p.frames > 0 {
+                rows.push(row(
+                    &run,
+                    "frames read/s, events per frame; machine CPU per frame",
+                    format!(
+                        "{}/s, {:.2}; {:.1} µs",
+                        thousands(p.frames_per_sec),
+                        p.messages as f64 / p.frames as f64,
+                        p.machine_us_per_frame
+                    ),
+                    "report",
+                    None,
+                ));
+            }
             let p99_goal = p.rate == 10.0;
             rows.push(row(
                 &run,
@@ -383,6 +397,25 @@ pub fn bench_table(b: &Bench<'_>) -> String {
                 "p99 < 1 s",
                 Some(tally.count > 0 && tally.p99_ms < 1000.0),
             ));
+            // Every process shares one timeline and one machine: frames add up, the machine is one.
+            let frames_per_sec: f64 = votes.iter().map(|p| p.frames_per_sec).sum();
+            if let Some(first) = votes.first()
+                && frames_per_sec > 0.0
+            {
+                rows.push(row(
+                    &run,
+                    "frames read/s (every load generator); machine CPU per frame",
+                    format!(
+                        "{}/s; {:.1} µs ({:.0}% of {}00%)",
+                        thousands(frames_per_sec),
+                        first.machine_cpu_percent / 100.0 * 1e6 / frames_per_sec,
+                        first.machine_cpu_percent,
+                        cores()
+                    ),
+                    "report",
+                    None,
+                ));
+            }
             let cpu: Vec<String> = votes
                 .iter()
                 .flat_map(|p| p.server.iter().map(|s| format!("{:.0}", s.cpu_percent)))

@@ -123,6 +123,14 @@ pub struct PhaseReport {
     /// Of which softirq work (loopback TCP's receive path, counted in no process), percent of one core.
     #[serde(default)]
     pub softirq_percent: f64,
+    /// Frames this process read per second over the measured window. A frame is one write by the
+    /// server and one read here, whatever it carries: the unit of the hub's cost per recipient.
+    #[serde(default)]
+    pub frames_per_sec: f64,
+    /// The whole machine's CPU time per frame read, in µs (meaningful when this process is the only
+    /// reader, as in the single-node runs).
+    #[serde(default)]
+    pub machine_us_per_frame: f64,
 }
 
 /// The whole run of one process.
@@ -214,7 +222,20 @@ fn measure(phase: &mut PhaseReport, before: &Samples, after: &Samples) {
     }
     if let (Some(b), Some(a)) = (before.machine, after.machine) {
         (phase.machine_cpu_percent, phase.softirq_percent) = a.percent_since(&b);
+        let window_secs = a.at_unix_ns.saturating_sub(b.at_unix_ns) as f64 / 1e9;
+        (phase.frames_per_sec, phase.machine_us_per_frame) =
+            per_frame(phase.frames, window_secs, phase.machine_cpu_percent);
     }
+}
+
+/// (frames/s, machine µs per frame) of `frames` read over `secs` with the machine `busy_percent`
+/// busy (percent of one core); zeros when there is nothing to divide by.
+fn per_frame(frames: u64, secs: f64, busy_percent: f64) -> (f64, f64) {
+    if frames == 0 || secs <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let per_sec = frames as f64 / secs;
+    (per_sec, busy_percent / 100.0 * 1e6 / per_sec)
 }
 
 /// Runs the whole scenario and returns its report (also when the time limit cut it short).
@@ -779,5 +800,20 @@ fn phase_report(
         errors: c.errors.clone(),
         closes: c.closes.clone(),
         ..PhaseReport::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cost_per_frame_divides_the_machine_by_the_frames() {
+        // 100,000 frames/s with the machine at 150% of a core: 1.5 s of CPU per 100,000 frames.
+        let (per_sec, us) = per_frame(2_000_000, 20.0, 150.0);
+        assert_eq!(per_sec, 100_000.0);
+        assert!((us - 15.0).abs() < 1e-9, "{us}");
+        assert_eq!(per_frame(0, 20.0, 150.0), (0.0, 0.0));
+        assert_eq!(per_frame(10, 0.0, 150.0), (0.0, 0.0));
     }
 }
