@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::run::{PhaseReport, Report};
+use crate::run::{PhaseReport, Report, machine_us_per_frame};
 use crate::stats::{Quantiles, histogram};
 
 fn thousands(n: f64) -> String {
@@ -408,7 +408,7 @@ pub fn bench_table(b: &Bench<'_>) -> String {
                     format!(
                         "{}/s; {:.1} µs ({:.0}% of {}00%)",
                         thousands(frames_per_sec),
-                        first.machine_cpu_percent / 100.0 * 1e6 / frames_per_sec,
+                        machine_us_per_frame(first.machine_cpu_percent, frames_per_sec),
                         first.machine_cpu_percent,
                         cores()
                     ),

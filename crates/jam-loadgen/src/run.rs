@@ -235,7 +235,17 @@ fn per_frame(frames: u64, secs: f64, busy_percent: f64) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let per_sec = frames as f64 / secs;
-    (per_sec, busy_percent / 100.0 * 1e6 / per_sec)
+    (per_sec, machine_us_per_frame(busy_percent, per_sec))
+}
+
+/// The machine's CPU time per frame in µs, with the machine `busy_percent` busy (percent of one
+/// core) while `frames_per_sec` were read; zero without frames.
+pub fn machine_us_per_frame(busy_percent: f64, frames_per_sec: f64) -> f64 {
+    if frames_per_sec > 0.0 {
+        busy_percent / 100.0 * 1e6 / frames_per_sec
+    } else {
+        0.0
+    }
 }
 
 /// Runs the whole scenario and returns its report (also when the time limit cut it short).
