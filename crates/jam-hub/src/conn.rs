@@ -7,8 +7,8 @@ use jam_broker::Replay;
 use jam_domain::Principal;
 use tokio::time::Instant;
 
+use crate::core::Core;
 use crate::frames::{self, BadRequest, Frame, MAX_BATCH_BYTES, Reply, Request};
-use crate::hub::Hub;
 use crate::inbound::{Broken, Inbound, Incoming};
 use crate::outbox::{Out, Outbox, close, reason};
 use crate::registry::Sub;
@@ -27,7 +27,7 @@ enum Flow {
 }
 
 pub(crate) struct Reader {
-    hub: Arc<Hub>,
+    core: Arc<Core>,
     id: u64,
     outbox: Arc<Outbox>,
     principal: Principal,
@@ -39,14 +39,14 @@ pub(crate) struct Reader {
 
 impl Reader {
     pub(crate) fn new(
-        hub: Arc<Hub>,
+        core: Arc<Core>,
         id: u64,
         outbox: Arc<Outbox>,
         principal: Principal,
         session_id: String,
     ) -> Self {
         Reader {
-            hub,
+            core,
             id,
             outbox,
             principal,
@@ -57,8 +57,8 @@ impl Reader {
     }
 
     pub(crate) async fn run(mut self, mut stream: Inbound) {
-        let ping_interval = self.hub.settings.ping_interval;
-        let client_timeout = self.hub.settings.client_timeout;
+        let ping_interval = self.core.settings.ping_interval;
+        let client_timeout = self.core.settings.client_timeout;
         let outbox = self.outbox.clone();
         let mut last_seen = Instant::now();
         // One timer for both: the next ping, or the moment the client has been silent too long,
@@ -94,7 +94,7 @@ impl Reader {
                         break Flow::Gone;
                     }
                     if now >= next_ping {
-                        if !self.hub.authorizer.still_signed_in(&self.session_id).await {
+                        if !self.core.authorizer.still_signed_in(&self.session_id).await {
                             break Flow::Close(close::SIGNED_OUT);
                         }
                         outbox.ping();
@@ -109,13 +109,13 @@ impl Reader {
             Flow::Gone | Flow::Continue => outbox.request_close(close::NORMAL),
         }
         for sub in std::mem::take(&mut self.subs) {
-            self.hub.detach(&sub).await;
+            self.core.detach(&sub).await;
         }
         // Hold the request side of the socket until the close frame is out, so that actix does not
         // tear the connection down before; a client that does not take it gets the client timeout.
         let _ = tokio::time::timeout(client_timeout, outbox.closed()).await;
         drop(stream);
-        self.hub.connection_ended(self.id);
+        self.core.connection_ended(self.id);
     }
 
     async fn on_message(&mut self, message: Incoming) -> Flow {
@@ -158,14 +158,14 @@ impl Reader {
         };
         let name = topic.to_string();
         let held = self.subs.iter().find(|s| *s.topic == *name).cloned();
-        if held.is_none() && self.subs.len() >= self.hub.settings.max_subscriptions {
+        if held.is_none() && self.subs.len() >= self.core.settings.max_subscriptions {
             let message = format!(
                 "at most {} topics per connection",
-                self.hub.settings.max_subscriptions
+                self.core.settings.max_subscriptions
             );
             return self.error("too_many_subscriptions", &message, Some(&name)).await;
         }
-        if !self.hub.authorizer.can_read(&self.principal, &topic).await {
+        if !self.core.authorizer.can_read(&self.principal, &topic).await {
             return self
                 .error("forbidden", "you may not read this topic", Some(&name))
                 .await;
@@ -177,7 +177,7 @@ impl Reader {
             }
             None => {
                 let sub = Sub::new(name.as_str().into(), self.outbox.clone());
-                if let Err(e) = self.hub.attach(&sub).await {
+                if let Err(e) = self.core.attach(&sub).await {
                     tracing::warn!(topic = %name, error = %e, "broker subscribe failed");
                     return self
                         .error(
@@ -194,9 +194,9 @@ impl Reader {
 
         // The subscription already holds back live events; now fetch what precedes them.
         let answer = match since {
-            Some(since) => self.hub.broker.replay(&name, since, epoch.unwrap_or("")).await,
+            Some(since) => self.core.broker.replay(&name, since, epoch.unwrap_or("")).await,
             None => self
-                .hub
+                .core
                 .broker
                 .position(&name)
                 .await
@@ -264,12 +264,12 @@ impl Reader {
             subscribed,
             position.epoch.clone(),
             position.offset,
-            &self.hub.counters,
+            &self.core.counters,
         );
 
         let online = topic
             .has_presence()
-            .then(|| self.hub.registry.presence(&name))
+            .then(|| self.core.registry.presence(&name))
             .flatten();
         if let Some(online) = online {
             let presence = Reply::Presence { topic: &name, online };
@@ -308,7 +308,7 @@ impl Reader {
 
     async fn drop_sub(&mut self, sub: &Arc<Sub>) {
         self.subs.retain(|s| !Arc::ptr_eq(s, sub));
-        self.hub.detach(sub).await;
+        self.core.detach(sub).await;
     }
 
     async fn bad_topic(&mut self, raw: &str) -> Flow {

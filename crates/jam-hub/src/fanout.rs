@@ -1,17 +1,18 @@
-//! The fan-out queue: what the broker delivers, and presence counts that changed, wait here by topic,
-//! and one task offers them to the local subscribers, paced two ways (`DESIGN.md` §8: a wake costs
-//! far more than a message).
+//! The fan-out: what the broker delivers, and presence counts that changed, wait here by topic, and
+//! one task offers them to the local subscribers, paced two ways (`DESIGN.md` §8: a wake costs far
+//! more than a message). All of the hub's pacing is in this module.
 //!
 //! - **Per topic, in time**: a topic is fanned out at most once per `coalesce`. What comes meanwhile
 //!   (and whatever comes while the task is busy) waits and goes out together: each subscriber is woken
 //!   once for all of it, so the busier a topic, the more each wake carries.
-//! - **Per node, in work**: the task offers to a chunk of subscribers, then waits while more than
-//!   `BACKLOG_LIMIT` connections have frames their socket's task has not taken yet. The workers'
-//!   run queues stay short, so an API request among them (an idea posted, a vote) waits for a few
-//!   hundred writes, not for a whole fan-out of 19,000.
+//! - **Per node, in work**: the task offers to a chunk of `CHUNK` subscribers, then waits (at most
+//!   `BACKLOG_WAIT`) while more than `BACKLOG_LIMIT` connections have frames their socket's task has
+//!   not taken yet (the `Backlog`). The workers' run queues stay short, so an API request among them
+//!   (an idea posted, a vote) waits for a few hundred writes, not for a whole fan-out of 19,000.
+//!
+//! A hub built outside a Tokio runtime has no task: what is pushed is offered at once, unpaced.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -19,20 +20,23 @@ use jam_broker::Published;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::frames::Frame;
-use crate::hub::Hub;
-
-/// Connections with untaken frames above which the fan-out waits (see the module documentation).
-pub(crate) const BACKLOG_LIMIT: usize = 1024;
+use crate::backlog::{BACKLOG_LIMIT, Backlog};
+use crate::frames::{self, Frame};
+use crate::registry::{Registry, Seq, Sub};
+use crate::settings::HubSettings;
+use crate::stats::Counters;
 
 /// Subscribers offered to between two looks at the backlog.
-pub(crate) const CHUNK: usize = 256;
+const CHUNK: usize = 256;
+
+/// Longest wait of the fan-out for the backlog to drain before it offers to the next chunk anyway.
+const BACKLOG_WAIT: Duration = Duration::from_millis(100);
 
 /// Something to fan out to a topic's subscribers.
 pub(crate) enum Item {
     /// An event, with its offset.
     Event(Published),
-    /// A frame without an offset (a tally).
+    /// A frame without an offset (a tally, a presence count).
     Untracked(Frame),
 }
 
@@ -41,11 +45,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The queue and its task. The hub's `Core` holds it to push and forget; the task holds it to fan
+/// out, with its own handles on what that needs (the registry, the counters, the backlog).
 pub(crate) struct Fanout {
     state: Mutex<State>,
     /// Wakes the task: something was queued.
     work: Notify,
     coalesce: Duration,
+    /// A task runs (the hub was built inside a Tokio runtime). Without one, `push` offers at once.
+    paced: bool,
+    /// What a starting subscription holds back (`HubSettings::queue_capacity`).
+    hold_limit: usize,
+    /// The local subscribers, shared with the hub's `Core`.
+    registry: Arc<Registry>,
+    counters: Arc<Counters>,
+    /// Connections with frames their socket's task has not taken yet.
+    backlog: Arc<Backlog>,
 }
 
 #[derive(Default)]
@@ -66,16 +81,35 @@ enum Next {
 }
 
 impl Fanout {
-    pub(crate) fn new(coalesce: Duration) -> Arc<Fanout> {
+    /// `paced`: the caller runs `run` (inside a Tokio runtime).
+    pub(crate) fn new(
+        settings: &HubSettings,
+        paced: bool,
+        registry: Arc<Registry>,
+        counters: Arc<Counters>,
+        backlog: Arc<Backlog>,
+    ) -> Arc<Fanout> {
         Arc::new(Fanout {
             state: Mutex::new(State::default()),
             work: Notify::new(),
-            coalesce,
+            coalesce: settings.coalesce,
+            paced,
+            hold_limit: settings.queue_capacity,
+            registry,
+            counters,
+            backlog,
         })
     }
 
-    /// Queues an item of `topic` (never waits).
+    /// Queues an item of `topic` for the task (never waits). Without a task, offers it at once.
     pub(crate) fn push(&self, topic: Arc<str>, item: Item) {
+        if !self.paced {
+            let frames = self.frames(&topic, std::slice::from_ref(&item));
+            if let Some(subs) = self.registry.subscribers(&topic) {
+                self.offer(&subs, &frames);
+            }
+            return;
+        }
         {
             let mut state = lock(&self.state);
             let state = &mut *state;
@@ -121,16 +155,19 @@ impl Fanout {
         Next::FanOut(topic, items)
     }
 
-    /// The task: runs until the hub is gone.
-    pub(crate) async fn run(self: Arc<Self>, hub: Weak<Hub>) {
+    /// The task: runs until `owner` (the hub's `Core`) is gone. It holds the owner weakly, so that
+    /// it does not keep the hub alive, and only to know when to end: what it fans out with, it holds.
+    pub(crate) async fn run<Owner>(self: Arc<Self>, owner: Weak<Owner>) {
         loop {
             let work = self.work.notified();
             tokio::pin!(work);
             work.as_mut().enable();
             match self.next(Instant::now()) {
                 Next::FanOut(topic, items) => {
-                    let Some(hub) = hub.upgrade() else { return };
-                    hub.fan_out(&topic, &items).await;
+                    if owner.strong_count() == 0 {
+                        return;
+                    }
+                    self.fan_out(&topic, &items).await;
                 }
                 Next::Sleep(at) => {
                     tokio::select! {
@@ -139,7 +176,7 @@ impl Fanout {
                     }
                 }
                 Next::Idle => {
-                    if hub.strong_count() == 0 {
+                    if owner.strong_count() == 0 {
                         return;
                     }
                     work.await;
@@ -147,42 +184,53 @@ impl Fanout {
             }
         }
     }
-}
 
-/// Connections that have frames queued which their socket's task has not taken yet: how far the
-/// workers are behind the fan-out. Each connection counts once however much it has queued.
-#[derive(Default)]
-pub(crate) struct Backlog {
-    count: AtomicUsize,
-    drained: Notify,
-}
-
-impl Backlog {
-    pub(crate) fn add(&self) {
-        self.count.fetch_add(1, Ordering::AcqRel);
-    }
-
-    pub(crate) fn remove(&self) {
-        let before = self.count.fetch_sub(1, Ordering::AcqRel);
-        if before == BACKLOG_LIMIT / 2 + 1 {
-            self.drained.notify_waiters();
+    /// Offers `items` (of one topic, in order) to every local subscriber, `CHUNK` subscribers at a
+    /// time, waiting while too many connections are behind. Each item is built into a frame once; a
+    /// subscriber's share is queued under one lock, so it is woken once for all of it.
+    async fn fan_out(&self, topic: &str, items: &[Item]) {
+        let Some(subs) = self.registry.subscribers(topic) else {
+            return; // no longer held here
+        };
+        let frames = self.frames(topic, items);
+        for chunk in subs.chunks(CHUNK) {
+            if self.backlog.len() >= BACKLOG_LIMIT {
+                // Bounded: connections that stopped taking frames leave the backlog when they are
+                // closed (4008, or the client timeout), but the fan-out never waits on them longer.
+                let _ = tokio::time::timeout(BACKLOG_WAIT, self.backlog.wait_for_room()).await;
+            }
+            self.offer(chunk, &frames);
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.count.load(Ordering::Acquire)
+    fn frames<'a>(&self, topic: &str, items: &'a [Item]) -> Vec<(Seq<'a>, Frame)> {
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Event(event) => {
+                    let frame = frames::event_frame(topic, event.offset, &event.payload);
+                    if frame.is_none() {
+                        tracing::error!(
+                            topic,
+                            offset = event.offset,
+                            "dropped an event whose payload is not a UTF-8 JSON object"
+                        );
+                    }
+                    let seq = Seq::Event {
+                        epoch: &event.epoch,
+                        offset: event.offset,
+                    };
+                    Some((seq, frame?))
+                }
+                Item::Untracked(frame) => Some((Seq::Untracked, frame.clone())),
+            })
+            .collect()
     }
 
-    /// Waits until fewer than `BACKLOG_LIMIT` connections are behind (then back to half of it).
-    pub(crate) async fn wait_for_room(&self) {
-        loop {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.len() < BACKLOG_LIMIT {
-                return;
-            }
-            drained.await;
+    fn offer(&self, subs: &[Arc<Sub>], frames: &[(Seq<'_>, Frame)]) {
+        let hold_limit = self.hold_limit;
+        for sub in subs {
+            sub.offer(frames, hold_limit, &self.counters);
         }
     }
 }
@@ -211,9 +259,18 @@ mod tests {
             .collect()
     }
 
+    fn fanout(coalesce: Duration) -> Arc<Fanout> {
+        let settings = HubSettings {
+            coalesce,
+            ..HubSettings::default()
+        };
+        let registry = Arc::new(Registry::new());
+        Fanout::new(&settings, true, registry, Arc::default(), Arc::default())
+    }
+
     #[test]
     fn a_topic_goes_out_at_once_then_waits_its_window_while_others_go_first() {
-        let fanout = Fanout::new(Duration::from_millis(100));
+        let fanout = fanout(Duration::from_millis(100));
         let t0 = Instant::now();
         fanout.push("a".into(), published("a", 1));
         let Next::FanOut(topic, items) = fanout.next(t0) else {
@@ -242,27 +299,5 @@ mod tests {
             "together, in order"
         );
         assert!(matches!(fanout.next(at), Next::Idle));
-    }
-
-    #[tokio::test]
-    async fn the_backlog_holds_the_fan_out_until_half_of_it_is_taken() {
-        let backlog = Arc::new(Backlog::default());
-        for _ in 0..BACKLOG_LIMIT {
-            backlog.add();
-        }
-        let waiting = tokio::spawn({
-            let backlog = backlog.clone();
-            async move { backlog.wait_for_room().await }
-        });
-        tokio::task::yield_now().await;
-        assert!(!waiting.is_finished());
-        for _ in 0..BACKLOG_LIMIT / 2 {
-            backlog.remove();
-        }
-        tokio::time::timeout(Duration::from_secs(10), waiting)
-            .await
-            .expect("released")
-            .expect("no panic");
-        assert_eq!(backlog.len(), BACKLOG_LIMIT / 2);
     }
 }

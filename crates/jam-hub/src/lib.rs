@@ -1,19 +1,23 @@
 //! The live hub: WebSocket connections of this node, their topic subscriptions, and the fan-out of
 //! broker events to them (`spec/live.md`, `DESIGN.md` §3 and §8).
 //!
-//! Layout:
-//! - `hub`: `Hub` — upgrade (Origin check), the broker sink, attach/detach with the broker
-//!   (first local subscriber subscribes, last unsubscribes, failures roll back), presence, shutdown.
-//! - `conn`: a connection's reader task — requests, replay, heartbeat and sign-in checks.
-//! - `fanout`: what the broker delivers waits here by topic; one task fans it out, at most once per
-//!   topic per `HubSettings::coalesce` and a chunk of subscribers at a time while the node's sockets
-//!   keep up (the backlog), so a fan-out never floods the workers the API shares.
+//! Layout, in dependency order: each module uses only those listed before it, and `hub`, last, is
+//! used by none (the `mod` declarations below follow the same order; a test checks it).
+//! - `backlog`: the node's count of connections with frames their socket's task has not taken yet.
+//! - `frames`: requests in, frames out (events serialized once per node, shared by every recipient).
 //! - `inbound`: a connection's way in, WebSocket frames decoded from the request payload.
+//! - `settings`, `stats`: `HubSettings`, and `HubStats` with the live counters behind it.
+//! - `topic`: `Topic` names and the `TopicAuthorizer` the server implements.
 //! - `outbox`: a connection's bounded queue and `LiveBody`, the response body that drains it.
 //! - `registry`: local subscriptions by topic and the per-subscription delivery rule.
-//! - `frames`: requests in, frames out (events serialized once per node, shared by every recipient).
-//! - `topic`: `Topic` names and the `TopicAuthorizer` the server implements.
-//! - `settings`, `stats`: `HubSettings` and `HubStats`.
+//! - `fanout`: what the broker delivers waits here by topic; one task fans it out, at most once per
+//!   topic per `HubSettings::coalesce` and a chunk of subscribers at a time while the node's sockets
+//!   keep up (the backlog), so a fan-out never floods the workers the API shares. All the pacing.
+//! - `core`: `Core`, what the hub, the readers and the fan-out task share (broker, authorizer,
+//!   settings, registry, counters, backlog, fan-out queue, open connections); attach/detach with the
+//!   broker (first local subscriber subscribes, last unsubscribes, failures roll back).
+//! - `conn`: a connection's reader task — requests, replay, heartbeat and sign-in checks.
+//! - `hub`: `Hub` — builds the core, upgrade (Origin check), the broker sink, presence, shutdown.
 //!
 //! Delivery, per connection:
 //! - A bounded queue (`queue_capacity` frames) drained by the connection's response body: each time
@@ -47,19 +51,60 @@
 //! valid, 1000 in answer to the client's close. A client silent for `client_timeout` is closed with
 //! 1000 at once. A closing connection gets at most `client_timeout` to take its close frame.
 
-mod conn;
-mod fanout;
+// In dependency order, as in the map above. rustfmt sorts each group of declarations: the blank
+// lines keep the order (the first group uses no other module).
+mod backlog;
 mod frames;
-mod hub;
 mod inbound;
-mod outbox;
-mod registry;
 mod settings;
 mod stats;
 mod topic;
+
+mod outbox;
+mod registry;
+
+mod fanout;
+
+mod core;
+
+mod conn;
+
+mod hub;
 
 pub use frames::MAX_BATCH_BYTES;
 pub use hub::Hub;
 pub use settings::HubSettings;
 pub use stats::HubStats;
 pub use topic::{BadTopic, Topic, TopicAuthorizer};
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::path::Path;
+
+    #[test]
+    fn each_module_uses_only_the_modules_declared_before_it() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+        let order: Vec<&str> = lib
+            .lines()
+            .filter_map(|line| line.strip_prefix("mod ")?.strip_suffix(';'))
+            .collect();
+        assert!(order.len() > 1, "found the `mod` declarations");
+        for (i, module) in order.iter().enumerate() {
+            let text = std::fs::read_to_string(src.join(format!("{module}.rs"))).unwrap();
+            for (at, _) in text.match_indices("crate::") {
+                // One module per path: `crate::{a, b}` names none and fails here.
+                let used: String = text[at + "crate::".len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    order[..i].contains(&used.as_str()),
+                    "`{module}` uses `{used}`, which lib.rs does not declare before it"
+                );
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ use actix_web::body::{BodySize, MessageBody};
 use bytes::{Bytes, BytesMut};
 use tokio::sync::Notify;
 
-use crate::fanout::Backlog;
+use crate::backlog::Backlog;
 use crate::frames::{self, Frame, MAX_BATCH_BYTES, Reply};
 use crate::stats::Counters;
 

@@ -2,7 +2,7 @@
 //! subscription stands (starting, live at an offset, or stopped after a resync).
 //!
 //! The hub only knows its own connections (the centrifuge model); the broker is subscribed once per
-//! topic, for the first local subscriber, and unsubscribed after the last (see `Hub::attach`).
+//! topic, for the first local subscriber, and unsubscribed after the last (see `Core::attach`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
