@@ -516,7 +516,10 @@ async fn a_merge_carries_each_vote_once(d: Deployment) {
     assert_eq!((row.up, row.down, row.voters), (3, 3, 6));
     let row = jam_store::ideas::by_id(&db, s).await.unwrap().unwrap();
     assert_eq!((row.up, row.down, row.voters), (0, 0, 0));
-    assert_eq!((row.status.as_str(), row.merged_into), ("merged", Some(t)));
+    assert_eq!(
+        (row.status, row.merged_into),
+        (jam_domain::ItemStatus::Merged, Some(t))
+    );
 
     // A merged idea is final: no votes, no second merge, no merge into it, no decisions.
     vote(&v[0], &source, 1).await.assert_problem(409);

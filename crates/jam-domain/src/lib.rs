@@ -5,6 +5,8 @@
 //! - `ids`: newtype ids (`JamId`, `IdeaId`, …) so ids of different things cannot be swapped.
 //! - `text`: validated text types (slug, titles, display names, e-mail) with one `parse` each.
 //! - `roles`: staff roles and the signed-in principal.
+//! - `status`: a post's moderation status and a vote's value, each defined once and mapped to its
+//!   column and its wire form in one place.
 //! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
 //! - `ranking`: idea scores (Wilson, net, Bayesian), the ranked order with its tie-breaks, the hot score.
 //! - `clock`: the injected source of time.
@@ -14,10 +16,12 @@ pub mod ids;
 pub mod lifecycle;
 pub mod ranking;
 pub mod roles;
+pub mod status;
 pub mod text;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::*;
 pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};
 pub use roles::{Principal, Role};
+pub use status::{BadVote, ItemStatus, VoteValue};
 pub use text::FieldError;

@@ -11,6 +11,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+#[cfg(feature = "sea-orm")]
+use sea_orm::sea_query::StringLen;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -139,16 +141,26 @@ pub fn jam_prior(tallies: impl IntoIterator<Item = Tally>) -> BayesianPrior {
     }
 }
 
-/// How a jam ranks its ideas. Wilson is the default (DESIGN.md §5).
+/// How a jam ranks its ideas. Wilson is the default (DESIGN.md §5). Stored in `jams.voting_method`
+/// and sent on the wire by its lowercase name.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::None)")
+)]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// [`wilson_lower_bound`].
     #[default]
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "wilson"))]
     Wilson,
     /// [`net`] votes.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "net"))]
     Net,
     /// [`bayesian_average`] with the [`jam_prior`] of the ideas being ranked.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "bayesian"))]
     Bayesian,
 }
 

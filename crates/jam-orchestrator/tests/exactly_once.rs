@@ -56,7 +56,7 @@ async fn seed(db: &DatabaseConnection) -> (Uuid, Uuid) {
         scheduled_at: Some(h(0)),
         closed_at: None,
         published_at: None,
-        voting_method: "wilson".into(),
+        voting_method: jam_domain::ranking::Method::Wilson,
         shortlist_size: 10,
         created_by: None,
         created_at: h(0),

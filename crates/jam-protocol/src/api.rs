@@ -1,7 +1,8 @@
 //! HTTP bodies of API v1.
 
 use chrono::{DateTime, Utc};
-use jam_domain::{JamState, Role, SessionState};
+pub use jam_domain::ranking::Method;
+pub use jam_domain::{ItemStatus, JamState, Role, SessionState, VoteValue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -68,41 +69,10 @@ pub struct StaffView {
 // ---- jams and sessions ----
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VotingMethod {
-    /// Lower bound of the 95% Wilson score interval on the share of +1 votes.
-    Wilson,
-    /// Up minus down.
-    Net,
-    /// Bayesian average of the vote values with a prior from the whole jam.
-    Bayesian,
-}
-
-impl VotingMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VotingMethod::Wilson => "wilson",
-            VotingMethod::Net => "net",
-            VotingMethod::Bayesian => "bayesian",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "wilson" => Some(VotingMethod::Wilson),
-            "net" => Some(VotingMethod::Net),
-            "bayesian" => Some(VotingMethod::Bayesian),
-            _ => None,
-        }
-    }
-}
-
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Voting {
-    pub method: VotingMethod,
+    pub method: Method,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -274,38 +244,6 @@ pub struct JoinRequest {
     pub locale: Option<String>,
 }
 
-/// `visible` | `hidden` (flags or a facilitator) | `removed` | `merged` (into `merged_into`).
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ItemStatus {
-    Visible,
-    Hidden,
-    Removed,
-    Merged,
-}
-
-impl ItemStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemStatus::Visible => "visible",
-            ItemStatus::Hidden => "hidden",
-            ItemStatus::Removed => "removed",
-            ItemStatus::Merged => "merged",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "visible" => Some(ItemStatus::Visible),
-            "hidden" => Some(ItemStatus::Hidden),
-            "removed" => Some(ItemStatus::Removed),
-            "merged" => Some(ItemStatus::Merged),
-            _ => None,
-        }
-    }
-}
-
 /// `sort` of `GET /sessions/{id}/ideas`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -400,7 +338,8 @@ pub struct CommentView {
 #[serde(deny_unknown_fields)]
 pub struct VoteRequest {
     /// `1`, `-1`, or `0` to retract; anything else is 422.
-    pub value: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i16, minimum = -1, maximum = 1))]
+    pub value: VoteValue,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -568,7 +507,7 @@ pub enum ShortlistState {
 pub struct ShortlistView {
     pub jam_id: Uuid,
     pub state: ShortlistState,
-    pub method: VotingMethod,
+    pub method: Method,
     /// N of the top N.
     pub shortlist_size: u32,
     pub computed_at: DateTime<Utc>,

@@ -2,11 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use jam_domain::ranking::wilson_lower_bound;
-use jam_protocol::api::{
-    AudienceView, AuthorView, CommentView, IdeaView, ItemStatus, JamView, SessionView, Voting, VotingMethod,
-};
+use jam_protocol::api::{AudienceView, AuthorView, CommentView, IdeaView, JamView, SessionView, Voting};
 use jam_store::JamFull;
-use jam_store::entity::{comments, ideas, participants, sessions};
+use jam_store::entity::{comments, count, ideas, participants, sessions};
 
 pub fn session_view(jam: &JamFull, s: &sessions::Model, now: DateTime<Utc>) -> SessionView {
     SessionView {
@@ -41,7 +39,7 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
             })
             .collect(),
         voting: Voting {
-            method: VotingMethod::parse(&j.voting_method).unwrap_or(VotingMethod::Wilson),
+            method: j.voting_method,
         },
         shortlist_size: j.shortlist_size.max(0) as u32,
         sessions: jam.sessions.iter().map(|s| session_view(jam, s, now)).collect(),
@@ -61,16 +59,6 @@ pub fn author_view(jam: &JamFull, id: uuid::Uuid, author: Option<&participants::
     }
 }
 
-/// Counts never go below zero on the wire, whatever a row holds.
-fn count(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
-
-/// An unknown status (a newer server wrote it) shows as `hidden`: the safe reading.
-pub fn item_status(s: &str) -> ItemStatus {
-    ItemStatus::parse(s).unwrap_or(ItemStatus::Hidden)
-}
-
 pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaView {
     IdeaView {
         id: idea.id,
@@ -82,7 +70,7 @@ pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaV
         tags: serde_json::from_str(&idea.tags).unwrap_or_default(),
         created_at: idea.created_at,
         edited_at: idea.edited_at,
-        status: item_status(&idea.status),
+        status: idea.status,
         merged_into: idea.merged_into,
         up: count(idea.up),
         down: count(idea.down),
@@ -100,6 +88,6 @@ pub fn comment_view(comment: &comments::Model, author: AuthorView) -> CommentVie
         author,
         body: comment.body.clone(),
         created_at: comment.created_at,
-        status: item_status(&comment.status),
+        status: comment.status,
     }
 }

@@ -35,6 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
 use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
 use jam_store::vote_writer::{VoteWriter, VoteWriterSettings};
 use jam_store::votes::VoteInput;
@@ -267,12 +268,12 @@ async fn run(
                 };
                 while Instant::now() < deadline {
                     let (p, i) = (mine[rng.below(mine.len())], rng.below(jam.ideas.len()));
-                    let value = [1, -1, 0][rng.below(3)];
+                    let value = [VoteValue::Up, VoteValue::Down, VoteValue::Retract][rng.below(3)];
                     let vote = VoteInput {
-                        idea_id: jam.ideas[i],
-                        participant_id: jam.people[p],
-                        jam_id: jam.jam_id,
-                        audience_id: jam.audience_id,
+                        idea_id: IdeaId(jam.ideas[i]),
+                        participant_id: ParticipantId(jam.people[p]),
+                        jam_id: JamId(jam.jam_id),
+                        audience_id: AudienceId(jam.audience_id),
                         value,
                         at: Utc::now(),
                     };
@@ -284,7 +285,7 @@ async fn run(
                     let done = Instant::now();
                     match result {
                         Ok(_) => {
-                            out.finals.insert((p as u32, i as u32), value);
+                            out.finals.insert((p as u32, i as u32), value.as_i16());
                             if done <= deadline {
                                 out.acknowledged += 1;
                                 out.latencies_us
@@ -443,7 +444,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Res<
         scheduled_at: Some(t),
         closed_at: None,
         published_at: None,
-        voting_method: "wilson".into(),
+        voting_method: jam_domain::ranking::Method::Wilson,
         shortlist_size: 10,
         created_by: None,
         created_at: t,
@@ -505,7 +506,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Res<
                 body: String::new(),
                 tags: "[]".into(),
                 search_text: String::new(),
-                status: "visible".into(),
+                status: jam_domain::ItemStatus::Visible,
                 merged_into: None,
                 up: 0,
                 down: 0,

@@ -21,6 +21,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, TimeZone, Utc};
+use jam_domain::ItemStatus;
 use jam_domain::ranking::hot_score;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -42,9 +43,11 @@ impl Viewer {
     pub(crate) fn listable(self, status: impl ColumnTrait, author: impl ColumnTrait) -> Condition {
         match self {
             Viewer::Staff => Condition::all(),
-            Viewer::Participant(me) => Condition::any()
-                .add(status.eq("visible"))
-                .add(Condition::all().add(status.eq("hidden")).add(author.eq(me))),
+            Viewer::Participant(me) => Condition::any().add(status.eq(ItemStatus::Visible)).add(
+                Condition::all()
+                    .add(status.eq(ItemStatus::Hidden))
+                    .add(author.eq(me)),
+            ),
         }
     }
 }
@@ -108,8 +111,8 @@ pub fn hot_key(up: i32, down: i32, created_at: DateTime<Utc>) -> f64 {
         .single()
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     hot_score(
-        u64::try_from(up).unwrap_or(0),
-        u64::try_from(down).unwrap_or(0),
+        u64::from(crate::entity::count(up)),
+        u64::from(crate::entity::count(down)),
         created_at,
         reference,
     )

@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use jam_domain::ItemStatus;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -137,10 +138,10 @@ async fn count_flag<E: EntityTrait>(
         .await?;
     // One conditional statement, so two flags committing at once cannot both miss the threshold.
     let hidden_now = E::update_many()
-        .col_expr(c.status, Expr::value("hidden"))
+        .col_expr(c.status, Expr::value(ItemStatus::Hidden))
         .col_expr(c.updated_at, Expr::value(at))
         .filter(c.id.eq(id))
-        .filter(c.status.eq("visible"))
+        .filter(c.status.eq(ItemStatus::Visible))
         .filter(c.flags.gte(hide_after))
         .exec(db)
         .await?
@@ -167,11 +168,11 @@ pub enum Decision {
 
 impl Decision {
     /// The status the item gets.
-    pub fn status(self) -> &'static str {
+    pub fn status(self) -> ItemStatus {
         match self {
-            Decision::Hide => "hidden",
-            Decision::Restore => "visible",
-            Decision::Remove => "removed",
+            Decision::Hide => ItemStatus::Hidden,
+            Decision::Restore => ItemStatus::Visible,
+            Decision::Remove => ItemStatus::Removed,
         }
     }
 
@@ -195,7 +196,7 @@ pub enum Decided {
     /// The item already had that status and no undecided flags: nothing was written.
     Unchanged,
     /// The status was `from` with `flags` undecided flags; now it is the decision's, with none.
-    Changed { from: String, flags: i32 },
+    Changed { from: ItemStatus, flags: i32 },
 }
 
 /// Applies a decision: sets the status and marks the item's flags as decided (see the module docs).
@@ -219,7 +220,7 @@ async fn decide_on<E: EntityTrait>(
     decision: Decision,
     at: DateTime<Utc>,
 ) -> Result<Decided, StoreError> {
-    let found: Option<(String, i32)> = E::find()
+    let found: Option<(ItemStatus, i32)> = E::find()
         .select_only()
         .column(c.status)
         .column(c.flags)
@@ -231,7 +232,7 @@ async fn decide_on<E: EntityTrait>(
     let Some((from, flags)) = found else {
         return Ok(Decided::Missing);
     };
-    if from == "merged" {
+    if from == ItemStatus::Merged {
         return Ok(Decided::Merged);
     }
     if from == decision.status() && flags == 0 {
@@ -275,13 +276,9 @@ pub enum Merged {
     /// An idea is missing.
     Missing,
     /// The duplicate is no longer `visible` or `hidden` (it is this).
-    SourceIs(String),
+    SourceIs(ItemStatus),
     /// The target is no longer `visible` or `hidden` (it is this).
-    TargetIs(String),
-}
-
-fn mergeable(status: &str) -> bool {
-    matches!(status, "visible" | "hidden")
+    TargetIs(ItemStatus),
 }
 
 /// Merges the idea `source` into `target` (two different ideas of one jam: the caller checked)
@@ -341,11 +338,11 @@ pub async fn merge(
     ) else {
         return Ok(Merged::Missing);
     };
-    if !mergeable(&src.status) {
-        return Ok(Merged::SourceIs(src.status.clone()));
+    if !src.status.is_open() {
+        return Ok(Merged::SourceIs(src.status));
     }
-    if !mergeable(&dst.status) {
-        return Ok(Merged::TargetIs(dst.status.clone()));
+    if !dst.status.is_open() {
+        return Ok(Merged::TargetIs(dst.status));
     }
     let source_before = Counts {
         up: src.up,
@@ -356,7 +353,7 @@ pub async fn merge(
     let target_after = recount(db, target, at).await?;
     recount(db, source, at).await?;
     ideas::Entity::update_many()
-        .col_expr(ideas::Column::Status, Expr::value("merged"))
+        .col_expr(ideas::Column::Status, Expr::value(ItemStatus::Merged))
         .col_expr(ideas::Column::MergedInto, Expr::value(Some(target)))
         .filter(ideas::Column::Id.eq(source))
         .exec(db)
@@ -464,11 +461,11 @@ pub async fn queue(
     let mut ideas_q = ideas::Entity::find()
         .filter(ideas::Column::JamId.eq(jam_id))
         .filter(ideas::Column::Flags.gt(0))
-        .filter(ideas::Column::Status.is_in(["visible", "hidden"]));
+        .filter(ideas::Column::Status.is_in([ItemStatus::Visible, ItemStatus::Hidden]));
     let mut comments_q = comments::Entity::find()
         .filter(comments::Column::JamId.eq(jam_id))
         .filter(comments::Column::Flags.gt(0))
-        .filter(comments::Column::Status.is_in(["visible", "hidden"]));
+        .filter(comments::Column::Status.is_in([ItemStatus::Visible, ItemStatus::Hidden]));
     if let Some(after) = after {
         ideas_q = ideas_q.filter(ideas::Column::Id.gt(after));
         comments_q = comments_q.filter(comments::Column::Id.gt(after));

@@ -59,7 +59,7 @@ pub async fn begin_publish(db: &DatabaseConnection) -> Result<DatabaseTransactio
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct RankingRow {
     pub id: Uuid,
-    pub status: String,
+    pub status: jam_domain::ItemStatus,
     pub up: i32,
     pub down: i32,
     pub created_at: DateTime<Utc>,
@@ -214,7 +214,7 @@ pub async fn vote_counts(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<
                     idea_id,
                     audience_id,
                     value,
-                    count: u64::try_from(n).unwrap_or(0),
+                    count: crate::entity::count64(n),
                 }),
         );
     }
@@ -493,7 +493,7 @@ pub async fn activity_per_hour(
         let Some(hour) = row.try_get::<Option<String>>("", "hour")? else {
             continue;
         };
-        let n = u64::try_from(row.try_get::<i64>("", "n")?).unwrap_or(0);
+        let n = crate::entity::count64(row.try_get::<i64>("", "n")?);
         let slot = hours.entry(hour).or_default();
         match kind.as_str() {
             "i" => slot.ideas += n,
@@ -521,7 +521,7 @@ pub async fn activity_per_session(
         .all(db)
         .await?;
     for (session, n) in ideas {
-        out.entry(session).or_default().ideas = u64::try_from(n).unwrap_or(0);
+        out.entry(session).or_default().ideas = crate::entity::count64(n);
     }
     let comments: Vec<(Uuid, i64)> = crate::entity::comments::Entity::find()
         .select_only()
@@ -548,7 +548,7 @@ pub async fn activity_per_session(
         .all(db)
         .await?;
     for (session, n) in comments {
-        out.entry(session).or_default().comments = u64::try_from(n).unwrap_or(0);
+        out.entry(session).or_default().comments = crate::entity::count64(n);
     }
     let votes: Vec<(Uuid, i64)> = votes::Entity::find()
         .select_only()
@@ -569,7 +569,7 @@ pub async fn activity_per_session(
         .all(db)
         .await?;
     for (session, n) in votes {
-        out.entry(session).or_default().votes = u64::try_from(n).unwrap_or(0);
+        out.entry(session).or_default().votes = crate::entity::count64(n);
     }
     Ok(out)
 }

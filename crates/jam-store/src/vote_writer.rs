@@ -88,6 +88,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use jam_domain::ItemStatus;
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, IntoIden, LockType, OnConflict, Order, Query, TableRef, Value,
     ValueTuple,
@@ -462,9 +463,6 @@ impl BatchWriter {
     }
 }
 
-/// Marks the batch error of a vote for an idea that no longer takes votes.
-const IDEA_CLOSED: &str = "idea no longer takes votes";
-
 /// True for contention a retry may get past (not for a lost connection).
 fn is_contention(err: &StoreError) -> bool {
     matches!(err, StoreError::Db(db) if crate::error::is_contention(db))
@@ -502,12 +500,7 @@ pub async fn write_batch(
         Err(err) => {
             // A failed rollback leaves nothing committed either; report the first error.
             let _ = txn.rollback().await;
-            Err(match err {
-                DbErr::Custom(message) if message == IDEA_CLOSED && votes.len() == 1 => {
-                    StoreError::IdeaClosed
-                }
-                other => other.into(),
-            })
+            Err(err)
         }
     }
 }
@@ -526,23 +519,26 @@ struct Pair {
 }
 
 /// The batch's statements inside the caller's write transaction (see the module docs).
-async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<Vec<VoteOutcome>, DbErr> {
+async fn apply_batch(
+    txn: &impl ConnectionTrait,
+    votes: &[VoteInput],
+) -> Result<Vec<VoteOutcome>, StoreError> {
     // Pairs sorted by (idea, participant): the order every batch takes vote-row locks in.
     let mut pairs: BTreeMap<(Uuid, Uuid), Pair> = BTreeMap::new();
     for (position, vote) in votes.iter().enumerate() {
         pairs
-            .entry((vote.idea_id, vote.participant_id))
+            .entry((vote.idea_id.0, vote.participant_id.0))
             .and_modify(|pair| {
                 pair.last_at = vote.at;
-                pair.last_value = vote.value;
+                pair.last_value = vote.value.as_i16();
                 pair.positions.push(position);
             })
             .or_insert_with(|| Pair {
-                jam_id: vote.jam_id,
-                audience_id: vote.audience_id,
+                jam_id: vote.jam_id.0,
+                audience_id: vote.audience_id.0,
                 first_at: vote.at,
                 last_at: vote.at,
-                last_value: vote.value,
+                last_value: vote.value.as_i16(),
                 positions: vec![position],
             });
     }
@@ -602,7 +598,8 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
             return Err(DbErr::RecordNotFound(format!(
                 "vote of participant {} on idea {} vanished during its batch",
                 missing.1, missing.0
-            )));
+            ))
+            .into());
         }
     }
 
@@ -642,7 +639,7 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
     };
     if let Some(missing) = deltas.keys().find(|id| !counts.contains_key(id)) {
         // The vote rows' foreign key makes this unreachable short of a concurrent delete.
-        return Err(DbErr::RecordNotFound(format!("idea {missing}")));
+        return Err(DbErr::RecordNotFound(format!("idea {missing}")).into());
     }
 
     // Each vote's answer: the idea's counts after the batch, its own value and the one before it.
@@ -651,7 +648,7 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
         let (up, down, voters) = counts.get(&key.0).copied().unwrap_or_default();
         let mut previous = old.get(key).copied().unwrap_or(0);
         for &position in &pair.positions {
-            let value = votes[position].value;
+            let value = votes[position].value.as_i16();
             outcomes[position] = Some(VoteOutcome {
                 idea_id: key.0,
                 up,
@@ -666,7 +663,7 @@ async fn apply_batch(txn: &impl ConnectionTrait, votes: &[VoteInput]) -> Result<
     // Every position belongs to exactly one pair, so every slot is filled.
     outcomes
         .into_iter()
-        .map(|o| o.ok_or_else(|| DbErr::Custom("a vote of the batch got no outcome".into())))
+        .map(|o| o.ok_or_else(|| DbErr::Custom("a vote of the batch got no outcome".into()).into()))
         .collect()
 }
 
@@ -676,12 +673,13 @@ type Deltas = BTreeMap<Uuid, (i32, i32, i32)>;
 /// The counters of each touched idea after the batch, by id.
 type Counts = HashMap<Uuid, (i32, i32, i32)>;
 
-/// An idea no longer visible stops the batch (see [`IDEA_CLOSED`]).
-fn require_visible(row: &sea_orm::QueryResult) -> Result<(), DbErr> {
-    if row.try_get::<String>("", "status")? != "visible" {
+/// An idea that no longer takes votes stops the batch with [`StoreError::IdeaClosed`].
+fn require_visible(row: &sea_orm::QueryResult) -> Result<(), StoreError> {
+    if !row.try_get::<ItemStatus>("", "status")?.takes_votes() {
         // Hidden, removed or merged since the request checked it: the whole batch rolls back
-        // and is rewritten vote by vote, where only this idea's votes fail (`IdeaClosed`).
-        return Err(DbErr::Custom(IDEA_CLOSED.into()));
+        // and (when it holds more than this vote) is rewritten vote by vote, where only this
+        // idea's votes fail with `IdeaClosed`.
+        return Err(StoreError::IdeaClosed);
     }
     Ok(())
 }
@@ -702,7 +700,7 @@ async fn move_counters_at_once(
     txn: &impl ConnectionTrait,
     deltas: &Deltas,
     revised: &BTreeSet<Uuid>,
-) -> Result<Counts, DbErr> {
+) -> Result<Counts, StoreError> {
     let moves: Vec<serde_json::Value> = deltas
         .iter()
         .map(|(id, (du, dd, dv))| {
@@ -730,7 +728,7 @@ async fn move_counters(
     txn: &impl ConnectionTrait,
     deltas: &Deltas,
     revised: &BTreeSet<Uuid>,
-) -> Result<Counts, DbErr> {
+) -> Result<Counts, StoreError> {
     let counts_query = Query::select()
         .columns([
             ideas::Column::Id,

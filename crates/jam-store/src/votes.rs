@@ -21,6 +21,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use jam_domain::{AudienceId, IdeaId, ItemStatus, JamId, ParticipantId, VoteValue};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -32,16 +33,15 @@ use uuid::Uuid;
 use crate::StoreError;
 use crate::entity::{ideas, votes};
 
-/// One participant's vote on one idea.
+/// One participant's vote on one idea. The ids are typed so that two of them cannot be swapped.
 #[derive(Debug, Clone, Copy)]
 pub struct VoteInput {
-    pub idea_id: Uuid,
-    pub participant_id: Uuid,
-    pub jam_id: Uuid,
+    pub idea_id: IdeaId,
+    pub participant_id: ParticipantId,
+    pub jam_id: JamId,
     /// The voter's audience, copied onto the row for per-audience results.
-    pub audience_id: Uuid,
-    /// `1`, `-1`, or `0` to retract. The caller has checked it.
-    pub value: i16,
+    pub audience_id: AudienceId,
+    pub value: VoteValue,
     pub at: DateTime<Utc>,
 }
 
@@ -89,22 +89,22 @@ pub async fn cast(db: &DatabaseConnection, vote: VoteInput) -> Result<VoteOutcom
 pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOutcome, StoreError> {
     // The idea must still take votes, checked under the row lock the counter update takes anyway:
     // a moderator's hide or merge that committed after the request's own check wins.
-    let status: Option<String> = ideas::Entity::find_by_id(vote.idea_id)
+    let status: Option<ItemStatus> = ideas::Entity::find_by_id(vote.idea_id.0)
         .select_only()
         .column(ideas::Column::Status)
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .into_tuple()
         .one(db)
         .await?;
-    if status.is_some_and(|s| s != "visible") {
+    if status.is_some_and(|s| !s.takes_votes()) {
         return Err(StoreError::IdeaClosed);
     }
     let inserted = votes::Entity::insert(votes::ActiveModel {
-        idea_id: Set(vote.idea_id),
-        participant_id: Set(vote.participant_id),
-        jam_id: Set(vote.jam_id),
-        audience_id: Set(vote.audience_id),
-        value: Set(vote.value),
+        idea_id: Set(vote.idea_id.0),
+        participant_id: Set(vote.participant_id.0),
+        jam_id: Set(vote.jam_id.0),
+        audience_id: Set(vote.audience_id.0),
+        value: Set(vote.value.as_i16()),
         created_at: Set(vote.at),
         updated_at: Set(vote.at),
     })
@@ -118,34 +118,34 @@ pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOu
     let previous = if inserted == 1 {
         0
     } else {
-        let old = votes::Entity::find_by_id((vote.idea_id, vote.participant_id))
+        let old = votes::Entity::find_by_id((vote.idea_id.0, vote.participant_id.0))
             .lock_exclusive()
             .one(db)
             .await?
             .map_or(0, |v| v.value);
-        if old != vote.value {
+        if old != vote.value.as_i16() {
             votes::Entity::update_many()
-                .col_expr(votes::Column::Value, Expr::value(vote.value))
+                .col_expr(votes::Column::Value, Expr::value(vote.value.as_i16()))
                 .col_expr(votes::Column::UpdatedAt, Expr::value(vote.at))
-                .filter(votes::Column::IdeaId.eq(vote.idea_id))
-                .filter(votes::Column::ParticipantId.eq(vote.participant_id))
+                .filter(votes::Column::IdeaId.eq(vote.idea_id.0))
+                .filter(votes::Column::ParticipantId.eq(vote.participant_id.0))
                 .exec(db)
                 .await?;
         }
         old
     };
-    let (du, dd, dv) = delta(previous, vote.value);
+    let (du, dd, dv) = delta(previous, vote.value.as_i16());
     if (du, dd, dv) != (0, 0, 0) {
         ideas::Entity::update_many()
             .col_expr(ideas::Column::Up, Expr::col(ideas::Column::Up).add(du))
             .col_expr(ideas::Column::Down, Expr::col(ideas::Column::Down).add(dd))
             .col_expr(ideas::Column::Voters, Expr::col(ideas::Column::Voters).add(dv))
             .col_expr(ideas::Column::VotesRev, Expr::col(ideas::Column::VotesRev).add(1))
-            .filter(ideas::Column::Id.eq(vote.idea_id))
+            .filter(ideas::Column::Id.eq(vote.idea_id.0))
             .exec(db)
             .await?;
     }
-    let (up, down, voters): (i32, i32, i32) = ideas::Entity::find_by_id(vote.idea_id)
+    let (up, down, voters): (i32, i32, i32) = ideas::Entity::find_by_id(vote.idea_id.0)
         .select_only()
         .column(ideas::Column::Up)
         .column(ideas::Column::Down)
@@ -155,11 +155,11 @@ pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOu
         .await?
         .ok_or_else(|| StoreError::Db(sea_orm::DbErr::RecordNotFound("idea".into())))?;
     Ok(VoteOutcome {
-        idea_id: vote.idea_id,
+        idea_id: vote.idea_id.0,
         up,
         down,
         voters,
-        value: vote.value,
+        value: vote.value.as_i16(),
         previous,
     })
 }

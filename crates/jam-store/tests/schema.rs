@@ -175,7 +175,7 @@ fn jam_row(slug: &str, created_by: Option<Uuid>) -> jams::Model {
         scheduled_at: Some(t),
         closed_at: None,
         published_at: None,
-        voting_method: "wilson".into(),
+        voting_method: jam_domain::ranking::Method::Wilson,
         shortlist_size: 10,
         created_by,
         created_at: t,
@@ -210,7 +210,7 @@ fn new_idea(jam_id: Uuid, session_id: Uuid, author_id: Uuid) -> ideas::Model {
         body: "Try it for a quarter.".into(),
         tags: r#"["time","pilot"]"#.into(),
         search_text: "four-day week try it for a quarter. time pilot".into(),
-        status: "visible".into(),
+        status: jam_domain::ItemStatus::Visible,
         merged_into: None,
         up: 0,
         down: 0,
@@ -390,7 +390,7 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     );
 
     let mut merged = idea_row(&f);
-    merged.status = "merged".into();
+    merged.status = jam_domain::ItemStatus::Merged;
     merged.merged_into = Some(f.idea.id);
     merged.up = 3;
     merged.down = 1;
@@ -411,7 +411,7 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         parent_id: None,
         author_id: f.participant.id,
         body: "Yes, and measure it.".into(),
-        status: "visible".into(),
+        status: jam_domain::ItemStatus::Visible,
         flags: 0,
         created_at: t,
         updated_at: t,
@@ -602,7 +602,7 @@ async fn check_column_defaults_apply(db: &DatabaseConnection) {
     .await
     .unwrap();
     let idea = ideas::Entity::find_by_id(idea_id).one(db).await.unwrap().unwrap();
-    assert_eq!(idea.status, "visible");
+    assert_eq!(idea.status, jam_domain::ItemStatus::Visible);
     assert_eq!(
         (idea.up, idea.down, idea.voters, idea.comments, idea.flags),
         (0, 0, 0, 0, 0)
@@ -777,7 +777,7 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
         parent_id: None,
         author_id: f.participant.id,
         body: "root".into(),
-        status: "visible".into(),
+        status: jam_domain::ItemStatus::Visible,
         flags: 0,
         created_at: t,
         updated_at: t,
@@ -791,7 +791,7 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
     insert(db, reply.into_active_model()).await.unwrap();
     let merged = ideas::Model {
         merged_into: Some(f.idea.id),
-        status: "merged".into(),
+        status: jam_domain::ItemStatus::Merged,
         ..idea_row(&f)
     };
     insert(db, merged.into_active_model()).await.unwrap();

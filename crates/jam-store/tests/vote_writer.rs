@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::future::join_all;
+use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
 use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
 use jam_store::vote_writer::{VoteWriter, VoteWriterSettings};
 use jam_store::votes::{VoteInput, VoteOutcome};
@@ -83,11 +84,11 @@ struct Jam {
 impl Jam {
     fn vote(&self, participant: usize, idea: usize, value: i16) -> VoteInput {
         VoteInput {
-            idea_id: self.ideas[idea],
-            participant_id: self.people[participant],
-            jam_id: self.jam_id,
-            audience_id: self.audience_id,
-            value,
+            idea_id: IdeaId(self.ideas[idea]),
+            participant_id: ParticipantId(self.people[participant]),
+            jam_id: JamId(self.jam_id),
+            audience_id: AudienceId(self.audience_id),
+            value: VoteValue::try_from(value).unwrap(),
             at: Utc::now(),
         }
     }
@@ -107,7 +108,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Jam 
         scheduled_at: Some(t),
         closed_at: None,
         published_at: None,
-        voting_method: "wilson".into(),
+        voting_method: jam_domain::ranking::Method::Wilson,
         shortlist_size: 10,
         created_by: None,
         created_at: t,
@@ -172,7 +173,7 @@ async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Jam 
             body: String::new(),
             tags: "[]".into(),
             search_text: format!("idea {i}"),
-            status: "visible".into(),
+            status: jam_domain::ItemStatus::Visible,
             merged_into: None,
             up: 0,
             down: 0,
@@ -505,7 +506,7 @@ async fn check_a_vote_for_a_missing_idea_fails_alone(t: &TestDb) {
     let jam = seed(&t.db, 4, 2).await;
     let (writer, task) = VoteWriter::new(t.db.clone(), writer_settings());
     let mut ghost = jam.vote(0, 0, 1);
-    ghost.idea_id = Uuid::now_v7();
+    ghost.idea_id = IdeaId::new();
     let answers = vec![
         writer.submit(jam.vote(0, 0, 1)).unwrap(),
         writer.submit(jam.vote(1, 0, -1)).unwrap(),
@@ -552,7 +553,7 @@ async fn check_votes_for_an_idea_hidden_meanwhile_fail_alone(t: &TestDb) {
     jam_store::entity::ideas::Entity::update_many()
         .col_expr(
             jam_store::entity::ideas::Column::Status,
-            jam_store::sea_orm::sea_query::Expr::value("hidden"),
+            jam_store::sea_orm::sea_query::Expr::value(jam_domain::ItemStatus::Hidden),
         )
         .filter(jam_store::entity::ideas::Column::Id.eq(jam.ideas[1]))
         .exec(&t.db)

@@ -373,7 +373,7 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
         scheduled_at: Some(starts),
         closed_at: Some(ends),
         published_at: None,
-        voting_method: "wilson".into(),
+        voting_method: jam_domain::ranking::Method::Wilson,
         shortlist_size: 10,
         created_by: None,
         created_at: starts,
@@ -496,7 +496,11 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
                 body: String::new(),
                 tags: "[]".into(),
                 search_text: String::new(),
-                status: if n % 100 == 99 { "hidden" } else { "visible" }.into(),
+                status: if n % 100 == 99 {
+                    jam_domain::ItemStatus::Hidden
+                } else {
+                    jam_domain::ItemStatus::Visible
+                },
                 merged_into: None,
                 up,
                 down,

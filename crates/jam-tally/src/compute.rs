@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::digest::Digest;
-use crate::model::{AudienceCounts, Curation, IdeaFacts, IdeaStatus, Params};
+use crate::model::{AudienceCounts, Curation, IdeaFacts, Params};
+use jam_domain::ItemStatus;
 
 /// The idea a row is about, with the names the exports show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,7 +60,7 @@ pub struct Results {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RankInput {
     pub id: Uuid,
-    pub status: IdeaStatus,
+    pub status: ItemStatus,
     pub up: u64,
     pub down: u64,
     pub created_at: DateTime<Utc>,
@@ -157,7 +158,7 @@ impl Ranking {
 /// Ranks the visible ideas of a jam by `params.method` and picks the curated shortlist, from the
 /// ranking inputs alone (no texts: the exports fetch those for a chunk of slots at a time).
 ///
-/// Ranking: only [`IdeaStatus::Visible`] ideas rank; [`jam_domain::ranking::rank`] orders them (score
+/// Ranking: only [`ItemStatus::Visible`] ideas rank; [`jam_domain::ranking::rank`] orders them (score
 /// descending, then more distinct voters, then earlier `created_at`, then smaller id). Should an id occur
 /// twice in `inputs`, the first occurrence is kept.
 ///
@@ -184,7 +185,7 @@ pub fn rank_ideas(
     let mut seen = HashSet::new();
     let candidates: Vec<Candidate> = inputs
         .into_iter()
-        .filter(|idea| idea.status == IdeaStatus::Visible && seen.insert(idea.id))
+        .filter(|idea| idea.status == ItemStatus::Visible && seen.insert(idea.id))
         .map(|idea| Candidate {
             id: idea.id,
             up: idea.up,
@@ -426,7 +427,7 @@ mod tests {
         Uuid::from_u128(name as u128)
     }
 
-    fn idea(name: char, up: u64, down: u64, minutes: i64, status: IdeaStatus) -> IdeaFacts {
+    fn idea(name: char, up: u64, down: u64, minutes: i64, status: ItemStatus) -> IdeaFacts {
         IdeaFacts {
             id: id(name),
             title: format!("idea {name}"),
@@ -445,7 +446,7 @@ mod tests {
     /// Eight visible ideas (B and C tie on everything but their posting time; E has a single vote; G has
     /// none; H only down-votes) and three that must not rank, although they have the most votes.
     fn fixture() -> Vec<IdeaFacts> {
-        use IdeaStatus::*;
+        use ItemStatus::*;
         vec![
             idea('X', 100, 0, 0, Hidden),
             idea('A', 5, 0, 0, Visible),
@@ -676,7 +677,7 @@ mod tests {
     #[test]
     fn a_repeated_idea_id_ranks_once() {
         let mut ideas = fixture();
-        ideas.push(idea('A', 0, 9, 0, IdeaStatus::Visible));
+        ideas.push(idea('A', 0, 9, 0, ItemStatus::Visible));
         let results = compute(ideas, &Curation::default(), &params(Method::Wilson, 10), t0());
         assert_eq!(order(&results), "ABCDFEHG");
     }
@@ -745,10 +746,10 @@ mod tests {
                 .enumerate()
                 .map(|(i, (up, down, minutes, status))| {
                     let status = match status {
-                        0 => IdeaStatus::Hidden,
-                        1 => IdeaStatus::Merged,
-                        2 => IdeaStatus::Removed,
-                        _ => IdeaStatus::Visible,
+                        0 => ItemStatus::Hidden,
+                        1 => ItemStatus::Merged,
+                        2 => ItemStatus::Removed,
+                        _ => ItemStatus::Visible,
                     };
                     let mut facts = idea('a', up, down, minutes, status);
                     facts.id = Uuid::from_u128(i as u128);
@@ -800,7 +801,7 @@ mod tests {
         #[test]
         fn the_shortlist_follows_the_documented_rule((ideas, curation, size) in jam(), method in method()) {
             let results = compute(ideas.clone(), &curation, &params(method, size), t0());
-            let visible = ideas.iter().filter(|i| i.status == IdeaStatus::Visible).count();
+            let visible = ideas.iter().filter(|i| i.status == ItemStatus::Visible).count();
             prop_assert_eq!(results.ideas.len(), visible);
             let eligible: Vec<&RankedIdea> =
                 results.ideas.iter().filter(|r| r.excluded_reason.is_none()).collect();

@@ -34,11 +34,12 @@ pub use export::{
     Basis, ExportHeader, ExportRow, XlsxOptions, csv_columns, format_score, guard_formula, write_csv,
     write_json, write_xlsx,
 };
+pub use jam_domain::ItemStatus;
 pub use load::{
     Counted, Format, LoadError, Published, Ranked, SnapshotParams, Source, Tally, Verification, count,
     curation, differences, export, keep_leaves, params_of, read_snapshot, rows, snapshot_row, tally, verify,
 };
-pub use model::{AudienceCounts, Curation, Exclusion, IdeaFacts, IdeaStatus, Params};
+pub use model::{AudienceCounts, Curation, Exclusion, IdeaFacts, Params};
 
 /// Re-exported so callers name the method and prior without a direct dependency on `jam-domain`.
 pub use jam_domain::ranking::{BayesianPrior, Method};

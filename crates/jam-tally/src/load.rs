@@ -49,7 +49,7 @@ use crate::compute::{
 use crate::digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder};
 use crate::error::TallyError;
 use crate::export::{ExportHeader, XlsxOptions};
-use crate::model::{AudienceCounts, Curation, Exclusion, IdeaStatus, Params};
+use crate::model::{AudienceCounts, Curation, Exclusion, Params};
 
 /// Why reading or checking a tally failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +58,6 @@ pub enum LoadError {
     Store(#[from] jam_store::StoreError),
     #[error(transparent)]
     Tally(#[from] TallyError),
-    /// `jams.voting_method` holds no known method.
-    #[error("the jam's voting method {0:?} is unknown")]
-    UnknownMethod(String),
     /// `jams.shortlist_size` is negative.
     #[error("the jam's shortlist size {0} is negative")]
     BadShortlistSize(i32),
@@ -80,10 +77,7 @@ pub enum LoadError {
 
 /// The jam's ranking parameters from its row.
 pub fn params_of(jam: &jams::Model) -> Result<Params, LoadError> {
-    let method: Method = jam
-        .voting_method
-        .parse()
-        .map_err(|_| LoadError::UnknownMethod(jam.voting_method.clone()))?;
+    let method = jam.voting_method;
     let shortlist_size =
         usize::try_from(jam.shortlist_size).map_err(|_| LoadError::BadShortlistSize(jam.shortlist_size))?;
     Ok(Params {
@@ -264,7 +258,7 @@ pub async fn count(
             });
             inputs.push(RankInput {
                 id: row.id,
-                status: status_of(&row.status),
+                status: row.status,
                 up,
                 down,
                 created_at: row.created_at,
@@ -326,7 +320,7 @@ pub async fn count(
 }
 
 fn counter(value: i32) -> u64 {
-    u64::try_from(value).unwrap_or(0)
+    u64::from(jam_store::entity::count(value))
 }
 
 /// Where [`count`] takes one idea's leaf from.
@@ -517,16 +511,6 @@ where
     let written = written?;
     read.map_err(|e| LoadError::Store(e.into()))?;
     Ok(written)
-}
-
-/// An unknown status ranks like a hidden idea: not at all.
-fn status_of(status: &str) -> IdeaStatus {
-    match status {
-        "visible" => IdeaStatus::Visible,
-        "removed" => IdeaStatus::Removed,
-        "merged" => IdeaStatus::Merged,
-        _ => IdeaStatus::Hidden,
-    }
 }
 
 /// The `params` JSON of a snapshot: everything needed to recompute it besides the votes.
@@ -835,7 +819,7 @@ mod tests {
             session_title: "Cities".into(),
             author: "Ada".into(),
             created_at: Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(),
-            status: IdeaStatus::Visible,
+            status: jam_domain::ItemStatus::Visible,
             up: 3,
             down: 1,
             comments: 2,

@@ -3,21 +3,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use jam_domain::ItemStatus;
 use jam_domain::ranking::Method;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Where an idea stands with moderation. Only `Visible` ideas rank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdeaStatus {
-    Visible,
-    /// Hidden by flags until a facilitator decides: not ranked while hidden.
-    Hidden,
-    Removed,
-    /// Merged into another idea; its votes were carried to the target (each voter at most once).
-    Merged,
-}
 
 /// The `+1` and `-1` votes on one idea from one audience.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,7 +26,7 @@ pub struct IdeaFacts {
     /// The author's display name.
     pub author: String,
     pub created_at: DateTime<Utc>,
-    pub status: IdeaStatus,
+    pub status: ItemStatus,
     pub up: u64,
     pub down: u64,
     pub comments: u64,

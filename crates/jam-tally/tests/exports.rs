@@ -9,7 +9,7 @@ use std::io::Cursor;
 use calamine::{Data, Range, Reader, Xlsx, open_workbook_from_rs};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jam_tally::{
-    AudienceCounts, Curation, Digest, Exclusion, ExportHeader, IdeaFacts, IdeaStatus, Method, Params,
+    AudienceCounts, Curation, Digest, Exclusion, ExportHeader, IdeaFacts, ItemStatus, Method, Params,
     RankedIdea, ShortlistState, XlsxOptions, compute, csv_columns, format_score, guard_formula, write_csv,
     write_json, write_xlsx,
 };
@@ -29,7 +29,7 @@ const TRICKY_TITLES: [&str; 6] = [
     "@everyone\ttab",
 ];
 
-fn idea(n: u128, title: &str, up: u64, down: u64, status: IdeaStatus) -> IdeaFacts {
+fn idea(n: u128, title: &str, up: u64, down: u64, status: ItemStatus) -> IdeaFacts {
     let employees = AudienceCounts {
         up: up / 2,
         down: down / 2,
@@ -66,7 +66,7 @@ fn idea(n: u128, title: &str, up: u64, down: u64, status: IdeaStatus) -> IdeaFac
 }
 
 fn fixture() -> (Vec<IdeaFacts>, Curation) {
-    use IdeaStatus::*;
+    use ItemStatus::*;
     let mut ideas = vec![
         idea(1, TRICKY_TITLES[0], 5, 0, Visible),
         idea(2, TRICKY_TITLES[1], 3, 1, Visible),

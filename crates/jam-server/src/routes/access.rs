@@ -2,6 +2,7 @@
 //! caller may read (404 otherwise, so existence does not leak), who sees hidden items, and publishing
 //! after a commit.
 
+use jam_domain::ItemStatus;
 use jam_domain::{JamId, Principal};
 use jam_protocol::live::Event;
 use jam_store::JamFull;
@@ -63,10 +64,8 @@ pub(super) fn participant_id(caller: &Caller) -> Option<Uuid> {
 
 /// Hidden and removed items are seen by staff and their author only; visible and merged ones by
 /// every member (a merged idea still answers by id, pointing to its target).
-pub(super) fn can_see(caller: &Caller, status: &str, author_id: Uuid) -> bool {
-    caller.principal.is_staff()
-        || matches!(status, "visible" | "merged")
-        || participant_id(caller) == Some(author_id)
+pub(super) fn can_see(caller: &Caller, status: ItemStatus, author_id: Uuid) -> bool {
+    caller.principal.is_staff() || !status.is_withheld() || participant_id(caller) == Some(author_id)
 }
 
 /// An idea the caller may read, with its jam (404 otherwise).
@@ -91,7 +90,7 @@ pub(super) async fn readable_idea(
         .await?
         .ok_or_else(|| ApiError::not_found(what))?;
     require_member(caller, &jam, what)?;
-    if !can_see(caller, &idea.status, idea.author_id) {
+    if !can_see(caller, idea.status, idea.author_id) {
         return Err(ApiError::not_found(what));
     }
     Ok((jam, idea))

@@ -10,8 +10,8 @@ use jam_domain::JamId;
 use jam_domain::lifecycle::JamState;
 use jam_domain::text::{Lines, Slug, check_invite_code};
 use jam_protocol::api::{
-    AnnouncementRequest, AnnouncementView, AuditEntry, CreateJamRequest, CreateSessionRequest, Page,
-    PatchJamRequest, PatchSessionRequest, VotingMethod,
+    AnnouncementRequest, AnnouncementView, AuditEntry, CreateJamRequest, CreateSessionRequest, Method, Page,
+    PatchJamRequest, PatchSessionRequest,
 };
 use jam_protocol::live::{Event, jam_topic};
 use jam_store::JamFull;
@@ -159,11 +159,7 @@ pub async fn create_jam(
         scheduled_at: None,
         closed_at: None,
         published_at: None,
-        voting_method: body
-            .voting
-            .map_or(VotingMethod::Wilson, |v| v.method)
-            .as_str()
-            .to_owned(),
+        voting_method: body.voting.map_or(Method::Wilson, |v| v.method),
         shortlist_size: shortlist_size as i32,
         created_by: Some(caller_staff_id(&caller)),
         created_at: now,
@@ -288,7 +284,7 @@ pub async fn patch_jam(
         jam.ends_at = ends_at;
     }
     if let Some(voting) = body.voting {
-        jam.voting_method = voting.method.as_str().to_owned();
+        jam.voting_method = voting.method;
     }
     if let Some(size) = body.shortlist_size {
         if !(1..=100).contains(&size) {

@@ -81,14 +81,10 @@ async fn load_comment(
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;
     let (jam, idea) = readable_idea(state, caller, comment.idea_id, "comment").await?;
-    if !can_see(caller, &comment.status, comment.author_id) {
+    if !can_see(caller, comment.status, comment.author_id) {
         return Err(ApiError::not_found("comment"));
     }
     Ok((jam, idea, comment))
-}
-
-fn withheld(status: ItemStatus) -> bool {
-    matches!(status, ItemStatus::Hidden | ItemStatus::Removed)
 }
 
 /// `idea.updated` for everyone on the idea's topics; the text stays out when it may not be read.
@@ -97,7 +93,7 @@ async fn publish_idea(state: &AppState, view: &IdeaView) {
         my_vote: 0,
         ..view.clone()
     };
-    if withheld(idea.status) {
+    if idea.status.is_withheld() {
         idea.title.clear();
         idea.body.clear();
         idea.tags.clear();
@@ -114,7 +110,7 @@ async fn publish_idea(state: &AppState, view: &IdeaView) {
 /// `comment.updated` on its idea's topic; the text stays out when it may not be read.
 async fn publish_comment(state: &AppState, view: &CommentView) {
     let mut comment = view.clone();
-    if withheld(comment.status) {
+    if comment.status.is_withheld() {
         comment.body.clear();
     }
     let event = Event::CommentUpdated {
@@ -163,7 +159,7 @@ pub async fn flag_idea(
         target: Target::Idea,
         id: idea.id,
         author_id: idea.author_id,
-        status: idea.status.clone(),
+        status: idea.status,
     };
     let (view, hidden_now) = flag(&state, &caller, &jam, item, body).await?;
     if hidden_now {
@@ -184,7 +180,7 @@ pub async fn flag_comment(
         target: Target::Comment,
         id: comment.id,
         author_id: comment.author_id,
-        status: comment.status.clone(),
+        status: comment.status,
     };
     let (view, hidden_now) = flag(&state, &caller, &jam, item, body).await?;
     if hidden_now {
@@ -201,7 +197,7 @@ struct Flaggable {
     target: Target,
     id: Uuid,
     author_id: Uuid,
-    status: String,
+    status: ItemStatus,
 }
 
 /// The checks and the write shared by both flag routes; true when this flag hid the item.
@@ -225,7 +221,7 @@ async fn flag(
     if item.author_id == participant_id {
         return Err(ApiError::Conflict(format!("you cannot flag your own {kind}")));
     }
-    if !matches!(item.status.as_str(), "visible" | "hidden") {
+    if !item.status.is_open() {
         return Err(ApiError::Conflict(format!(
             "a {} {kind} takes no flags",
             item.status
@@ -342,7 +338,7 @@ pub async fn queue(
                     author: person(i.author_id),
                     title: Some(i.title.clone()),
                     body: i.body.clone(),
-                    status: crate::views::item_status(&i.status),
+                    status: i.status,
                     created_at: i.created_at,
                     flags: u32::try_from(i.flags).unwrap_or(0),
                     flags_total,
@@ -356,7 +352,7 @@ pub async fn queue(
                     author: person(c.author_id),
                     title: None,
                     body: c.body.clone(),
-                    status: crate::views::item_status(&c.status),
+                    status: c.status,
                     created_at: c.created_at,
                     flags: u32::try_from(c.flags).unwrap_or(0),
                     flags_total,
@@ -517,14 +513,13 @@ pub async fn merge(
         .await?
         .filter(|t| t.jam_id == source.jam_id)
         .ok_or_else(|| ApiError::invalid("into", "must be an idea of the same jam"))?;
-    let mergeable = |status: &str| matches!(status, "visible" | "hidden");
-    if !mergeable(&source.status) {
+    if !source.status.is_open() {
         return Err(ApiError::Conflict(format!(
             "a {} idea cannot be merged",
             source.status
         )));
     }
-    if !mergeable(&target.status) {
+    if !target.status.is_open() {
         return Err(ApiError::Conflict(format!(
             "an idea cannot be merged into a {} one",
             target.status

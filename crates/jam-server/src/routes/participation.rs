@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
-use jam_domain::Principal;
 use jam_domain::lifecycle::{self, JamState};
 use jam_domain::text::{DisplayName, Lines};
+use jam_domain::{AudienceId, IdeaId, ItemStatus, JamId, ParticipantId, Principal};
 use jam_protocol::api::{
     CreateCommentRequest, CreateIdeaRequest, IdeaSort, IdeaView, JoinRequest, Me, Page, PatchIdeaRequest,
     PrincipalKind, VoteRequest, VoteResult, WelcomeView,
@@ -21,7 +21,7 @@ use jam_protocol::live::{Event, idea_topic, jam_topic, session_topic};
 use jam_store::JamFull;
 use jam_store::audit::{Actor, NewAudit};
 use jam_store::auth::Subject;
-use jam_store::entity::{comments, ideas, participants, sessions};
+use jam_store::entity::{comments, count, ideas, participants, sessions};
 use jam_store::ideas::{Cursor, IdeaEdit, Sort};
 use jam_store::votes::VoteInput;
 use sea_orm::TransactionTrait;
@@ -293,7 +293,7 @@ pub async fn create_idea(
         tags: serde_json::to_string(&tags).map_err(|e| ApiError::Internal(e.into()))?,
         title: body.title,
         body: body.body,
-        status: "visible".into(),
+        status: ItemStatus::Visible,
         merged_into: None,
         up: 0,
         down: 0,
@@ -509,7 +509,7 @@ pub async fn create_comment(
     );
     if let Some(parent_id) = body.parent_id {
         let parent = jam_store::comments::by_id(&state.db, parent_id).await?;
-        if !parent.is_some_and(|p| p.idea_id == idea.id && can_see(&caller, &p.status, p.author_id)) {
+        if !parent.is_some_and(|p| p.idea_id == idea.id && can_see(&caller, p.status, p.author_id)) {
             check.fail("parent_id", "must be a comment on the same idea");
         }
     }
@@ -519,7 +519,7 @@ pub async fn create_comment(
         &author_id.to_string(),
         state.settings.rate_limits.comments,
     )?;
-    if idea.status != "visible" {
+    if idea.status != ItemStatus::Visible {
         return Err(ApiError::Conflict(format!(
             "a {} idea takes no comments",
             idea.status
@@ -534,7 +534,7 @@ pub async fn create_comment(
         parent_id: body.parent_id,
         author_id,
         body: body.body,
-        status: "visible".into(),
+        status: ItemStatus::Visible,
         flags: 0,
         created_at: now,
         updated_at: now,
@@ -582,13 +582,7 @@ pub async fn vote(
 ) -> ApiResult<HttpResponse> {
     let (jam, idea) = load_idea(&state, &caller, &id).await?;
     let (participant_id, audience_id) = require_participant(&caller, &jam, "idea")?;
-    let value = match body.value {
-        -1 => -1,
-        0 => 0,
-        1 => 1,
-        _ => return Err(ApiError::invalid("value", "must be 1, -1 or 0")),
-    };
-    if idea.status != "visible" {
+    if !idea.status.takes_votes() {
         return Err(ApiError::Conflict(format!(
             "a {} idea takes no votes",
             idea.status
@@ -600,11 +594,11 @@ pub async fn vote(
     let outcome = state
         .votes
         .cast(VoteInput {
-            idea_id: idea.id,
-            participant_id,
-            jam_id: jam.jam.id,
-            audience_id,
-            value,
+            idea_id: IdeaId(idea.id),
+            participant_id: ParticipantId(participant_id),
+            jam_id: JamId(jam.jam.id),
+            audience_id: AudienceId(audience_id),
+            value: body.value,
             at: now,
         })
         .await
@@ -615,10 +609,7 @@ pub async fn vote(
             },
             other => other.into(),
         })?;
-    let (up, down) = (
-        u32::try_from(outcome.up).unwrap_or(0),
-        u32::try_from(outcome.down).unwrap_or(0),
-    );
+    let (up, down) = (count(outcome.up), count(outcome.down));
     Ok(HttpResponse::Ok().json(VoteResult {
         idea_id: outcome.idea_id,
         up,

@@ -17,13 +17,13 @@ use jam_domain::lifecycle::JamState;
 use jam_domain::text::Lines;
 use jam_protocol::api::{
     AudienceCountsView, CurateRequest, CurationDecisionView, CurationView, ShortlistIdeaView,
-    ShortlistItemView, ShortlistState as WireState, ShortlistView, VotingMethod,
+    ShortlistItemView, ShortlistState as WireState, ShortlistView,
 };
 use jam_store::JamFull;
 use jam_store::audit::NewAudit;
 use jam_store::sea_orm::DatabaseTransaction;
 use jam_store::tally::{CurationAction, NewCuration};
-use jam_tally::{ExportHeader, Format, LoadError, Method, Ranked, Shortlist, ShortlistState, Source, Tally};
+use jam_tally::{ExportHeader, Format, LoadError, Ranked, Shortlist, ShortlistState, Source, Tally};
 use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
@@ -106,14 +106,6 @@ async fn tally_now(
     Ok(tally)
 }
 
-fn wire_method(method: Method) -> VotingMethod {
-    match method {
-        Method::Wilson => VotingMethod::Wilson,
-        Method::Net => VotingMethod::Net,
-        Method::Bayesian => VotingMethod::Bayesian,
-    }
-}
-
 fn view(shortlist: Shortlist, shortlist_size: usize, published_at: Option<DateTime<Utc>>) -> ShortlistView {
     ShortlistView {
         jam_id: shortlist.jam_id,
@@ -121,7 +113,7 @@ fn view(shortlist: Shortlist, shortlist_size: usize, published_at: Option<DateTi
             ShortlistState::Draft => WireState::Draft,
             ShortlistState::Published => WireState::Published,
         },
-        method: wire_method(shortlist.method),
+        method: (shortlist.method),
         shortlist_size: u32::try_from(shortlist_size).unwrap_or(u32::MAX),
         computed_at: shortlist.computed_at,
         published_at,

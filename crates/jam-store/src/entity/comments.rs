@@ -1,5 +1,6 @@
 //! `comments`: threaded replies on an idea.
 
+use jam_domain::ItemStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,9 +16,8 @@ pub struct Model {
     pub author_id: Uuid,
     #[sea_orm(column_type = "Text")]
     pub body: String,
-    /// `visible` (default) | `hidden` | `removed`.
-    #[sea_orm(default_value = "visible")]
-    pub status: String,
+    /// Never `Merged`.
+    pub status: ItemStatus,
     #[sea_orm(default_value = 0)]
     pub flags: i32,
     pub created_at: DateTimeUtc,

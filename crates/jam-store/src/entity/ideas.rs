@@ -1,5 +1,6 @@
 //! `ideas`: posts in a session, with denormalized counters kept by the writers.
 
+use jam_domain::ItemStatus;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -20,9 +21,7 @@ pub struct Model {
     /// Lowercased title, body and tags, searched with `LIKE` on both backends.
     #[sea_orm(column_type = "Text")]
     pub search_text: String,
-    /// `visible` (default) | `hidden` | `removed` | `merged`.
-    #[sea_orm(default_value = "visible")]
-    pub status: String,
+    pub status: ItemStatus,
     /// The idea this one was merged into, when `status` is `merged`.
     pub merged_into: Option<Uuid>,
     #[sea_orm(default_value = 0)]

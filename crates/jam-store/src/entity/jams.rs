@@ -1,5 +1,6 @@
 //! `jams`: one time-boxed event with its schedule and voting settings.
 
+use jam_domain::ranking::Method;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -22,7 +23,7 @@ pub struct Model {
     pub closed_at: Option<DateTimeUtc>,
     /// When its shortlist was published (results frozen).
     pub published_at: Option<DateTimeUtc>,
-    pub voting_method: String,
+    pub voting_method: Method,
     pub shortlist_size: i32,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,

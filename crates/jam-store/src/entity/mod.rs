@@ -5,8 +5,13 @@
 //! microseconds if you compare them after a round trip), counters are `i32` (revisions `i64`), a vote's value is
 //! `i16`, JSON columns are `String` holding JSON text.
 //!
-//! Enumerated strings (roles, states, statuses, kinds) are plain `String`s here; `jam-domain`
-//! owns their meaning and parses them at the edge of each query.
+//! Enumerated columns with a closed set of values that code branches on (a post's `ItemStatus`, a
+//! jam's ranking `Method`) are jam-domain's enums, mapped to their column by sea-orm there (the
+//! `sea-orm` feature of jam-domain), so no query spells a status. Other enumerated strings (roles,
+//! kinds) are `String`s that jam-domain parses at the edge of each query.
+//!
+//! Counters are stored as signed integers (what both backends have); [`count`] and [`count64`] are
+//! the one place they become unsigned counts.
 //!
 //! The format is sea-orm's classic one (`Model`, `Relation`, `Related`, `ActiveModelBehavior`),
 //! written by hand; relations cover the joins the queries need.
@@ -27,6 +32,17 @@ pub mod staff;
 pub mod tally_leaves;
 pub mod transitions;
 pub mod votes;
+
+/// A stored counter (`i32`) as a count. Counters move by the deltas of rows that exist, so they never
+/// go below zero; should one ever read negative (a bug elsewhere), it counts as zero rather than wrapping.
+pub fn count(n: i32) -> u32 {
+    u32::try_from(n).unwrap_or(0)
+}
+
+/// [`count`] for 64-bit sums (`COUNT(*)`, `SUM(…)`).
+pub fn count64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
 
 /// Every entity under a table-like name (`Jams`, `Ideas`, …), for `use jam_store::entity::prelude::*`.
 pub mod prelude {
