@@ -141,6 +141,12 @@ pub fn jam_prior(tallies: impl IntoIterator<Item = Tally>) -> BayesianPrior {
     }
 }
 
+/// The score shown next to an idea's live counts (the idea views, a vote's answer, live tallies):
+/// [`wilson_lower_bound`], whatever the jam's ranking method, so it reads the same everywhere.
+pub fn shown_score(up: u32, down: u32) -> f64 {
+    wilson_lower_bound(u64::from(up), u64::from(down))
+}
+
 /// How a jam ranks its ideas. Wilson is the default (DESIGN.md §5). Stored in `jams.voting_method`
 /// and sent on the wire by its lowercase name.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

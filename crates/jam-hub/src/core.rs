@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use jam_broker::{Broker, BrokerError};
+use jam_protocol::live::tally_topic;
 use tokio::sync::Notify;
 
 use crate::backlog::Backlog;
@@ -16,18 +17,6 @@ use crate::registry::{Registry, Sub};
 use crate::settings::HubSettings;
 use crate::stats::Counters;
 use crate::topic::TopicAuthorizer;
-
-/// Broker topic that carries the tally service's coalesced counts for a topic. The tally service
-/// broadcasts on it (`Broker::broadcast`: no offsets, no history), since a client that misses a tally
-/// refetches the counts anyway.
-pub(crate) fn tally_topic(topic: &str) -> String {
-    format!("tally:{topic}")
-}
-
-/// The client topic whose tallies a broker topic carries, if it is a tally topic.
-pub(crate) fn tallied_topic(broker_topic: &str) -> Option<&str> {
-    broker_topic.strip_prefix("tally:")
-}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The connection map's critical sections only insert, remove and copy.

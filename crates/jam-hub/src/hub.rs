@@ -13,10 +13,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
 use jam_broker::{Broker, BrokerSink, Published};
 use jam_domain::Principal;
+use jam_protocol::live::tallied_topic;
 use tokio::runtime::Handle;
 
 use crate::conn::Reader;
-use crate::core::{Core, tallied_topic};
+use crate::core::Core;
 use crate::fanout::Item;
 use crate::frames::{self, Reply};
 use crate::inbound::Inbound;

@@ -64,3 +64,68 @@ pub fn session_topic(session_id: Uuid) -> String {
 pub fn idea_topic(idea_id: Uuid) -> String {
     format!("idea:{idea_id}")
 }
+
+/// What the broker topics of live tallies start with: the tally ticker broadcasts the counts of a
+/// session on `tally:session:{id}` ([`tally_topic`]), and each node's hub hands them to the
+/// subscribers of `session:{id}` ([`tallied_topic`]).
+const TALLY_PREFIX: &str = "tally:";
+
+/// The broker topic that carries the live tallies of a client topic.
+pub fn tally_topic(topic: &str) -> String {
+    format!("{TALLY_PREFIX}{topic}")
+}
+
+/// The client topic whose tallies a broker topic carries, if it is a tally topic.
+pub fn tallied_topic(broker_topic: &str) -> Option<&str> {
+    broker_topic.strip_prefix(TALLY_PREFIX)
+}
+
+/// The payload of a live tally: the counts of the ideas of one session that changed since the last
+/// tick. Broadcast on `tally_topic(session_topic(id))` only: an idea's page reads its counts from its
+/// session's tallies, so each change reaches each open page once. A subscriber receives it as
+/// `{"type":"tally","topic":T,"ideas":[…]}` (`docs/live.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TallyMessage {
+    pub ideas: Vec<TallyIdea>,
+}
+
+/// One idea's counts in a [`TallyMessage`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TallyIdea {
+    pub id: Uuid,
+    pub up: u32,
+    pub down: u32,
+    /// [`jam_domain::ranking::shown_score`] of `up` and `down`.
+    pub score: f64,
+}
+
+impl TallyIdea {
+    pub fn new(id: Uuid, up: u32, down: u32) -> Self {
+        Self {
+            id,
+            up,
+            down,
+            score: jam_domain::ranking::shown_score(up, down),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_topic_names_the_topic_it_carries_the_counts_of() {
+        let topic = session_topic(Uuid::nil());
+        assert_eq!(tally_topic(&topic), format!("tally:{topic}"));
+        assert_eq!(tallied_topic(&tally_topic(&topic)), Some(topic.as_str()));
+        assert_eq!(tallied_topic(&topic), None);
+    }
+
+    #[test]
+    fn a_tally_idea_carries_the_score_shown_for_its_counts() {
+        let idea = TallyIdea::new(Uuid::nil(), 8, 2);
+        assert_eq!(idea.score, jam_domain::ranking::wilson_lower_bound(8, 2));
+        assert!(idea.score > 0.0 && idea.score < 0.8);
+    }
+}

@@ -15,7 +15,6 @@
 //! - `web_app`: the static browser app with its Content-Security-Policy.
 //! - `openapi`: the OpenAPI 3.1 document, built from the route table.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
-//! - `tally_ticker`: the cluster's one publisher of coalesced `tally` messages (behind a lease).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
 pub mod auth;
@@ -31,7 +30,6 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod state;
-pub mod tally_ticker;
 pub mod telemetry;
 pub mod validate;
 pub mod views;

@@ -32,7 +32,7 @@ pub struct Settings {
     pub tally: TallySettings,
 }
 
-/// Live tallies (see `tally_ticker`).
+/// Live tallies (see `jam_tally::ticker`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TallySettings {

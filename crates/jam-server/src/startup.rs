@@ -93,7 +93,7 @@ impl Application {
             clock,
             metrics: Arc::new(Metrics::default()),
             orchestrator: jam_orchestrator::Handle::default(),
-            tally: crate::tally_ticker::Handle::default(),
+            tally: jam_tally::ticker::Handle::default(),
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
             votes,
             jams: Arc::default(),
@@ -131,10 +131,10 @@ impl Application {
         // Every node runs the tally ticker; the broker lease lets one of them publish per tick.
         let (tally_stop_tx, tally_stop_rx) = tokio::sync::oneshot::channel::<()>();
         let tally = tokio::spawn(
-            crate::tally_ticker::TallyTicker::new(
+            jam_tally::ticker::TallyTicker::new(
                 self.state.db.clone(),
                 self.state.broker.clone(),
-                crate::tally_ticker::TallyConfig {
+                jam_tally::ticker::TallyConfig {
                     node_id: self.state.node_id.clone(),
                     tick: Duration::from_millis(self.state.settings.tally.tick_ms),
                 },

@@ -24,7 +24,7 @@ pub struct AppState {
     /// Wakes the schedule runner after a manual change, so its event goes out at once.
     pub orchestrator: jam_orchestrator::Handle,
     /// The tally ticker's counters (whether this node publishes tallies now, what it published).
-    pub tally: crate::tally_ticker::Handle,
+    pub tally: jam_tally::ticker::Handle,
     /// This node's WebSocket connections and their subscriptions.
     pub hub: Arc<jam_hub::Hub>,
     /// Names this process in claims and presence; unique per process.

@@ -1,7 +1,7 @@
 //! Models to wire views. Staff see invite codes; participants do not.
 
 use chrono::{DateTime, Utc};
-use jam_domain::ranking::wilson_lower_bound;
+use jam_domain::ranking::shown_score;
 use jam_protocol::api::{AudienceView, AuthorView, CommentView, IdeaView, JamView, SessionView, Voting};
 use jam_store::JamFull;
 use jam_store::entity::{comments, count, ideas, participants, sessions};
@@ -74,7 +74,7 @@ pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaV
         merged_into: idea.merged_into,
         up: count(idea.up),
         down: count(idea.down),
-        score: wilson_lower_bound(u64::from(count(idea.up)), u64::from(count(idea.down))),
+        score: shown_score(count(idea.up), count(idea.down)),
         comments: count(idea.comments),
         my_vote: my_vote.clamp(-1, 1) as i8,
     }

@@ -17,6 +17,8 @@
 //! - `staff`: staff accounts.
 //! - `tally`: what the tally reads (ideas, vote counts, the sorted vote set in chunks), curation
 //!   decisions, the published snapshot, and activity per hour and per session.
+//! - `tally_dirty`: the live tally's queue of changed ideas (filled by a trigger in the writes' own
+//!   transactions) and the deployment's id, read and settled by the tally ticker.
 //! - `votes`: one vote per participant per idea and the idea's counters; `cast` writes one vote in
 //!   its own transaction.
 //! - `vote_writer`: the batched vote writer (group commit): one queue and one writer per node, many
@@ -42,6 +44,7 @@ pub mod participants;
 pub mod schedule;
 pub mod staff;
 pub mod tally;
+pub mod tally_dirty;
 pub mod vote_writer;
 pub mod votes;
 

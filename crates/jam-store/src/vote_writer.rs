@@ -67,6 +67,14 @@
 //! database's write lock from the start, so reads and writes cannot interleave with another writer
 //! and no `SQLITE_BUSY` upgrade failure can happen mid-batch. `FOR UPDATE` is not emitted there.
 //!
+//! # How the live tally learns of a batch
+//!
+//! Not from this writer: step 5's `UPDATE ideas SET up = …` fires the `tally_dirty` trigger
+//! (migration `m20261201_000001_tally_dirty`, read by [`crate::tally_dirty`]), which records each
+//! touched idea in the batch's own transaction. The change is queued for the tally ticker exactly
+//! when it commits, on whichever node wrote it, and a batch that rolls back leaves nothing behind.
+//! The writer sends no message and keeps no state for the tally.
+//!
 //! # Failures
 //!
 //! - Contention (deadlock, serialization failure, lock or pool timeout): the batch is rolled back

@@ -15,6 +15,8 @@
 //! - `load`: [`count`] reads a jam's ranking inputs, curation and digest from the database (stored
 //!   counters and cached leaves, or every vote row), [`rows`] the texts of chosen ideas; snapshots of a
 //!   published shortlist ([`snapshot_row`], [`read_snapshot`]) and [`verify`].
+//! - `ticker`: the live tallies: every tick, the holder of a broker lease publishes the counts that
+//!   changed (read from `jam_store::tally_dirty`) as one `TallyMessage` per session.
 //! - `error`: [`TallyError`].
 
 mod compute;
@@ -23,6 +25,7 @@ mod error;
 mod export;
 mod load;
 mod model;
+pub mod ticker;
 
 pub use compute::{
     IdeaDetails, IdeaRef, RankInput, RankedIdea, Ranking, Results, Shortlist, ShortlistIdea, ShortlistItem,

@@ -160,15 +160,12 @@ export async function ideaView({ slug, id }) {
         Object.assign(idea, ev.idea, { my_vote: mine });
         paintIdea();
       }
-    } else if (msg.type === 'tally') {
-      const c = (msg.ideas || []).find((x) => x.id === id);
-      if (c) { Object.assign(idea, { up: c.up, down: c.down, score: c.score }); paintCounts(); }
     } else if (msg.type === 'resync') {
       api.get(`/ideas/${id}`).then((fresh) => { Object.assign(idea, fresh); paintIdea(); }).catch(() => {});
       loadThread().catch(() => {});
     }
   });
-  // Tallies are per session; the idea's own counts come in its session's tally.
+  // Tallies go out per session only; the idea's own counts come in its session's tally, once.
   const stopSession = subscribe(`session:${idea.session_id}`, (msg) => {
     if (msg.type === 'tally') {
       const c = (msg.ideas || []).find((x) => x.id === id);

@@ -614,7 +614,7 @@ pub async fn vote(
         idea_id: outcome.idea_id,
         up,
         down,
-        score: jam_domain::ranking::wilson_lower_bound(u64::from(up), u64::from(down)),
+        score: jam_domain::ranking::shown_score(up, down),
         my_vote: outcome.value as i8,
     }))
 }

@@ -1,9 +1,10 @@
 //! Tally ticks (`DESIGN.md` §3): votes are never fanned out one by one. Every tick (`tally.tick_ms`,
 //! default 500 ms) one node of the cluster publishes, for each session whose ideas' counts changed,
-//! one `tally` message with those ideas' `{id, up, down, score}` on broker topic
-//! `tally:session:{id}`, and one per changed idea on `tally:idea:{id}`. Every node's hub turns the
-//! same payload bytes into the same frame for its subscribers (`jam-hub`), so tallies are identical
-//! on every node.
+//! one `tally` message ([`jam_protocol::live::TallyMessage`]) with those ideas' `{id, up, down,
+//! score}` on broker topic `tally:session:{id}` ([`jam_protocol::live::tally_topic`]). Nothing goes
+//! out per idea: an idea's page reads its counts from its session's tallies, so each change reaches
+//! each open page once. Every node's hub turns the same payload bytes into the same frame for its
+//! subscribers (`jam-hub`), so tallies are identical on every node.
 //!
 //! The messages go out with `Broker::broadcast`, not `publish`: tally messages carry no offset
 //! (`spec/live.md`) and are never replayed, so they take no offset, keep no history and write no
@@ -12,9 +13,10 @@
 //!
 //! # Design
 //!
-//! - **Which ideas changed: the database says.** A trigger on `ideas` (migration
-//!   `m20261201_000001_tally_dirty`) upserts `tally_dirty(idea_id, version)` in the same transaction
-//!   as any change of `up`/`down`: vote batches, single votes, merges. A committed change is thus
+//! - **Which ideas changed: the database says** (`jam_store::tally_dirty`, which holds the SQL). A
+//!   trigger on `ideas` (migration `m20261201_000001_tally_dirty`) upserts `tally_dirty(idea_id,
+//!   version)` in the same transaction as any change of `up`/`down`: vote batches, single votes,
+//!   merges. A committed change is thus
 //!   recorded exactly when it becomes visible, whichever node wrote it, and survives any node's
 //!   crash. No clock is involved (the black-box tests freeze the file clock, and time columns
 //!   written by several nodes do not order commits anyway), and no sequence number either: under
@@ -70,8 +72,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use jam_broker::{Broker, BrokerError};
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
-use serde::Serialize;
+use jam_protocol::live::{TallyIdea, TallyMessage, session_topic, tally_topic};
+use jam_store::StoreError;
+use jam_store::sea_orm::DatabaseConnection;
+use jam_store::tally_dirty::{self, DirtyIdea};
 use uuid::Uuid;
 
 /// The broker lease that makes one node the cluster's tally publisher is this, a colon, and the
@@ -87,9 +91,6 @@ const MESSAGE_IDEAS: usize = 500;
 
 /// Publishes in flight at once.
 const PUBLISH_CONCURRENCY: usize = 16;
-
-/// Rows per `DELETE` (two bound values each).
-const DELETE_CHUNK: usize = 1000;
 
 /// Remembered published counts beyond which the memory starts over (it only saves repeats).
 const REMEMBER_MAX: usize = 200_000;
@@ -134,7 +135,7 @@ impl Handle {
 #[derive(Debug, thiserror::Error)]
 pub enum TickError {
     #[error(transparent)]
-    Db(#[from] DbErr),
+    Store(#[from] StoreError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
 }
@@ -145,33 +146,10 @@ pub struct TickReport {
     pub leading: bool,
     /// Dirty rows read.
     pub rows: usize,
-    /// Messages published (session and idea topics).
+    /// Messages published.
     pub messages: usize,
     /// Ideas whose counts went out.
     pub ideas: usize,
-}
-
-/// One idea in a `tally` message (`spec/live.md`).
-#[derive(Debug, Serialize)]
-struct TallyIdea {
-    id: Uuid,
-    up: u32,
-    down: u32,
-    score: f64,
-}
-
-#[derive(Serialize)]
-struct TallyPayload<'a> {
-    ideas: &'a [TallyIdea],
-}
-
-/// A dirty row with the idea's current state.
-struct Dirty {
-    idea: Uuid,
-    version: i64,
-    session: Uuid,
-    visible: bool,
-    counts: (u32, u32),
 }
 
 pub struct TallyTicker {
@@ -244,7 +222,7 @@ impl TallyTicker {
         let lease = match &self.lease {
             Some(lease) => lease.clone(),
             None => {
-                let lease = format!("{LEASE}:{}", deployment_id(&self.db).await?);
+                let lease = format!("{LEASE}:{}", tally_dirty::deployment_id(&self.db).await?);
                 self.lease = Some(lease.clone());
                 lease
             }
@@ -263,7 +241,7 @@ impl TallyTicker {
         }
         counters.led_ticks.fetch_add(1, Ordering::Relaxed);
 
-        let rows = read_dirty(&self.db).await?;
+        let rows = tally_dirty::read(&self.db, BATCH_ROWS).await?;
         let mut report = TickReport {
             leading: true,
             rows: rows.len(),
@@ -277,41 +255,38 @@ impl TallyTicker {
         let mut by_session: BTreeMap<Uuid, Vec<TallyIdea>> = BTreeMap::new();
         let mut settled: Vec<(Uuid, i64)> = Vec::with_capacity(rows.len());
         let mut outgoing: Vec<(Uuid, i64, (u32, u32))> = Vec::new();
-        for row in rows {
-            if !row.visible {
-                self.published.remove(&row.idea);
-                settled.push((row.idea, row.version));
+        for DirtyIdea {
+            idea,
+            version,
+            session,
+            status,
+            up,
+            down,
+        } in rows
+        {
+            if !status.takes_votes() {
+                self.published.remove(&idea);
+                settled.push((idea, version));
                 continue;
             }
-            if self.published.get(&row.idea) == Some(&row.counts) {
-                settled.push((row.idea, row.version));
+            if self.published.get(&idea) == Some(&(up, down)) {
+                settled.push((idea, version));
                 continue;
             }
-            let (up, down) = row.counts;
-            by_session.entry(row.session).or_default().push(TallyIdea {
-                id: row.idea,
-                up,
-                down,
-                score: jam_domain::ranking::wilson_lower_bound(u64::from(up), u64::from(down)),
-            });
-            outgoing.push((row.idea, row.version, row.counts));
+            by_session
+                .entry(session)
+                .or_default()
+                .push(TallyIdea::new(idea, up, down));
+            outgoing.push((idea, version, (up, down)));
         }
 
         let mut messages: Vec<(String, Bytes, Vec<Uuid>)> = Vec::new();
         for (session, ideas) in &by_session {
             for chunk in ideas.chunks(MESSAGE_IDEAS) {
-                let payload = payload(chunk);
                 messages.push((
-                    format!("tally:session:{session}"),
-                    payload,
+                    tally_topic(&session_topic(*session)),
+                    payload(chunk),
                     chunk.iter().map(|i| i.id).collect(),
-                ));
-            }
-            for idea in ideas {
-                messages.push((
-                    format!("tally:idea:{}", idea.id),
-                    payload(std::slice::from_ref(idea)),
-                    vec![idea.id],
                 ));
             }
         }
@@ -355,7 +330,7 @@ impl TallyTicker {
             settled.push((idea, version));
             report.ideas += 1;
         }
-        delete_settled(&self.db, &settled).await?;
+        tally_dirty::settle(&self.db, &settled).await?;
         counters
             .messages
             .fetch_add(report.messages as u64, Ordering::Relaxed);
@@ -368,77 +343,11 @@ impl TallyTicker {
 }
 
 fn payload(ideas: &[TallyIdea]) -> Bytes {
+    let message = TallyMessage {
+        ideas: ideas.to_vec(),
+    };
     // Serializing plain numbers and UUIDs cannot fail.
-    Bytes::from(serde_json::to_vec(&TallyPayload { ideas }).unwrap_or_default())
-}
-
-/// The id the migration gave this deployment (database).
-async fn deployment_id(db: &DatabaseConnection) -> Result<Uuid, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = "SELECT id FROM tally_deployment ORDER BY id LIMIT 1";
-    let row = db
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("tally_deployment is empty".into()))?;
-    row.try_get("", "id")
-}
-
-/// The dirty rows with their ideas' current counts (committed ones: plain reads, no locks).
-async fn read_dirty(db: &DatabaseConnection) -> Result<Vec<Dirty>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT d.idea_id AS idea_id, d.version AS version, i.session_id AS session_id, \
-         i.status AS status, i.up AS up, i.down AS down \
-         FROM tally_dirty d JOIN ideas i ON i.id = d.idea_id LIMIT {BATCH_ROWS}"
-    );
-    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
-    rows.iter()
-        .map(|row| {
-            let count = |column: &str| {
-                row.try_get::<i32>("", column)
-                    .map(|n| u32::try_from(n).unwrap_or(0))
-            };
-            Ok(Dirty {
-                idea: row.try_get("", "idea_id")?,
-                version: row.try_get("", "version")?,
-                session: row.try_get("", "session_id")?,
-                visible: row.try_get::<String>("", "status")? == "visible",
-                counts: (count("up")?, count("down")?),
-            })
-        })
-        .collect()
-}
-
-/// Deletes the rows still at the version that was published.
-async fn delete_settled(db: &DatabaseConnection, settled: &[(Uuid, i64)]) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    for chunk in settled.chunks(DELETE_CHUNK) {
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 2);
-        let mut tuples: Vec<String> = Vec::with_capacity(chunk.len());
-        for (n, (idea, version)) in chunk.iter().enumerate() {
-            values.push((*idea).into());
-            values.push((*version).into());
-            tuples.push(match backend {
-                DatabaseBackend::Postgres => format!("(${}::uuid, ${}::bigint)", 2 * n + 1, 2 * n + 2),
-                _ => "(?, ?)".to_owned(),
-            });
-        }
-        let tuples = tuples.join(", ");
-        let sql = match backend {
-            DatabaseBackend::Postgres => format!(
-                "DELETE FROM tally_dirty WHERE idea_id IN (\
-                 SELECT d.idea_id FROM tally_dirty d \
-                 JOIN (VALUES {tuples}) AS s (idea_id, version) \
-                 ON d.idea_id = s.idea_id AND d.version = s.version \
-                 FOR UPDATE OF d SKIP LOCKED)"
-            ),
-            // One writer at a time: nothing changes between this statement's read and its delete.
-            _ => format!("DELETE FROM tally_dirty WHERE (idea_id, version) IN (VALUES {tuples})"),
-        };
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-    }
-    Ok(())
+    Bytes::from(serde_json::to_vec(&message).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -450,7 +359,7 @@ mod tests {
     use chrono::Utc;
     use jam_broker::{BrokerSettings, BrokerSink, MemoryBroker, Published};
     use jam_store::entity::{audiences, ideas, jams, participants, sessions};
-    use sea_orm::EntityTrait;
+    use jam_store::sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, Statement};
 
     use super::*;
 
@@ -614,22 +523,19 @@ mod tests {
         let broker = Arc::new(MemoryBroker::new(BrokerSettings::default()));
         let seen = Arc::new(Recorder::default());
         broker.set_sink(seen.clone());
-        let (idea_topic, session_topic) = (format!("tally:idea:{idea}"), format!("tally:session:{session}"));
+        let session_topic = format!("tally:session:{session}");
+        let idea_topic = format!("tally:idea:{idea}");
         broker.subscribe(&session_topic).await.unwrap();
         broker.subscribe(&idea_topic).await.unwrap();
         // Two nodes of one cluster: one broker, one database.
         let (mut a, mut b) = (ticker(&db, &broker, "a"), ticker(&db, &broker, "b"));
-        let both = |up: u64| {
-            vec![
-                (idea_topic.clone(), json_ideas(idea, up)),
-                (session_topic.clone(), json_ideas(idea, up)),
-            ]
-        };
+        // The session's topic only: an idea's page reads its counts there.
+        let sent = |up: u64| vec![(session_topic.clone(), json_ideas(idea, up))];
 
         upvote(&db, idea).await;
         let led = a.tick().await.unwrap();
-        assert_eq!((led.leading, led.rows, led.messages, led.ideas), (true, 1, 2, 1));
-        assert_eq!(seen.take(), both(1));
+        assert_eq!((led.leading, led.rows, led.messages, led.ideas), (true, 1, 1, 1));
+        assert_eq!(seen.take(), sent(1));
         let other = b.tick().await.unwrap();
         assert_eq!(
             other,
@@ -647,8 +553,8 @@ mod tests {
         );
         assert_eq!(seen.take(), []);
         let led = a.tick().await.unwrap();
-        assert_eq!((led.rows, led.messages), (1, 2), "two votes, one change to send");
-        assert_eq!(seen.take(), both(3));
+        assert_eq!((led.rows, led.messages), (1, 1), "two votes, one change to send");
+        assert_eq!(seen.take(), sent(3));
         let idle = a.tick().await.unwrap();
         assert_eq!(
             (idle.leading, idle.rows, idle.messages),
