@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use jam_broker::{Broker, BrokerError};
 use jam_protocol::live::tally_topic;
@@ -16,7 +16,7 @@ use crate::outbox::Outbox;
 use crate::registry::{Registry, Sub};
 use crate::settings::HubSettings;
 use crate::stats::Counters;
-use crate::topic::TopicAuthorizer;
+use crate::topic::{ControlSink, TopicAuthorizer};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The connection map's critical sections only insert, remove and copy.
@@ -43,6 +43,8 @@ pub(crate) struct Core {
     next_id: AtomicU64,
     /// Notified whenever a connection ends; `shutdown` waits on it.
     ended: Notify,
+    /// Where `control:` broadcasts go (set once by the node at start-up; none: they are dropped).
+    pub(crate) control: OnceLock<Arc<dyn ControlSink>>,
 }
 
 impl Core {
@@ -75,6 +77,7 @@ impl Core {
             connections: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             ended: Notify::new(),
+            control: OnceLock::new(),
         })
     }
 

@@ -24,7 +24,7 @@ use crate::inbound::Inbound;
 use crate::outbox::{LiveBody, Outbox, close, reason};
 use crate::settings::HubSettings;
 use crate::stats::HubStats;
-use crate::topic::TopicAuthorizer;
+use crate::topic::{CONTROL_PREFIX, ControlSink, TopicAuthorizer};
 
 /// How long `shutdown` waits for connections to take their 1001 before it returns anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
@@ -57,6 +57,9 @@ impl BrokerSink for HubSink {
     fn reconnected(&self) {
         if let Some(core) = self.0.upgrade() {
             resync_all(&core, reason::BROKER_RECONNECTED);
+            if let Some(control) = core.control.get() {
+                control.missed();
+            }
         }
     }
 }
@@ -126,6 +129,12 @@ impl Hub {
         Ok(response)
     }
 
+    /// Installs where the broker's `control:` broadcasts go (once; a second call is ignored and
+    /// returns false). The caller subscribes the broker to the topics it wants.
+    pub fn set_control(&self, control: Arc<dyn ControlSink>) -> bool {
+        self.core.control.set(control).is_ok()
+    }
+
     /// Counters for `/metrics`.
     pub fn stats(&self) -> HubStats {
         let core = &self.core;
@@ -170,10 +179,14 @@ fn deliver(core: &Core, event: Published) {
     core.fanout.push(topic, Item::Event(event));
 }
 
-/// One broadcast from the broker. Only tally topics carry broadcasts.
+/// One broadcast from the broker: a tally for clients, or a notice for the node.
 fn broadcast(core: &Core, broker_topic: &str, payload: &[u8]) {
     match tallied_topic(broker_topic) {
         Some(topic) => deliver_tally(core, topic, payload),
+        None if broker_topic.starts_with(CONTROL_PREFIX) => match core.control.get() {
+            Some(control) => control.control(broker_topic, payload),
+            None => tracing::warn!(topic = broker_topic, "dropped a notice: no control sink is set"),
+        },
         None => tracing::warn!(
             topic = broker_topic,
             "dropped a broadcast on a topic that carries none"

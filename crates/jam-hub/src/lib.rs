@@ -75,7 +75,7 @@ pub use frames::MAX_BATCH_BYTES;
 pub use hub::Hub;
 pub use settings::HubSettings;
 pub use stats::HubStats;
-pub use topic::{BadTopic, Topic, TopicAuthorizer};
+pub use topic::{BadTopic, CONTROL_PREFIX, ControlSink, Topic, TopicAuthorizer};
 
 #[cfg(test)]
 mod tests {

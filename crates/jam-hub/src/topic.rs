@@ -70,6 +70,20 @@ pub trait TopicAuthorizer: Send + Sync + 'static {
     async fn still_signed_in(&self, session_id: &str) -> bool;
 }
 
+/// What the broker's `control:` broadcasts are for: cluster-wide notices between nodes (e.g. "this
+/// sign-in ended", so every node drops it from its cache), never sent to clients. The node installs
+/// one with `Hub::set_control` and subscribes the broker to its topics; the hub, which is the
+/// broker's one sink, hands them over.
+pub trait ControlSink: Send + Sync {
+    /// A broadcast on a broker topic starting with [`CONTROL_PREFIX`].
+    fn control(&self, topic: &str, payload: &[u8]);
+    /// The broker reconnected: notices may have been missed (a cache should start over).
+    fn missed(&self);
+}
+
+/// Broker topics of node-to-node notices start with this.
+pub const CONTROL_PREFIX: &str = "control:";
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -1084,3 +1084,43 @@ async fn connections_beyond_the_limit_are_closed_with_1013() {
     assert_eq!(second.until_closed().await.1, 1013);
     app.stop().await;
 }
+
+/// What a node's control sink received.
+#[derive(Default)]
+struct Notices {
+    got: Mutex<Vec<(String, Vec<u8>)>>,
+    missed: AtomicBool,
+}
+
+impl jam_hub::ControlSink for Notices {
+    fn control(&self, topic: &str, payload: &[u8]) {
+        self.got
+            .lock()
+            .unwrap()
+            .push((topic.to_owned(), payload.to_vec()));
+    }
+    fn missed(&self) {
+        self.missed.store(true, Ordering::SeqCst);
+    }
+}
+
+#[actix_rt::test]
+async fn control_broadcasts_reach_the_node_control_sink_and_a_reconnect_reports_them_missed() {
+    let app = spawn_app(|_| {}).await;
+    let notices = Arc::new(Notices::default());
+    assert!(app.hub.set_control(notices.clone()));
+    assert!(!app.hub.set_control(Arc::new(Notices::default())), "set once");
+    app.broker.subscribe("control:test").await.unwrap();
+    app.broker
+        .broadcast("control:test", Bytes::from_static(b"token"))
+        .await
+        .unwrap();
+    assert_eq!(
+        *notices.got.lock().unwrap(),
+        [("control:test".to_owned(), b"token".to_vec())],
+        "the memory broker delivers a broadcast before it returns"
+    );
+    assert!(!notices.missed.load(Ordering::SeqCst));
+    app.broker.play_reconnect();
+    assert!(notices.missed.load(Ordering::SeqCst));
+}
