@@ -11,6 +11,8 @@
 //!   `audiences`, which lets a node reuse a jam's parts while they have not changed.
 //! - `m20261206_000001_vote_counters`: PostgreSQL's `move_idea_counters`, a vote batch's counter
 //!   update in one round trip.
+//! - `m20261208_000001_join_counts`: `join_counts`, new participants per jam, client address and UTC
+//!   day, which caps how many voters one address can mint with a shared invite code.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -29,6 +31,7 @@ mod m20261201_000001_tally_dirty;
 mod m20261203_000001_tally_leaves;
 mod m20261205_000001_jam_parts_rev;
 mod m20261206_000001_vote_counters;
+mod m20261208_000001_join_counts;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -42,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_tally_leaves::Migration),
             Box::new(m20261205_000001_jam_parts_rev::Migration),
             Box::new(m20261206_000001_vote_counters::Migration),
+            Box::new(m20261208_000001_join_counts::Migration),
         ]
     }
 }

@@ -10,6 +10,8 @@
 //! - `comments`: threaded replies on an idea; counted on the idea in the same transaction.
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors, word search.
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
+//! - `join_caps`: the cap on new participants per jam, client address and UTC day, counted in the
+//!   database so every node enforces the same cap.
 //! - `moderation`: flags and the hide threshold, the moderation queue, hide/restore/remove, and
 //!   merging a duplicate idea with its votes carried over once per voter.
 //! - `participants`: people who joined a jam with an invite code.
@@ -39,6 +41,7 @@ pub mod auth;
 pub mod comments;
 pub mod ideas;
 pub mod jams;
+pub mod join_caps;
 pub mod moderation;
 pub mod participants;
 pub mod schedule;

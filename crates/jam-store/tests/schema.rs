@@ -76,7 +76,7 @@ async fn migrated(test_db: TestDb) -> TestDb {
     test_db
 }
 
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 19] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -85,6 +85,7 @@ const TABLES: [&str; 18] = [
     "flags",
     "ideas",
     "jams",
+    "join_counts",
     "participants",
     "sessions",
     "shortlist_curation",

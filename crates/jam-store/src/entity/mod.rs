@@ -24,6 +24,7 @@ pub mod comments;
 pub mod flags;
 pub mod ideas;
 pub mod jams;
+pub mod join_counts;
 pub mod participants;
 pub mod sessions;
 pub mod shortlist_curation;
@@ -54,6 +55,7 @@ pub mod prelude {
     pub use super::flags::Entity as Flags;
     pub use super::ideas::Entity as Ideas;
     pub use super::jams::Entity as Jams;
+    pub use super::join_counts::Entity as JoinCounts;
     pub use super::participants::Entity as Participants;
     pub use super::sessions::Entity as Sessions;
     pub use super::shortlist_curation::Entity as ShortlistCuration;
