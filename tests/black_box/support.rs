@@ -69,6 +69,8 @@ impl Deployment {
             // Every test client comes from 127.0.0.1; tests of the limits themselves lower these.
             ("JAM__RATE_LIMITS__LOGIN__COUNT".into(), "100000".into()),
             ("JAM__RATE_LIMITS__JOIN__COUNT".into(), "100000".into()),
+            ("JAM__RATE_LIMITS__WELCOME__COUNT".into(), "100000".into()),
+            ("JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY".into(), "100000".into()),
         ];
         env.extend(self.extra_env.iter().cloned());
         env

@@ -48,6 +48,8 @@ export class Server {
       // Seeding 5,000 ideas from one address and a few participants.
       JAM__RATE_LIMITS__IDEAS__COUNT: '1000000',
       JAM__RATE_LIMITS__JOIN__COUNT: '100000',
+      JAM__RATE_LIMITS__WELCOME__COUNT: '100000',
+      JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY: '100000',
       JAM__RATE_LIMITS__LOGIN__COUNT: '1000',
       JAM__LOG__FILTER: process.env.JAM_E2E_LOG || 'warn',
     };

@@ -149,9 +149,13 @@ impl Email {
     }
 }
 
-/// An invite code: 6–64 characters of letters, digits, `-` and `_`.
+/// Shortest invite code: a shared code is the only key to a jam's welcome page and join, so it must
+/// be long enough not to be guessed (rate limits then make guessing 10 characters hopeless).
+pub const INVITE_CODE_MIN: usize = 10;
+
+/// An invite code: 10–64 characters of letters, digits, `-` and `_`.
 pub fn check_invite_code(field: &str, value: &str) -> Result<(), FieldError> {
-    let ok = (6..=64).contains(&value.len())
+    let ok = (INVITE_CODE_MIN..=64).contains(&value.len())
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -160,7 +164,7 @@ pub fn check_invite_code(field: &str, value: &str) -> Result<(), FieldError> {
     } else {
         Err(FieldError::new(
             field,
-            "must be 6 to 64 characters of letters, digits, '-' or '_'",
+            "must be 10 to 64 characters of letters, digits, '-' or '_'",
         ))
     }
 }
@@ -169,6 +173,22 @@ pub fn check_invite_code(field: &str, value: &str) -> Result<(), FieldError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn invite_codes_need_ten_to_64_safe_characters() {
+        assert!(check_invite_code("c", "abcdef-12_").is_ok());
+        assert!(check_invite_code("c", &"x".repeat(64)).is_ok());
+        for bad in [
+            "short-12",
+            "abcdefghi",
+            "",
+            "has space-1",
+            "ünïcode-123",
+            &"x".repeat(65),
+        ] {
+            assert!(check_invite_code("c", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn slugs_accept_lowercase_words_joined_by_single_hyphens() {

@@ -80,6 +80,7 @@ pub struct Voting {
 #[serde(deny_unknown_fields)]
 pub struct AudienceInput {
     pub name: String,
+    /// The audience's shared code: 10 to 64 letters, digits, `-` or `_`; generated when missing.
     #[serde(default)]
     pub invite_code: Option<String>,
 }

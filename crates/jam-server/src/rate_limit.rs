@@ -25,6 +25,8 @@ pub struct Rate {
 pub enum Action {
     Login,
     Join,
+    /// A welcome-page lookup (an invite-code guess), keyed by jam and address.
+    Welcome,
     Idea,
     Comment,
     Vote,

@@ -70,8 +70,11 @@ pub struct ModerationSettings {
 pub struct RateLimits {
     /// Staff sign-in attempts per IP address.
     pub login: Rate,
-    /// Joins per IP address.
+    /// Joins per client address (an IPv4 address, an IPv6 /64).
     pub join: Rate,
+    /// Welcome-page lookups per client address and jam: each one tries an invite code, so this
+    /// bounds guessing.
+    pub welcome: Rate,
     /// Ideas per participant.
     pub ideas: Rate,
     /// Comments per participant.
@@ -223,6 +226,11 @@ pub struct Limits {
     pub comment_body_max: usize,
     /// Longest search query in characters.
     pub search_query_max: usize,
+    /// New participants one client address (an IPv4 address, an IPv6 /64) may add to one jam per
+    /// UTC day with a shared invite code; more get 429 until the next UTC day, and facilitators see
+    /// the address on the dashboard. Counted in the database, so the cap holds across the cluster.
+    /// At least 1.
+    pub joins_per_address_per_day: u32,
 }
 
 /// A string that never shows in logs or `Debug` output.
@@ -351,6 +359,9 @@ impl Settings {
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
         }
+        if self.limits.joins_per_address_per_day == 0 {
+            return fail("limits.joins_per_address_per_day", "must be at least 1");
+        }
         if self.live.coalesce_ms > 1000 {
             return fail("live.coalesce_ms", "must be at most 1000");
         }
@@ -373,6 +384,7 @@ impl Settings {
         for (key, rate) in [
             ("login", r.login),
             ("join", r.join),
+            ("welcome", r.welcome),
             ("ideas", r.ideas),
             ("comments", r.comments),
             ("votes", r.votes),
@@ -411,6 +423,7 @@ mod tests {
         assert!(s.database.url.expose().starts_with("sqlite://data/"));
         assert_eq!(s.broker.kind, BrokerKindSetting::Memory);
         assert_eq!(s.moderation.hide_after_flags, 3);
+        assert_eq!(s.limits.joins_per_address_per_day, 50);
     }
 
     #[test]
@@ -480,6 +493,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("votes.batch_max"), "{err}");
+        let err = load(&[("JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY", "0")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.joins_per_address_per_day"), "{err}");
         let err = load(&[("JAM__BROKER__KIND", "kafka")], None)
             .unwrap_err()
             .to_string();

@@ -141,10 +141,21 @@ export async function consoleJamView({ slug }) {
       return { label, value: (a.ideas || 0) + (a.comments || 0) + (a.votes || 0) };
     });
   }
+  /** Addresses that reached the server's daily cap on new participants (text nodes only). */
+  function joinCaps(caps) {
+    if (!caps || caps.length === 0) return null;
+    return h('div', { class: 'alert join-caps', role: 'status' },
+      h('strong', {}, t('join_caps_title')),
+      h('p', {}, t('join_caps_hint')),
+      h('ul', { class: 'plain' }, caps.map((c) => h('li', { dataset: { address: c.address_key || '' } }, t('join_caps_item', {
+        address: c.address_key || t('join_caps_hidden_address'), count: c.joins, day: c.day, at: c.capped_at ? dateTime(c.capped_at) : '',
+      })))));
+  }
   function paintDash(st) {
     const names = new Map(jam.sessions.map((s) => [s.id, s.title]));
     const tiles = [['participants', st.participants], ['online', st.online], ['ideas', st.ideas], ['comments', st.comments], ['votes', st.votes]];
     replace(dash,
+      joinCaps(st.join_caps_hit),
       h('dl', { class: 'tiles' }, tiles.map(([k, v]) => h('div', { class: 'tile' }, h('dt', {}, t(`stat_${k}`)), h('dd', {}, num(v ?? 0))))),
       h('div', { class: 'charts' },
         h('figure', {}, h('figcaption', {}, t('chart_ideas_per_session')),

@@ -723,6 +723,7 @@ pub async fn stats(
     let per_hour = jam_store::tally::activity_per_hour(&state.db, full.jam.id).await?;
     let mut per_session = jam_store::tally::activity_per_session(&state.db, full.jam.id).await?;
     let online = state.broker.presence(&jam_topic(full.jam.id)).await.unwrap_or(0);
+    let join_caps_hit = join_caps_hit(&state, &caller, full.jam.id).await?;
     let body = serde_json::json!({
         "jam_id": full.jam.id,
         "state": full.state(state.clock.now()),
@@ -741,6 +742,30 @@ pub async fn stats(
             let a = per_session.remove(&s.id).unwrap_or_default();
             serde_json::json!({ "session_id": s.id, "title": s.title, "ideas": a.ideas, "comments": a.comments, "votes": a.votes })
         }).collect::<Vec<_>>(),
+        // Client addresses that reached `limits.joins_per_address_per_day` (newest first): each
+        // refused new participants with a shared code that day.
+        "join_caps_hit": join_caps_hit,
     });
     Ok(HttpResponse::Ok().json(body))
+}
+
+/// Addresses listed on the dashboard at most (the newest).
+const JOIN_CAPS_SHOWN: u64 = 100;
+
+/// The addresses that hit the join cap, for the dashboard: `{address_key, day, joins, capped_at}`.
+/// Facilitators and admins see the address; executives see that a cap was hit, not by whom.
+async fn join_caps_hit(state: &AppState, caller: &Caller, jam_id: Uuid) -> ApiResult<Vec<serde_json::Value>> {
+    let rows = jam_store::join_caps::caps_hit(&state.db, jam_id, JOIN_CAPS_SHOWN).await?;
+    let show_address = caller.principal.runs_jams();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            serde_json::json!({
+                "address_key": show_address.then_some(r.address_key),
+                "day": r.day,
+                "joins": r.joins,
+                "capped_at": r.capped_at,
+            })
+        })
+        .collect())
 }

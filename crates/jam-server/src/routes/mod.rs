@@ -64,10 +64,10 @@ api_routes! {
     post "/jams/{slug}/sessions/{id}/close" => jams::close_session, 200, "Closes a session now (audited)", "facilitator, admin", res SessionView;
     post "/jams/{slug}/announcements" => jams::announce, 201, "Pushes an announcement live to everyone in the jam", "facilitator, admin", req AnnouncementRequest, res AnnouncementView;
     get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
-    get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes", "staff";
+    get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes; addresses that hit the join cap (join_caps_hit)", "staff";
 
-    get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining", "anyone with a valid code", query ["code"], res WelcomeView;
-    post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie", "anyone", req JoinRequest, res Me;
+    get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code", query ["code"], res WelcomeView;
+    post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie. A browser signed in to the jam gets its participant back (200); new participants per address and day are capped (429)", "anyone", req JoinRequest, res Me;
     get "/jams/{slug}/search" => participation::search, 200, "Ideas matching every word in title, body or tags", "members", query ["q", "cursor", "limit"], page IdeaView;
     post "/sessions/{id}/ideas" => participation::create_idea, 201, "Posts an idea", "participant (session open)", req CreateIdeaRequest, res IdeaView;
     get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote", "members", query ["sort", "cursor", "limit"], page IdeaView;

@@ -23,6 +23,7 @@ use jam_store::audit::{Actor, NewAudit};
 use jam_store::auth::Subject;
 use jam_store::entity::{comments, count, ideas, participants, sessions};
 use jam_store::ideas::{Cursor, IdeaEdit, Sort};
+use jam_store::join_caps::JoinKey;
 use jam_store::votes::VoteInput;
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
@@ -32,13 +33,13 @@ use super::access::{
     can_see, jam_by_id, jam_by_slug, load_idea, parse_id, participant_id, publish, require_member, store_err,
     viewer,
 };
-use crate::auth::{self, Caller};
+use crate::auth::{self, Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::rate_limit::Action;
 use crate::routes::jams::PageQuery;
 use crate::settings::Limits;
-use crate::state::{AppState, client_ip};
+use crate::state::{AppState, address_key, client_ip};
 use crate::validate::Check;
 use crate::views::{author_view, comment_view, idea_view, session_view};
 
@@ -97,12 +98,17 @@ fn audience_for_code<'a>(jam: &'a JamFull, code: &str) -> ApiResult<&'a jam_stor
         .ok_or_else(|| ApiError::Forbidden("this invite code does not open this jam".into()))
 }
 
+/// Each lookup tries an invite code, so lookups are limited per client address and jam: guessing a
+/// code costs a guesser as much as joining does.
 pub async fn welcome(
     state: web::Data<AppState>,
+    req: HttpRequest,
     slug: web::Path<String>,
     query: web::Query<WelcomeQuery>,
 ) -> ApiResult<HttpResponse> {
     let jam = jam_by_slug(&state, &slug).await?;
+    let key = format!("{} {}", jam.jam.id, address_key(&client_ip(&req)));
+    state.limit(Action::Welcome, &key, state.settings.rate_limits.welcome)?;
     let audience = audience_for_code(&jam, query.code.as_deref().unwrap_or_default())?;
     let now = state.clock.now();
     let j = &jam.jam;
@@ -121,15 +127,90 @@ pub async fn welcome(
     }))
 }
 
+/// The participant a browser already holds a sign-in for in this jam, as `Me`: joining again gives
+/// it back (200, same id, same sign-in) rather than a second voice.
+fn held_participant(jam: &JamFull, caller: Option<Caller>) -> Option<Me> {
+    let caller = caller?;
+    let Principal::Participant {
+        id,
+        jam_id,
+        audience_id,
+    } = caller.principal
+    else {
+        return None;
+    };
+    (jam_id.0 == jam.jam.id).then(|| Me {
+        kind: PrincipalKind::Participant,
+        id: id.0,
+        display_name: caller.display_name,
+        role: None,
+        jam_id: Some(jam_id.0),
+        audience: jam
+            .audiences
+            .iter()
+            .find(|a| a.id == audience_id.0)
+            .map(|a| a.name.clone()),
+    })
+}
+
+/// Takes one of the address's new-participant slots for today in the join's transaction (see
+/// `jam_store::join_caps`), or records the first refusal of the day in the audit log, once per jam,
+/// address and day across the cluster, and answers false.
+async fn take_join_slot(
+    state: &AppState,
+    txn: &impl sea_orm::ConnectionTrait,
+    key: &JoinKey,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let cap = state.settings.limits.joins_per_address_per_day;
+    if jam_store::join_caps::take_slot(txn, key, cap).await? {
+        return Ok(true);
+    }
+    if jam_store::join_caps::mark_capped(txn, key, now).await? {
+        tracing::warn!(jam_id = %key.jam_id, address = %key.address_key, cap, "join cap reached");
+        jam_store::audit::record(
+            txn,
+            NewAudit {
+                jam_id: Some(key.jam_id),
+                actor: Actor::System,
+                action: "join.capped".into(),
+                subject_kind: "jam",
+                subject_id: Some(key.jam_id),
+                detail: serde_json::json!({ "address_key": key.address_key, "day": key.day, "cap": cap }),
+                at: now,
+            },
+        )
+        .await?;
+    }
+    Ok(false)
+}
+
+/// 429 for a join over the address's daily cap, with Retry-After: the seconds until the next UTC
+/// day, when the address's count starts again.
+fn join_capped(now: DateTime<Utc>) -> ApiError {
+    let next_day = now
+        .date_naive()
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc());
+    let retry_after_secs = next_day.map_or(86_400, |t| (t - now).num_seconds().max(1).unsigned_abs());
+    ApiError::RateLimited { retry_after_secs }
+}
+
 pub async fn join(
     state: web::Data<AppState>,
     req: HttpRequest,
+    MaybeCaller(caller): MaybeCaller,
     slug: web::Path<String>,
     ApiJson(body): ApiJson<JoinRequest>,
 ) -> ApiResult<HttpResponse> {
-    state.limit(Action::Join, &client_ip(&req), state.settings.rate_limits.join)?;
+    let address = address_key(&client_ip(&req));
+    state.limit(Action::Join, &address, state.settings.rate_limits.join)?;
     let jam = jam_by_slug(&state, &slug).await?;
     let audience = audience_for_code(&jam, &body.invite_code)?.clone();
+    if let Some(me) = held_participant(&jam, caller) {
+        return Ok(HttpResponse::Ok().json(me));
+    }
     let now = state.clock.now();
     if matches!(jam.state(now), JamState::Closed | JamState::Published) {
         return Err(ApiError::Conflict(
@@ -169,6 +250,15 @@ pub async fn join(
     let expires_at = now + Duration::hours(state.settings.auth.participant_session_hours);
     let token = auth::new_token()?;
     let txn = state.db.begin().await.map_err(store_err)?;
+    let key = JoinKey {
+        jam_id: jam.jam.id,
+        address_key: address,
+        day: now.date_naive(),
+    };
+    if !take_join_slot(&state, &txn, &key, now).await? {
+        txn.commit().await.map_err(store_err)?;
+        return Err(join_capped(now));
+    }
     jam_store::participants::insert(&txn, participant.clone()).await?;
     jam_store::auth::create(
         &txn,
