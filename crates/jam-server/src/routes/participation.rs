@@ -208,9 +208,6 @@ pub async fn join(
     state.limit(Action::Join, &address, state.settings.rate_limits.join)?;
     let jam = jam_by_slug(&state, &slug).await?;
     let audience = audience_for_code(&jam, &body.invite_code)?.clone();
-    if let Some(me) = held_participant(&jam, caller) {
-        return Ok(HttpResponse::Ok().json(me));
-    }
     let now = state.clock.now();
     if matches!(jam.state(now), JamState::Closed | JamState::Published) {
         return Err(ApiError::Conflict(
@@ -238,6 +235,11 @@ pub async fn join(
     let Some(name) = name else {
         return Err(ApiError::invalid("display_name", "is invalid"));
     };
+    // After the checks, so a bad request gets its 4xx whoever sends it; before the cap, so coming
+    // back never counts as a new participant.
+    if let Some(me) = held_participant(&jam, caller) {
+        return Ok(HttpResponse::Ok().json(me));
+    }
     let participant = participants::Model {
         id: Uuid::now_v7(),
         jam_id: jam.jam.id,
