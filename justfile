@@ -53,3 +53,11 @@ bench-tally *args:
 # tiny sizes in under 2 minutes; options at the top of scripts/bench-hub.sh. Prints a markdown table.
 bench-hub *args:
     bash scripts/bench-hub.sh {{args}}
+
+# Votes through HTTP against one jamd node (1,000 live connections, 2,000 participants, 50 ideas) at
+# 1×, 2× and 4× the rate it sustains, on SQLite and on PostgreSQL (a fresh database, dropped after):
+# acknowledged/refused/s, jamd and PostgreSQL CPU per vote, answer and tally latency, and the goals.
+# `--small` runs tiny sizes (about 30 s per backend once built); `--jamd PATH` measures another
+# binary; options at the top of scripts/bench-vote-http.sh. Prints a markdown table.
+bench-vote-http *args:
+    bash scripts/bench-vote-http.sh {{args}}

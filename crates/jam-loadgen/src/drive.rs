@@ -13,7 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::api::Api;
 use crate::scan;
-use crate::stats::{Counts, histogram, now_unix_ns};
+use crate::stats::{Ack, Counts, histogram, now_unix_ns};
 
 /// The tokio instant of a Unix time (ns), for sleeping until it.
 pub fn instant_at(unix_ns: u64) -> tokio::time::Instant {
@@ -32,13 +32,27 @@ pub fn instant_at(unix_ns: u64) -> tokio::time::Instant {
 pub struct Driven {
     pub sent: u64,
     pub ok: u64,
-    /// Failures by HTTP status or error.
+    /// Failures by HTTP status or error (refusals included, as `HTTP 503`).
     pub failed: BTreeMap<String, u64>,
-    /// From each request's intended time to its answer.
+    /// Answers 503: the server refused the request as over its budget (to be retried later).
+    pub refused: u64,
+    /// From each request's intended time to its answer: all answers, the 2xx ones, the 503 ones.
     pub latency: Histogram<u64>,
+    pub ok_latency: Histogram<u64>,
+    pub refused_latency: Histogram<u64>,
+    /// Votes acknowledged with the count their answer reported (votes only).
+    pub acks: Vec<Ack>,
     /// When the first request was due and when the last answer came (Unix ns).
     pub first_ns: u64,
     pub last_answer_ns: u64,
+}
+
+/// One answer: its status and, for an acknowledged vote, its idea (index in the storm's list) and
+/// the idea's `up` count the answer reported.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    pub status: u16,
+    pub counted: Option<(u32, u64)>,
 }
 
 impl Driven {
@@ -48,7 +62,11 @@ impl Driven {
             sent: 0,
             ok: 0,
             failed: BTreeMap::new(),
+            refused: 0,
             latency: histogram(),
+            ok_latency: histogram(),
+            refused_latency: histogram(),
+            acks: Vec::new(),
             first_ns,
             last_answer_ns: first_ns,
         }
@@ -57,9 +75,18 @@ impl Driven {
     /// Requests answered per second, from the first one's intended time to the last answer: below
     /// the asked rate when the server answered more slowly than the schedule sent.
     pub fn achieved_rate(&self) -> f64 {
-        let secs = self.last_answer_ns.saturating_sub(self.first_ns) as f64 / 1e9;
-        if secs > 0.0 { self.ok as f64 / secs } else { 0.0 }
+        per_sec(self.ok, self.answer_span_secs())
     }
+
+    /// Seconds from the first request's intended time to the last answer.
+    pub fn answer_span_secs(&self) -> f64 {
+        self.last_answer_ns.saturating_sub(self.first_ns) as f64 / 1e9
+    }
+}
+
+/// `n` per second over `secs`; zero over no time.
+pub fn per_sec(n: u64, secs: f64) -> f64 {
+    if secs > 0.0 { n as f64 / secs } else { 0.0 }
 }
 
 /// HTTP clients shared by the requests in flight; a request waits for a free one.
@@ -78,10 +105,10 @@ impl Pool {
     }
 
     /// Runs `f` with a free client; gives up (without sending) when none is free by `give_up`.
-    async fn run<F, Fut>(&self, give_up: tokio::time::Instant, f: F) -> Result<u16, String>
+    async fn run<F, Fut>(&self, give_up: tokio::time::Instant, f: F) -> Result<Answer, String>
     where
         F: FnOnce(Api) -> Fut,
-        Fut: std::future::Future<Output = (Api, Result<u16, String>)>,
+        Fut: std::future::Future<Output = (Api, Result<Answer, String>)>,
     {
         let Ok(permit) = tokio::time::timeout_at(give_up, self.permits.acquire()).await else {
             return Err(NOT_SENT.into());
@@ -117,7 +144,7 @@ async fn open_loop<F, Fut>(
 ) -> Driven
 where
     F: Fn(u64, u64, Api) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = (Api, Result<u16, String>)> + Send + 'static,
+    Fut: std::future::Future<Output = (Api, Result<Answer, String>)> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new()
@@ -153,7 +180,7 @@ async fn schedule<F, Fut>(
 ) -> Driven
 where
     F: Fn(u64, u64, Api) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = (Api, Result<u16, String>)> + Send + 'static,
+    Fut: std::future::Future<Output = (Api, Result<Answer, String>)> + Send + 'static,
 {
     let pool = Pool::new(apis);
     let one = Arc::new(one);
@@ -182,17 +209,33 @@ where
     driven
 }
 
-type Done = Result<(u64, Result<u16, String>, u64), tokio::task::JoinError>;
+type Done = Result<(u64, Result<Answer, String>, u64), tokio::task::JoinError>;
 
 fn tally(driven: &mut Driven, done: Done) {
     match done {
         Ok((_, Err(e), _)) if e == NOT_SENT => *driven.failed.entry(e).or_default() += 1,
         Ok((intended, result, at)) => {
-            Counts::record_latency_ns(&mut driven.latency, at.saturating_sub(intended));
+            let took_ns = at.saturating_sub(intended);
+            Counts::record_latency_ns(&mut driven.latency, took_ns);
             driven.last_answer_ns = driven.last_answer_ns.max(at);
             match result {
-                Ok(200 | 201) => driven.ok += 1,
-                Ok(status) => *driven.failed.entry(format!("HTTP {status}")).or_default() += 1,
+                Ok(Answer {
+                    status: 200 | 201,
+                    counted,
+                }) => {
+                    driven.ok += 1;
+                    Counts::record_latency_ns(&mut driven.ok_latency, took_ns);
+                    if let Some((idea, up)) = counted {
+                        driven.acks.push(Ack { idea, up, at_ns: at });
+                    }
+                }
+                Ok(Answer { status, .. }) => {
+                    if status == 503 {
+                        driven.refused += 1;
+                        Counts::record_latency_ns(&mut driven.refused_latency, took_ns);
+                    }
+                    *driven.failed.entry(format!("HTTP {status}")).or_default() += 1;
+                }
                 Err(e) => *driven.failed.entry(e).or_default() += 1,
             }
         }
@@ -218,7 +261,10 @@ pub async fn ideas(
             let result = api
                 .send("POST", &path, Some(&body))
                 .await
-                .map(|r| r.status)
+                .map(|r| Answer {
+                    status: r.status,
+                    counted: None,
+                })
                 .map_err(|e| e.to_string());
             (api, result)
         }
@@ -227,7 +273,8 @@ pub async fn ideas(
 }
 
 /// Casts the vote storm: vote `k` is +1 by voter `k / ideas` on idea `k mod ideas` (see
-/// `live::VotePlan`), through the HTTP clients in `apis`.
+/// `live::VotePlan`), through the HTTP clients in `apis`. Each acknowledgement's `up` count is kept
+/// (`Driven::acks`).
 pub async fn votes(
     apis: Vec<Api>,
     voters: Arc<Vec<String>>,
@@ -238,7 +285,8 @@ pub async fn votes(
 ) -> Driven {
     open_loop(apis, window_unix_ns, rate, count, move |k, _, mut api| {
         let n = ideas.len().max(1) as u64;
-        let idea = ideas.get((k % n) as usize).cloned().unwrap_or_default();
+        let index = (k % n) as usize;
+        let idea = ideas.get(index).cloned().unwrap_or_default();
         let voter = voters.get((k / n) as usize).cloned();
         async move {
             let Some(voter) = voter else {
@@ -252,10 +300,77 @@ pub async fn votes(
                     Some(&json!({ "value": 1 })),
                 )
                 .await
-                .map(|r| r.status)
+                .map(|r| Answer {
+                    status: r.status,
+                    counted: vote_count(r.status, &r.body).map(|up| (index as u32, up)),
+                })
                 .map_err(|e| e.to_string());
             (api, result)
         }
     })
     .await
+}
+
+/// The idea's `up` count in a 2xx answer to a vote.
+fn vote_count(status: u16, body: &[u8]) -> Option<u64> {
+    if !(200..300).contains(&status) {
+        return None;
+    }
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("up")?
+        .as_u64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(driven: &mut Driven, intended: u64, status: u16, counted: Option<(u32, u64)>, at: u64) {
+        tally(driven, Ok((intended, Ok(Answer { status, counted }), at)));
+    }
+
+    #[test]
+    fn answers_are_sorted_into_acknowledged_refused_and_failed() {
+        let mut d = Driven::nothing_yet(0);
+        answered(&mut d, 0, 200, Some((3, 17)), 2_000_000);
+        answered(&mut d, 1_000_000, 503, None, 1_500_000);
+        answered(&mut d, 2_000_000, 422, None, 4_000_000);
+        tally(&mut d, Ok((3_000_000, Err(NOT_SENT.into()), 9_000_000)));
+        assert_eq!((d.ok, d.refused), (1, 1));
+        assert_eq!(d.failed.get("HTTP 503"), Some(&1));
+        assert_eq!(d.failed.get("HTTP 422"), Some(&1));
+        assert_eq!(d.failed.get(NOT_SENT), Some(&1));
+        // Three answers timed; a request never sent is not.
+        assert_eq!(
+            (d.latency.len(), d.ok_latency.len(), d.refused_latency.len()),
+            (3, 1, 1)
+        );
+        // The refusal took 0.5 ms (the histogram keeps 2 significant figures).
+        assert!(
+            d.refused_latency.max().abs_diff(500) <= 5,
+            "{}",
+            d.refused_latency.max()
+        );
+        assert_eq!(
+            d.acks,
+            vec![Ack {
+                idea: 3,
+                up: 17,
+                at_ns: 2_000_000
+            }]
+        );
+        // The last answer came 4 ms after the first was due: one acknowledged in 4 ms.
+        assert_eq!(d.answer_span_secs(), 0.004);
+        assert_eq!(d.achieved_rate(), 250.0);
+    }
+
+    #[test]
+    fn an_acknowledged_vote_reports_its_idea_count() {
+        let body = br#"{"idea_id":"0191","up":12,"down":1,"score":0.6,"my_vote":1}"#;
+        assert_eq!(vote_count(200, body), Some(12));
+        assert_eq!(vote_count(503, body), None);
+        assert_eq!(vote_count(200, b"not json"), None);
+        assert_eq!(per_sec(10, 0.0), 0.0);
+    }
 }

@@ -9,9 +9,11 @@
 //! - `scan`: reading server frames cheaply (borrowed fields, the rest skipped).
 //! - `drive`: open-loop drivers of ideas (the broadcast's events) and votes.
 //! - `abuse`: clients that break the protocol's rules, and what the server answered.
-//! - `stats`: counts and HdrHistograms in shards; `/proc` samples of the server.
+//! - `stats`: counts and HdrHistograms in shards; `/proc` samples of the server (one pid, or every
+//!   process of a command such as `postgres`); acknowledged votes timed to the tallies that show them.
 //! - `run`: one process's run: set-up, ramp, then the phases on a fixed timeline.
-//! - `report`: the markdown summary of a run, and the benchmark table over several runs.
+//! - `report`: the markdown summary of a run, the hub benchmark's table over several runs, and the
+//!   vote benchmark's rows and goals (`scripts/bench-vote-http.sh`).
 //!
 //! Measuring without lying: events are sent on an open-loop schedule and carry their *intended*
 //! send time, so latency counts from when the event should have left even when the driver or the

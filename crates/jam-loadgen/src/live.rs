@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use crate::stats::{Counts, Stats, now_unix_ns};
+use crate::stats::{Counts, Seen, Stats, now_unix_ns};
 use crate::{Error, net, scan};
 
 pub type Ws = WebSocketStream<TcpStream>;
@@ -126,6 +126,10 @@ pub struct VotePlan {
     pub rate: f64,
     pub total: u64,
     pub index: HashMap<String, usize>,
+    /// Probe connections also keep every count they see (`Counts::tally_seen`), to time each
+    /// acknowledged vote to its tally afterwards (`stats::ack_to_tally`). Only the process that
+    /// drives the votes can use them.
+    pub keep_seen: bool,
 }
 
 impl VotePlan {
@@ -178,6 +182,7 @@ pub async fn listen(
                 Some(Ok(Message::Text(text))) => {
                     let resynced = {
                         let mut shard = shared.stats.shard(id);
+                        let probe = probe.then_some(id as u32);
                         on_text(&text, &topic, &mut offset, probe, &shared, &mut shard)
                     };
                     // As the spec asks: subscribe again without `since` (this client has no state to
@@ -202,12 +207,13 @@ pub async fn listen(
     }
 }
 
-/// Counts one text frame; true when it resynced `topic` (the caller subscribes again).
+/// Counts one text frame; true when it resynced `topic` (the caller subscribes again). `probe` is
+/// the connection's number when it is one of those that read tally counts.
 fn on_text(
     text: &str,
     topic: &str,
     offset: &mut u64,
-    probe: bool,
+    probe: Option<u32>,
     shared: &Shared,
     counts: &mut Counts,
 ) -> bool {
@@ -267,7 +273,7 @@ fn on_text(
         return resynced;
     }
     if tally_seen
-        && probe
+        && let Some(connection) = probe
         && let Some(plan) = shared.plan.get()
         && let Ok(tallies) = scan::tallies(text)
     {
@@ -275,6 +281,16 @@ fn on_text(
             for idea in t.ideas {
                 if let Some(intended) = plan.intended_ns(&idea.id, idea.up) {
                     Counts::record_latency_ns(&mut counts.tally_latency, now.saturating_sub(intended));
+                }
+                if plan.keep_seen
+                    && let Some(&i) = plan.index.get(&*idea.id)
+                {
+                    counts.tally_seen.push(Seen {
+                        connection,
+                        idea: i as u32,
+                        up: idea.up,
+                        at_ns: now,
+                    });
                 }
             }
         }
@@ -294,6 +310,7 @@ mod tests {
             rate: 10.0,
             total: 40,
             index: [("a".to_owned(), 0), ("b".to_owned(), 1)].into(),
+            keep_seen: false,
         };
         // Vote 0 → a, 1 → b, 2 → a, 3 → b …; b's 2nd vote is vote 3, sent at +0.3 s.
         assert_eq!(plan.intended_ns("b", 2), Some(1_300_000_000));

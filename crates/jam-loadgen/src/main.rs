@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use jam_loadgen::net::Sources;
-use jam_loadgen::report::{self, Bench};
+use jam_loadgen::report::{self, Backend, Bench};
 use jam_loadgen::{Fixture, Options, Report};
 
 /// glibc malloc was 11% of this process at 50 events/s (one allocation per frame received).
@@ -51,6 +51,26 @@ enum Command {
         redis_cpu_secs: Option<f64>,
         #[arg(long)]
         redis_span_secs: Option<f64>,
+    },
+    /// Prints the vote benchmark's table (markdown) and its goals from run reports with a vote
+    /// storm, one run per row (`scripts/bench-vote-http.sh`).
+    VoteTable {
+        /// Runs against a node on SQLite, in row order (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        sqlite: Vec<PathBuf>,
+        /// Runs against a node on PostgreSQL (run with `--cpu-of postgres`).
+        #[arg(long, value_delimiter = ',')]
+        postgres: Vec<PathBuf>,
+    },
+    /// Prints the offered rates (comma-separated) at multiples of what a probe run's vote storm
+    /// had acknowledged per second: the node's sustained rate when the probe offered more.
+    VoteRates {
+        /// The probe run's report.
+        #[arg(long)]
+        probe: PathBuf,
+        /// Multiples (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        times: Vec<f64>,
     },
 }
 
@@ -146,6 +166,9 @@ struct RunArgs {
     /// Server pids to sample (RSS, CPU) from /proc.
     #[arg(long, value_delimiter = ',')]
     server_pid: Vec<u32>,
+    /// Commands whose processes' CPU is totalled per phase, as /proc names them (e.g. postgres).
+    #[arg(long, value_delimiter = ',')]
+    cpu_of: Vec<String>,
     /// Hard limit on the whole run, seconds.
     #[arg(long, default_value_t = 600.0)]
     max_secs: f64,
@@ -217,6 +240,7 @@ fn main() -> anyhow::Result<()> {
                 drive: args.drive,
                 http_clients: args.http_clients,
                 server_pids: args.server_pid,
+                cpu_of: args.cpu_of,
                 max_secs: args.max_secs,
                 probe_every: args.probe_every,
                 progress: !args.quiet,
@@ -235,12 +259,11 @@ fn main() -> anyhow::Result<()> {
             redis_cpu_secs,
             redis_span_secs,
         } => {
-            let read = |p: &PathBuf| -> anyhow::Result<Report> {
-                let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-                serde_json::from_str(&text).with_context(|| format!("parsing {}", p.display()))
-            };
-            let single = single.as_ref().map(read).transpose()?;
-            let cluster = cluster.iter().map(read).collect::<anyhow::Result<Vec<_>>>()?;
+            let single = single.as_deref().map(read_report).transpose()?;
+            let cluster = cluster
+                .iter()
+                .map(|p| read_report(p))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let table = report::bench_table(&Bench {
                 single: single.as_ref(),
                 single_pid,
@@ -250,8 +273,34 @@ fn main() -> anyhow::Result<()> {
             });
             println!("{table}");
         }
+        Command::VoteTable { sqlite, postgres } => {
+            let mut rows = Vec::new();
+            for (backend, paths) in [(Backend::Sqlite, &sqlite), (Backend::Postgres, &postgres)] {
+                for path in paths {
+                    let row = report::vote_row(backend, &read_report(path)?)
+                        .with_context(|| format!("{}: no vote storm", path.display()))?;
+                    rows.push(row);
+                }
+            }
+            println!("{}", report::vote_table(&rows));
+        }
+        Command::VoteRates { probe, times } => {
+            // The backend does not change the rate; the row only reads the storm's counts.
+            let row = report::vote_row(Backend::Sqlite, &read_report(&probe)?)
+                .with_context(|| format!("{}: no vote storm", probe.display()))?;
+            let rates: Vec<String> = report::offered_rates(&row, &times)
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect();
+            println!("{}", rates.join(","));
+        }
     }
     // Listener tasks still closing must not hold the process open.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(())
+}
+
+fn read_report(path: &std::path::Path) -> anyhow::Result<Report> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }

@@ -21,7 +21,9 @@ use crate::api::{self, Api, Fixture};
 use crate::drive::{self, Driven, instant_at};
 use crate::live::{self, Shared, Target, VotePlan};
 use crate::net::{self, Sources};
-use crate::stats::{Buckets, Counts, MachineSample, ProcSample, Quantiles, Stats, now_unix_ns};
+use crate::stats::{
+    self, Buckets, CLK_TCK, Counts, MachineSample, ProcSample, Quantiles, Stats, now_unix_ns,
+};
 
 /// Connections one process may open: the file descriptor limit is 20,000 and cannot be raised
 /// (`DESIGN.md` §8); the rest is headroom for HTTP clients and the runtime.
@@ -62,6 +64,9 @@ pub struct Options {
     pub drive: bool,
     pub http_clients: usize,
     pub server_pids: Vec<u32>,
+    /// Commands (as `/proc/PID/stat` names them, e.g. `postgres`) whose processes' CPU is totalled
+    /// per phase, for servers made of many processes.
+    pub cpu_of: Vec<String>,
     pub max_secs: f64,
     pub probe_every: usize,
     pub progress: bool,
@@ -73,6 +78,19 @@ pub struct ServerUse {
     pub pid: u32,
     pub cpu_percent: f64,
     pub rss_kib: u64,
+    /// CPU seconds (user + system) over the phase.
+    #[serde(default)]
+    pub cpu_secs: f64,
+}
+
+/// Every process of one command over one phase (see `Options::cpu_of`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CommandUse {
+    pub command: String,
+    /// CPU seconds (user + system) of all of them over the phase.
+    pub cpu_secs: f64,
+    /// Processes running at the phase end.
+    pub processes: u64,
 }
 
 /// One phase of the run.
@@ -93,6 +111,30 @@ pub struct PhaseReport {
     pub send_latency: Quantiles,
     /// Requests the server answered per second (below `rate` when it could not keep up).
     pub achieved_rate: f64,
+    /// Seconds from the first request's intended time to the last answer (what `achieved_rate`
+    /// divides by).
+    #[serde(default)]
+    pub answer_span_secs: f64,
+    /// Answers 503 (refused as over the server's budget), and requests never sent because no HTTP
+    /// client was free before the phase ended.
+    #[serde(default)]
+    pub refused: u64,
+    #[serde(default)]
+    pub not_sent: u64,
+    /// From the intended send to the answer, of the 2xx answers and of the 503 answers.
+    #[serde(default)]
+    pub ok_latency: Quantiles,
+    #[serde(default)]
+    pub refused_latency: Quantiles,
+    /// Votes only: from each acknowledgement to the first tally on a probe connection that shows a
+    /// count including it (`stats::ack_to_tally`), over every (vote, probe connection) pair; the
+    /// pairs never shown by the phase end; the probe connections that showed tallies.
+    #[serde(default)]
+    pub tally_ack_latency: Quantiles,
+    #[serde(default)]
+    pub tally_ack_unseen: u64,
+    #[serde(default)]
+    pub tally_ack_connections: u64,
     /// Driver events every subscriber should have got: `sent_ok × subscribers` (driving process).
     pub expected: u64,
     pub delivered: u64,
@@ -114,6 +156,9 @@ pub struct PhaseReport {
     pub errors: BTreeMap<String, u64>,
     pub closes: BTreeMap<u16, u64>,
     pub server: Vec<ServerUse>,
+    /// Processes of `Options::cpu_of` over the phase.
+    #[serde(default)]
+    pub commands: Vec<CommandUse>,
     /// This load generator's own CPU over the phase, in percent of one core.
     pub loadgen_cpu_percent: f64,
     /// The whole machine's busy time over the phase, in percent of one core (every core counts:
@@ -143,6 +188,10 @@ pub struct Report {
     pub connect_errors: BTreeMap<String, u64>,
     pub ramp_secs: f64,
     pub participants: usize,
+    /// Participants who cast the vote storm: the listeners, and more when the storm needed more
+    /// (voter, idea) pairs than they have (0 when this process does not drive votes).
+    #[serde(default)]
+    pub voters: usize,
     /// Server RSS before connecting, per pid.
     pub server_base: Vec<ServerUse>,
     pub phases: Vec<PhaseReport>,
@@ -172,21 +221,28 @@ impl Report {
 }
 
 /// Samples of the server processes and, last, of this process (which `use_since` leaves out and
-/// `own_cpu` reads), with the machine's.
+/// `own_cpu` reads), with the machine's and those of the commands' processes.
 struct Samples {
     procs: Vec<(u32, ProcSample)>,
     machine: Option<MachineSample>,
+    commands: Vec<(String, BTreeMap<u32, u64>)>,
 }
 
-fn sample_all(pids: &[u32]) -> Samples {
+fn sample_all(opts: &Options) -> Samples {
     let me = std::process::id();
     Samples {
-        procs: pids
+        procs: opts
+            .server_pids
             .iter()
             .chain(std::iter::once(&me))
             .filter_map(|&pid| ProcSample::read(pid).map(|s| (pid, s)))
             .collect(),
         machine: MachineSample::read(),
+        commands: opts
+            .cpu_of
+            .iter()
+            .map(|c| (c.clone(), stats::command_cpu_ticks(c)))
+            .collect(),
     }
 }
 
@@ -197,16 +253,14 @@ fn use_since(before: &Samples, after: &Samples) -> Vec<ServerUse> {
         .iter()
         .filter(|(pid, _)| *pid != me)
         .map(|(pid, now)| {
-            let cpu = before
-                .procs
-                .iter()
-                .find(|(p, _)| p == pid)
-                .map(|(_, then)| now.cpu_percent_since(then))
-                .unwrap_or(0.0);
+            let then = before.procs.iter().find(|(p, _)| p == pid).map(|(_, then)| then);
             ServerUse {
                 pid: *pid,
-                cpu_percent: cpu,
+                cpu_percent: then.map_or(0.0, |then| now.cpu_percent_since(then)),
                 rss_kib: now.rss_kib,
+                cpu_secs: then.map_or(0.0, |then| {
+                    now.cpu_ticks.saturating_sub(then.cpu_ticks) as f64 / CLK_TCK
+                }),
             }
         })
         .collect()
@@ -215,6 +269,18 @@ fn use_since(before: &Samples, after: &Samples) -> Vec<ServerUse> {
 /// Fills the phase's CPU and memory figures from samples taken at its start and end.
 fn measure(phase: &mut PhaseReport, before: &Samples, after: &Samples) {
     phase.server = use_since(before, after);
+    phase.commands = after
+        .commands
+        .iter()
+        .map(|(command, now)| {
+            let then = before.commands.iter().find(|(c, _)| c == command).map(|(_, t)| t);
+            CommandUse {
+                command: command.clone(),
+                cpu_secs: then.map_or(0.0, |then| stats::cpu_secs_between(then, now)),
+                processes: now.len() as u64,
+            }
+        })
+        .collect();
     let me = std::process::id();
     let own = |s: &Samples| s.procs.iter().find(|(p, _)| *p == me).map(|(_, s)| *s);
     if let (Some(b), Some(a)) = (own(before), own(after)) {
@@ -287,15 +353,21 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     // many sockets, as with many tabs).
     let cookies = join_many(&opts, &fixture, opts.participants.max(1), "listener").await?;
     let vote_count = (opts.vote_rate * opts.phase_secs).round() as u64;
+    // The listeners vote first; more participants join when the storm needs more (voter, idea)
+    // pairs than they have, since each pair votes once.
     let voters = if opts.drive && vote_count > 0 {
         let per_voter = fixture.vote_ideas.len().max(1) as u64;
         let needed = vote_count.div_ceil(per_voter) as usize;
-        join_many(&opts, &fixture, needed, "voter").await?
+        let more = needed.saturating_sub(cookies.len());
+        let mut voters = cookies.clone();
+        voters.extend(join_many(&opts, &fixture, more, "voter").await?);
+        voters
     } else {
         Vec::new()
     };
+    report.voters = voters.len();
 
-    let base = sample_all(&opts.server_pids);
+    let base = sample_all(&opts);
     report.server_base = use_since(&base, &base);
 
     // Connections.
@@ -335,12 +407,12 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     // Idle.
     tokio::time::sleep_until(instant_at(at)).await;
     shared.stats.take();
-    let before = sample_all(&opts.server_pids);
+    let before = sample_all(&opts);
     at += secs_ns(opts.idle_secs);
     tokio::time::sleep_until(instant_at(at)).await;
     let idle = shared.stats.take();
     let mut phase = phase_report("idle", "idle", 0.0, opts.idle_secs, &shared, &idle, t0);
-    let after = sample_all(&opts.server_pids);
+    let after = sample_all(&opts);
     measure(&mut phase, &before, &after);
     report.phases.push(phase);
 
@@ -400,11 +472,13 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
                 .enumerate()
                 .map(|(i, id)| (id.clone(), i))
                 .collect(),
+            keep_seen: opts.drive,
         };
         let _ = shared.plan.set(plan);
         shared.stats.take();
         let subscribers = shared.open.load(Ordering::Relaxed);
-        let before = sample_all(&opts.server_pids);
+        let before = sample_all(&opts);
+        let storm_start = at;
         let driven = if opts.drive {
             Some(
                 drive::votes(
@@ -421,6 +495,14 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             None
         };
         at += secs_ns(opts.phase_secs + opts.drain_secs);
+        // Alone (no shared timeline), votes answered late because the node was behind still get
+        // their drain, so that their tallies can arrive before the counts are taken.
+        if opts.start_at_unix_ms.is_none()
+            && opts.start_file.is_none()
+            && let Some(d) = &driven
+        {
+            at = at.max(d.last_answer_ns + secs_ns(opts.drain_secs));
+        }
         tokio::time::sleep_until(instant_at(at)).await;
         let counts = shared.stats.take();
         let mut phase = phase_report(
@@ -430,13 +512,17 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
             opts.phase_secs,
             &shared,
             &counts,
-            at - secs_ns(opts.phase_secs + opts.drain_secs),
+            storm_start,
         );
         phase.subscribers = subscribers;
         if let Some(d) = driven {
             apply_driven(&mut phase, &d, false);
+            let joined = stats::ack_to_tally(&d.acks, &counts.tally_seen);
+            phase.tally_ack_latency = Quantiles::of(&joined.latency);
+            phase.tally_ack_unseen = joined.unseen;
+            phase.tally_ack_connections = joined.connections;
         }
-        let after = sample_all(&opts.server_pids);
+        let after = sample_all(&opts);
         measure(&mut phase, &before, &after);
         report.phases.push(phase);
     }
@@ -477,7 +563,7 @@ pub async fn run(opts: Options) -> Result<Report, Error> {
     }
     let _ = at;
 
-    report.server_end = use_since(&base, &sample_all(&opts.server_pids));
+    report.server_end = use_since(&base, &sample_all(&opts));
     // Stop listening; connections close in the background, bounded.
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), async {
@@ -712,7 +798,7 @@ async fn event_phase(
     tokio::time::sleep_until(instant_at(at)).await;
     shared.stats.take();
     let subscribers = shared.open.load(Ordering::Relaxed);
-    let before = sample_all(&opts.server_pids);
+    let before = sample_all(opts);
     let (abusers, abuse_out) = match abuse {
         Some((a, out)) => (a, Some(out)),
         None => (Vec::new(), None),
@@ -749,7 +835,7 @@ async fn event_phase(
     if let Some(d) = &driven {
         apply_driven(&mut phase, d, true);
     }
-    let after = sample_all(&opts.server_pids);
+    let after = sample_all(opts);
     measure(&mut phase, &before, &after);
     if let Some(out) = abuse_out {
         for task in abuse_tasks {
@@ -767,6 +853,11 @@ fn apply_driven(phase: &mut PhaseReport, d: &Driven, events: bool) {
     phase.send_failed = d.failed.clone();
     phase.send_latency = Quantiles::of(&d.latency);
     phase.achieved_rate = d.achieved_rate();
+    phase.answer_span_secs = d.answer_span_secs();
+    phase.refused = d.refused;
+    phase.not_sent = d.failed.get(drive::NOT_SENT).copied().unwrap_or(0);
+    phase.ok_latency = Quantiles::of(&d.ok_latency);
+    phase.refused_latency = Quantiles::of(&d.refused_latency);
     if events {
         phase.expected = d.ok * phase.subscribers;
     }
