@@ -30,7 +30,7 @@ pub fn redis_url() -> Option<String> {
     match std::env::var("JAM_TEST_REDIS_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url.trim().to_owned()),
         _ => {
-            jam_store::testing::skip_or_fail("cluster tests on Redis", "JAM_TEST_REDIS_URL");
+            jam_testkit::services::skip_or_fail("cluster tests on Redis", "JAM_TEST_REDIS_URL");
             None
         }
     }

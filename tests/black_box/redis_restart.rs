@@ -351,7 +351,7 @@ async fn after_redis_restarts_every_client_resyncs_and_refetches_the_database_st
     if !redis_server_on_path() {
         let line = "SKIPPED: the Redis restart test (install redis-server)";
         assert!(
-            !jam_store::testing::services_required(),
+            !jam_testkit::services::services_required(),
             "{line}, but JAM_TEST_REQUIRE_SERVICES=1 requires it"
         );
         eprintln!("\n{line}\n");

@@ -31,7 +31,7 @@ impl Deployment {
 
     /// A brand-new PostgreSQL database, or `None` when PostgreSQL tests are skipped.
     pub async fn postgres(now: DateTime<Utc>) -> Option<Self> {
-        let url = jam_store::testing::fresh_postgres_url().await?;
+        let url = jam_testkit::services::fresh_postgres_url().await?;
         Some(Self::with_url(tempfile::tempdir().unwrap(), url, now))
     }
 
@@ -124,7 +124,7 @@ impl Drop for Deployment {
                     .enable_all()
                     .build()
                     .ok()?;
-                rt.block_on(jam_store::testing::drop_database(&url));
+                rt.block_on(jam_testkit::services::drop_database(&url));
                 Some(())
             })
             .join();

@@ -10,7 +10,6 @@
 //! "nothing else arrived" is checked with a marker event published afterwards (a node receives its
 //! subscribed events in publish order). Only the expiry tests let real time pass.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,18 +66,7 @@ fn redis_backend() -> Option<Backend> {
     match std::env::var("JAM_TEST_REDIS_URL") {
         Ok(url) if !url.trim().is_empty() => Some(Backend::Redis { url }),
         _ => {
-            assert!(
-                std::env::var("JAM_TEST_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "JAM_TEST_REQUIRE_SERVICES=1 but JAM_TEST_REDIS_URL is not set"
-            );
-            // Straight to the stderr handle, not `eprintln!`, which the test harness captures.
-            static ONCE: std::sync::Once = std::sync::Once::new();
-            ONCE.call_once(|| {
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED: redis broker behaviour suite (set JAM_TEST_REDIS_URL) ***\n"
-                );
-            });
+            jam_testkit::services::skip_or_fail("redis broker behaviour suite", "JAM_TEST_REDIS_URL");
             None
         }
     }

@@ -10,8 +10,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use jam_broker::{Broker, BrokerSink, MemoryBroker, Published};
 use jam_domain::ManualClock;
 use jam_orchestrator::{Handle, Orchestrator, OrchestratorConfig};
-use jam_store::entity::{jams, sessions};
-use jam_store::{DbSettings, sea_orm::DatabaseConnection};
+use jam_store::sea_orm::DatabaseConnection;
+use jam_testkit::{TestDb, With, rows};
 use uuid::Uuid;
 
 #[derive(Default)]
@@ -29,53 +29,24 @@ fn h(hours: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().unwrap() + chrono::Duration::hours(hours)
 }
 
-async fn database() -> (tempfile::TempDir, DatabaseConnection) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = jam_store::connect(&DbSettings {
-        url: format!("sqlite://{}", dir.path().join("t.db").display()),
-        max_connections: 4,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(5),
-        sqlite_busy_timeout: Duration::from_secs(5),
-    })
-    .await
-    .unwrap();
-    jam_store::migrate(&db).await.unwrap();
-    (dir, db)
+/// A migrated SQLite database of its own; the value keeps its folder.
+async fn database() -> (TestDb, DatabaseConnection) {
+    let t = TestDb::sqlite_migrated().await;
+    let db = t.db.clone();
+    (t, db)
 }
 
+/// A jam scheduled at h(0), live from h(1) to h(10), with one session open from h(2) to h(5).
 async fn seed(db: &DatabaseConnection) -> (Uuid, Uuid) {
-    let jam = jams::Model {
-        id: Uuid::now_v7(),
-        slug: "once".into(),
-        title: "Once".into(),
-        description: String::new(),
-        guidelines: String::new(),
-        starts_at: h(1),
-        ends_at: h(10),
-        scheduled_at: Some(h(0)),
-        closed_at: None,
-        published_at: None,
-        voting_method: jam_domain::ranking::Method::Wilson,
-        shortlist_size: 10,
-        created_by: None,
-        created_at: h(0),
-        updated_at: h(0),
-        parts_rev: 0,
-    };
+    let jam = rows::jam().with(|j| {
+        (j.starts_at, j.ends_at, j.scheduled_at) = (h(1), h(10), Some(h(0)));
+        (j.created_at, j.updated_at) = (h(0), h(0));
+    });
     jam_store::jams::insert(db, jam.clone(), vec![]).await.unwrap();
-    let session = sessions::Model {
-        id: Uuid::now_v7(),
-        jam_id: jam.id,
-        title: "S".into(),
-        description: String::new(),
-        opens_at: h(2),
-        closes_at: h(5),
-        manual_state: None,
-        manual_at: None,
-        created_at: h(0),
-        updated_at: h(0),
-    };
+    let session = rows::session(&jam).with(|s| {
+        (s.opens_at, s.closes_at) = (h(2), h(5));
+        (s.created_at, s.updated_at) = (h(0), h(0));
+    });
     jam_store::jams::insert_session(db, session.clone())
         .await
         .unwrap();

@@ -17,7 +17,7 @@
 //!   --only METHOD        run only `writer` or only `baseline` (e.g. for profiling)
 //! ```
 //! With `JAM_TEST_DATABASE_URL` set (and no `--postgres`), PostgreSQL runs on a fresh database
-//! created and dropped through `jam_store::testing`.
+//! created and dropped through `jam_testkit::services`.
 //!
 //! Each run: C tasks, each casting votes in a closed loop (send, wait for the answer, send the next)
 //! for the measured time. A vote is counted when it is acknowledged, i.e. committed. Task `t` votes
@@ -34,12 +34,12 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
-use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
+use jam_domain::VoteValue;
+use jam_store::DbSettings;
+use jam_store::entity::{ideas, votes};
 use jam_store::vote_writer::{VoteWriter, VoteWriterSettings};
-use jam_store::votes::VoteInput;
-use jam_store::{DbSettings, testing};
+use jam_testkit::Seed;
+use jam_testkit::services;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -137,14 +137,14 @@ async fn main() -> Res<()> {
     }
     let (pg_url, fresh) = match &o.postgres {
         Some(url) => (Some(url.clone()), false),
-        None if std::env::var(testing::DATABASE_URL_VAR).is_ok() => (
-            testing::fresh_postgres_url_for("the PostgreSQL vote benchmark").await,
+        None if std::env::var(services::DATABASE_URL_VAR).is_ok() => (
+            services::fresh_postgres_url_for("the PostgreSQL vote benchmark").await,
             true,
         ),
         None => {
             eprintln!(
                 "PostgreSQL skipped: pass --postgres URL or set {}",
-                testing::DATABASE_URL_VAR
+                services::DATABASE_URL_VAR
             );
             (None, false)
         }
@@ -152,7 +152,7 @@ async fn main() -> Res<()> {
     if let Some(url) = pg_url {
         let result = bench_backend("PostgreSQL", &url, &o).await;
         if fresh {
-            testing::drop_database(&url).await;
+            services::drop_database(&url).await;
         }
         rows.extend(result?);
     }
@@ -187,7 +187,8 @@ async fn bench_backend(backend: &'static str, url: &str, o: &Options) -> Res<Vec
     })
     .await?;
     jam_store::migrate(&db).await?;
-    let jam = Arc::new(seed(&db, o.participants, o.ideas).await?);
+    // A live jam with one open session, written directly.
+    let jam = Arc::new(Seed::inserted(&db, o.participants, o.ideas).await?);
     let writer = VoteWriter::start(
         db.clone(),
         VoteWriterSettings {
@@ -246,7 +247,7 @@ struct Run {
 async fn run(
     db: &DatabaseConnection,
     writer: &VoteWriter,
-    jam: &Arc<Jam>,
+    jam: &Arc<Seed>,
     method: Method,
     voters: usize,
     seconds: f64,
@@ -258,8 +259,8 @@ async fn run(
             let (db, writer, jam) = (db.clone(), writer.clone(), jam.clone());
             tokio::spawn(async move {
                 // Seeded per task and per run (the clock), so no run replays another's votes.
-                let mut rng = Lcg(((t as u64 + 1) * 0x9e37_79b9_7f4a_7c15) ^ epoch_nanos());
-                let mine: Vec<usize> = (t..jam.people.len()).step_by(voters).collect();
+                let mut rng = Lcg((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ epoch_nanos());
+                let mine: Vec<usize> = (t..jam.participants.len()).step_by(voters).collect();
                 let mut out = Run {
                     acknowledged: 0,
                     errors: 0,
@@ -269,14 +270,7 @@ async fn run(
                 while Instant::now() < deadline {
                     let (p, i) = (mine[rng.below(mine.len())], rng.below(jam.ideas.len()));
                     let value = [VoteValue::Up, VoteValue::Down, VoteValue::Retract][rng.below(3)];
-                    let vote = VoteInput {
-                        idea_id: IdeaId(jam.ideas[i]),
-                        participant_id: ParticipantId(jam.people[p]),
-                        jam_id: JamId(jam.jam_id),
-                        audience_id: AudienceId(jam.audience_id),
-                        value,
-                        at: Utc::now(),
-                    };
+                    let vote = jam.vote(p, i, value.as_i16());
                     let sent = Instant::now();
                     let result = match method {
                         Method::Baseline => jam_store::votes::cast(&db, vote).await,
@@ -331,18 +325,18 @@ fn percentile(sorted_us: &[u32], q: f64) -> f64 {
 
 /// Every acknowledged vote is stored (the last one of each pair), nothing else is, and every
 /// idea's counters equal a recount of its rows.
-async fn verify(db: &DatabaseConnection, jam: &Jam, model: &HashMap<(u32, u32), i16>) -> Res<()> {
+async fn verify(db: &DatabaseConnection, jam: &Seed, model: &HashMap<(u32, u32), i16>) -> Res<()> {
     let person: HashMap<Uuid, u32> = jam
-        .people
+        .participants
         .iter()
         .enumerate()
-        .map(|(i, &id)| (id, i as u32))
+        .map(|(i, p)| (p.id, i as u32))
         .collect();
     let idea: HashMap<Uuid, u32> = jam
         .ideas
         .iter()
         .enumerate()
-        .map(|(i, &id)| (id, i as u32))
+        .map(|(i, idea)| (idea.id, i as u32))
         .collect();
     let stored: Vec<(Uuid, Uuid, i16)> = votes::Entity::find()
         .select_only()
@@ -351,7 +345,7 @@ async fn verify(db: &DatabaseConnection, jam: &Jam, model: &HashMap<(u32, u32), 
             votes::Column::ParticipantId,
             votes::Column::Value,
         ])
-        .filter(votes::Column::JamId.eq(jam.jam_id))
+        .filter(votes::Column::JamId.eq(jam.jam.id))
         .into_tuple()
         .all(db)
         .await?;
@@ -377,7 +371,7 @@ async fn verify(db: &DatabaseConnection, jam: &Jam, model: &HashMap<(u32, u32), 
             ideas::Column::Down,
             ideas::Column::Voters,
         ])
-        .filter(ideas::Column::JamId.eq(jam.jam_id))
+        .filter(ideas::Column::JamId.eq(jam.jam.id))
         .into_tuple()
         .all(db)
         .await?;
@@ -420,114 +414,6 @@ fn print_table(rows: &[Row]) {
             row.mean_batch.map_or("–".to_owned(), |b| format!("{b:.1}")),
         );
     }
-}
-
-struct Jam {
-    jam_id: Uuid,
-    audience_id: Uuid,
-    people: Vec<Uuid>,
-    ideas: Vec<Uuid>,
-}
-
-/// A jam with one open session, `people` participants and `idea_count` ideas, written directly.
-async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Res<Jam> {
-    let t = Utc::now();
-    let jam_id = Uuid::now_v7();
-    jams::Entity::insert(jams::ActiveModel::from(jams::Model {
-        id: jam_id,
-        slug: format!("bench-{}", jam_id.simple()),
-        title: "Vote benchmark".into(),
-        description: String::new(),
-        guidelines: "Be kind.".into(),
-        starts_at: t,
-        ends_at: t + chrono::Duration::hours(72),
-        scheduled_at: Some(t),
-        closed_at: None,
-        published_at: None,
-        voting_method: jam_domain::ranking::Method::Wilson,
-        shortlist_size: 10,
-        created_by: None,
-        created_at: t,
-        updated_at: t,
-        parts_rev: 0,
-    }))
-    .exec_without_returning(db)
-    .await?;
-    let audience_id = Uuid::now_v7();
-    audiences::Entity::insert(audiences::ActiveModel::from(audiences::Model {
-        id: audience_id,
-        jam_id,
-        name: "employee".into(),
-        invite_code: format!("bench-{}", jam_id.simple()),
-        position: 0,
-    }))
-    .exec_without_returning(db)
-    .await?;
-    let session_id = Uuid::now_v7();
-    sessions::Entity::insert(sessions::ActiveModel::from(sessions::Model {
-        id: session_id,
-        jam_id,
-        title: "All".into(),
-        description: String::new(),
-        opens_at: t,
-        closes_at: t + chrono::Duration::hours(72),
-        manual_state: Some("open".into()),
-        manual_at: Some(t),
-        created_at: t,
-        updated_at: t,
-    }))
-    .exec_without_returning(db)
-    .await?;
-    let people: Vec<Uuid> = (0..people).map(|_| Uuid::now_v7()).collect();
-    for chunk in people.chunks(1000) {
-        participants::Entity::insert_many(chunk.iter().map(|&id| {
-            participants::ActiveModel::from(participants::Model {
-                id,
-                jam_id,
-                audience_id,
-                display_name: "Voter".into(),
-                locale: None,
-                accepted_guidelines_at: t,
-                created_at: t,
-            })
-        }))
-        .exec_without_returning(db)
-        .await?;
-    }
-    let ideas: Vec<Uuid> = (0..idea_count).map(|_| Uuid::now_v7()).collect();
-    for (n, chunk) in ideas.chunks(500).enumerate() {
-        ideas::Entity::insert_many(chunk.iter().enumerate().map(|(i, &id)| {
-            ideas::ActiveModel::from(ideas::Model {
-                id,
-                jam_id,
-                session_id,
-                author_id: people[(n * 500 + i) % people.len()],
-                title: format!("Idea {}", n * 500 + i),
-                body: String::new(),
-                tags: "[]".into(),
-                search_text: String::new(),
-                status: jam_domain::ItemStatus::Visible,
-                merged_into: None,
-                up: 0,
-                down: 0,
-                voters: 0,
-                comments: 0,
-                flags: 0,
-                votes_rev: 0,
-                created_at: t,
-                updated_at: t,
-                edited_at: None,
-            })
-        }))
-        .exec_without_returning(db)
-        .await?;
-    }
-    Ok(Jam {
-        jam_id,
-        audience_id,
-        people,
-        ideas,
-    })
 }
 
 /// The 1-minute load average, to spot runs disturbed by other work on the machine.

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use jam_domain::{AudienceId, JamId, ParticipantId, Principal, Role, StaffId};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -29,19 +29,15 @@ pub async fn create(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (staff_id, participant_id) = match subject {
-        Subject::Staff(id) => (Some(id), None),
-        Subject::Participant(id) => (None, Some(id)),
+    let row = match subject {
+        Subject::Staff(id) => auth_sessions::Model::for_staff(token_hash.to_owned(), id, now, expires_at),
+        Subject::Participant(id) => {
+            auth_sessions::Model::for_participant(token_hash.to_owned(), id, now, expires_at)
+        }
     };
-    auth_sessions::Entity::insert(auth_sessions::ActiveModel {
-        id: Set(token_hash.to_owned()),
-        staff_id: Set(staff_id),
-        participant_id: Set(participant_id),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    auth_sessions::Entity::insert(auth_sessions::ActiveModel::from(row))
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -118,10 +118,8 @@ pub fn hot_key(up: i32, down: i32, created_at: DateTime<Utc>) -> f64 {
     )
 }
 
-/// `search_text` of an idea: lower-cased title, body and tags.
-pub fn search_text(title: &str, body: &str, tags: &[String]) -> String {
-    format!("{title} {body} {}", tags.join(" ")).to_lowercase()
-}
+/// Derived columns of an idea, defined beside its entity so its constructor and an edit agree.
+pub use crate::entity::ideas::{search_text, tags_json};
 
 /// The session a write or a list names.
 pub async fn session(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<sessions::Model>, StoreError> {

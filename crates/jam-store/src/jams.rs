@@ -265,13 +265,7 @@ pub async fn insert(
         .map_err(StoreError::from_insert)?;
     let mut out = Vec::new();
     for (position, a) in new_audiences.into_iter().enumerate() {
-        let model = audiences::Model {
-            id: Uuid::now_v7(),
-            jam_id: jam.id,
-            name: a.name,
-            invite_code: a.invite_code,
-            position: position as i32,
-        };
+        let model = audiences::Model::new(jam.id, a.name, a.invite_code, position as i32);
         audiences::Entity::insert(audiences::ActiveModel::from(model.clone()))
             .exec_without_returning(db)
             .await

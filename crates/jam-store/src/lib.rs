@@ -25,13 +25,11 @@
 //!   its own transaction.
 //! - `vote_writer`: the batched vote writer (group commit): one queue and one writer per node, many
 //!   votes per transaction, each request answered after its batch commits.
-//! - `testing`: a fresh PostgreSQL database per test and the skip-or-fail rule for services.
 //!
 //! Queries are free functions taking `&impl ConnectionTrait`, so they run the same on a pool or
 //! inside a transaction.
 
 pub mod entity;
-pub mod testing;
 
 mod connect;
 mod error;

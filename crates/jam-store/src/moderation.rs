@@ -396,22 +396,19 @@ async fn carry(
     target: Uuid,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let inserted = votes::Entity::insert(votes::ActiveModel {
-        idea_id: Set(target),
-        participant_id: Set(vote.participant_id),
-        jam_id: Set(vote.jam_id),
-        audience_id: Set(vote.audience_id),
-        value: Set(vote.value),
-        created_at: Set(at),
-        updated_at: Set(at),
-    })
-    .on_conflict(
-        OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    // The same vote, cast on the target now.
+    let mut carried = vote.clone();
+    carried.idea_id = target;
+    carried.created_at = at;
+    carried.updated_at = at;
+    let inserted = votes::Entity::insert(votes::ActiveModel::from(carried))
+        .on_conflict(
+            OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     if inserted == 1 {
         return Ok(true);
     }

@@ -1,7 +1,7 @@
 //! Staff accounts.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -17,23 +17,14 @@ pub struct NewStaff<'a> {
 
 /// Creates an account; `StoreError::Duplicate` when the e-mail is taken.
 pub async fn insert(db: &impl ConnectionTrait, new: NewStaff<'_>) -> Result<staff::Model, StoreError> {
-    let model = staff::Model {
-        id: Uuid::now_v7(),
-        email: new.email.to_owned(),
-        display_name: new.display_name.to_owned(),
-        role: new.role.to_owned(),
-        password_hash: new.password_hash,
-        created_at: new.now,
-    };
-    let active = staff::ActiveModel {
-        id: Set(model.id),
-        email: Set(model.email.clone()),
-        display_name: Set(model.display_name.clone()),
-        role: Set(model.role.clone()),
-        password_hash: Set(model.password_hash.clone()),
-        created_at: Set(model.created_at),
-    };
-    staff::Entity::insert(active)
+    let model = staff::Model::new(
+        new.email.to_owned(),
+        new.display_name.to_owned(),
+        new.role.to_owned(),
+        new.password_hash,
+        new.now,
+    );
+    staff::Entity::insert(staff::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
         .await
         .map_err(StoreError::from_insert)?;

@@ -24,9 +24,8 @@ use chrono::{DateTime, Utc};
 use jam_domain::{AudienceId, IdeaId, ItemStatus, JamId, ParticipantId, VoteValue};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -99,22 +98,22 @@ pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOu
     if status.is_some_and(|s| !s.takes_votes()) {
         return Err(StoreError::IdeaClosed);
     }
-    let inserted = votes::Entity::insert(votes::ActiveModel {
-        idea_id: Set(vote.idea_id.0),
-        participant_id: Set(vote.participant_id.0),
-        jam_id: Set(vote.jam_id.0),
-        audience_id: Set(vote.audience_id.0),
-        value: Set(vote.value.as_i16()),
-        created_at: Set(vote.at),
-        updated_at: Set(vote.at),
-    })
-    .on_conflict(
-        OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    let row = votes::Model::new(
+        vote.idea_id,
+        vote.participant_id,
+        vote.jam_id,
+        vote.audience_id,
+        vote.value,
+        vote.at,
+    );
+    let inserted = votes::Entity::insert(votes::ActiveModel::from(row))
+        .on_conflict(
+            OnConflict::columns([votes::Column::IdeaId, votes::Column::ParticipantId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     let previous = if inserted == 1 {
         0
     } else {

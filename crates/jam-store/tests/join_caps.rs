@@ -4,56 +4,24 @@
 //! and a hit cap is recorded once. On SQLite (a pool of connections, like a node); the black-box
 //! ballot test runs the same path on PostgreSQL through the server.
 
-use std::time::Duration;
-
 use chrono::{NaiveDate, TimeZone, Utc};
-use jam_domain::ranking::Method;
-use jam_store::entity::jams;
 use jam_store::join_caps::{JoinKey, caps_hit, mark_capped, take_slot};
-use jam_store::{DbSettings, connect, migrate};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use jam_testkit::{TestDb, With, insert, rows};
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
-async fn sqlite() -> (tempfile::TempDir, DatabaseConnection) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = connect(&DbSettings {
-        url: format!("sqlite://{}", dir.path().join("jam.db").display()),
-        max_connections: 8,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(10),
-        sqlite_busy_timeout: Duration::from_secs(10),
-    })
-    .await
-    .unwrap();
-    migrate(&db).await.unwrap();
-    (dir, db)
+/// A migrated SQLite database of its own, with a pool of connections like a node's; the `TestDb`
+/// keeps its folder alive.
+async fn sqlite() -> (TestDb, DatabaseConnection) {
+    let t = TestDb::sqlite_migrated().await;
+    let db = t.db.clone();
+    (t, db)
 }
 
 async fn jam(db: &DatabaseConnection, slug: &str) -> Uuid {
-    let at = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
-    let id = Uuid::now_v7();
-    jams::Entity::insert(jams::ActiveModel {
-        id: Set(id),
-        slug: Set(slug.into()),
-        title: Set(slug.into()),
-        description: Set(String::new()),
-        guidelines: Set(String::new()),
-        starts_at: Set(at),
-        ends_at: Set(at),
-        scheduled_at: Set(None),
-        closed_at: Set(None),
-        published_at: Set(None),
-        voting_method: Set(Method::Wilson),
-        shortlist_size: Set(10),
-        created_by: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        parts_rev: Set(0),
-    })
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    id
+    let jam = rows::jam().with(|j| j.slug = slug.into());
+    insert(db, &jam).await.unwrap();
+    jam.id
 }
 
 fn key(jam_id: Uuid, address: &str, day: u32) -> JoinKey {

@@ -6,74 +6,28 @@
 //! Every check is one function taking a `DatabaseConnection`, run once on a temporary SQLite
 //! file and once on a fresh PostgreSQL database (when `JAM_TEST_DATABASE_URL` is set).
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
+use jam_domain::VoteValue;
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
     announcements, audiences, audit_log, auth_sessions, comments, flags, ideas, jams, participants, sessions,
     shortlist_curation, shortlist_snapshots, staff, tally_leaves, transitions, votes,
 };
-use jam_store::{DbSettings, StoreError, is_foreign_key_violation, is_unique_violation, testing};
+use jam_store::{StoreError, is_foreign_key_violation, is_unique_violation};
+use jam_testkit::db::settings;
+use jam_testkit::rows::{self, now};
+use jam_testkit::{TestDb, With, insert};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter, Statement, TransactionTrait, prelude::*,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, IntoActiveModel,
+    ModelTrait, PaginatorTrait, QueryFilter, Statement, TransactionTrait, prelude::*,
 };
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
 // Databases
 
-/// A migrated database and what to clean up after it.
-struct TestDb {
-    db: DatabaseConnection,
-    url: String,
-    /// Keeps the SQLite file's folder alive; None for PostgreSQL.
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    async fn finish(self) {
-        let is_postgres = self.db.get_database_backend() == DbBackend::Postgres;
-        self.db.close().await.unwrap();
-        if is_postgres {
-            testing::drop_database(&self.url).await;
-        }
-    }
-}
-
-fn settings(url: &str, max_connections: u32) -> DbSettings {
-    DbSettings {
-        url: url.to_owned(),
-        max_connections,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(10),
-        sqlite_busy_timeout: Duration::from_millis(5000),
-    }
-}
-
-/// An empty, unmigrated SQLite database in a temporary folder (the file does not exist yet).
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("jam.db").display());
-    let db = jam_store::connect(&settings(&url, 4)).await.unwrap();
-    TestDb {
-        db,
-        url,
-        _dir: Some(dir),
-    }
-}
-
 /// An empty, unmigrated PostgreSQL database of its own, or None (skipped).
 async fn postgres() -> Option<TestDb> {
-    let url = testing::fresh_postgres_url_for("PostgreSQL schema tests").await?;
-    let db = jam_store::connect(&settings(&url, 4)).await.unwrap();
-    Some(TestDb { db, url, _dir: None })
-}
-
-async fn migrated(test_db: TestDb) -> TestDb {
-    jam_store::migrate(&test_db.db).await.unwrap();
-    test_db
+    TestDb::postgres("PostgreSQL schema tests").await
 }
 
 const TABLES: [&str; 19] = [
@@ -123,23 +77,8 @@ async fn table_names(db: &DatabaseConnection) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Fixture
 
-/// Now, truncated to microseconds (PostgreSQL's precision), so round trips compare equal.
-fn now() -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap()
-}
-
 fn id() -> Uuid {
     Uuid::now_v7()
-}
-
-async fn insert<A>(db: &impl ConnectionTrait, active: A) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait,
-{
-    <A::Entity as EntityTrait>::insert(active)
-        .exec_without_returning(db)
-        .await
-        .map(|_| ())
 }
 
 /// One of each row a jam needs, written through the entities.
@@ -152,137 +91,27 @@ struct Fixture {
     idea: ideas::Model,
 }
 
-fn staff_row(email: &str) -> staff::Model {
-    staff::Model {
-        id: id(),
-        email: email.to_owned(),
-        display_name: "Fran Facilitator".into(),
-        role: "facilitator".into(),
-        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-        created_at: now(),
-    }
-}
-
-fn jam_row(slug: &str, created_by: Option<Uuid>) -> jams::Model {
-    let t = now();
-    jams::Model {
-        id: id(),
-        slug: slug.to_owned(),
-        title: "Future of work".into(),
-        description: "Three days of ideas.\nÜnïcødé welcome.".into(),
-        guidelines: "Be kind.".into(),
-        starts_at: t,
-        ends_at: t + chrono::Duration::hours(72),
-        scheduled_at: Some(t),
-        closed_at: None,
-        published_at: None,
-        voting_method: jam_domain::ranking::Method::Wilson,
-        shortlist_size: 10,
-        created_by,
-        created_at: t,
-        updated_at: t,
-        parts_rev: 0,
-    }
-}
-
-fn audience_row(jam_id: Uuid, name: &str, code: &str) -> audiences::Model {
-    audiences::Model {
-        id: id(),
-        jam_id,
-        name: name.into(),
-        invite_code: code.into(),
-        position: 0,
-    }
-}
-
-/// Another idea in the fixture's session by its participant.
-fn idea_row(f: &Fixture) -> ideas::Model {
-    new_idea(f.jam.id, f.session.id, f.participant.id)
-}
-
-fn new_idea(jam_id: Uuid, session_id: Uuid, author_id: Uuid) -> ideas::Model {
-    let t = now();
-    ideas::Model {
-        id: id(),
-        jam_id,
-        session_id,
-        author_id,
-        title: "Four-day week".into(),
-        body: "Try it for a quarter.".into(),
-        tags: r#"["time","pilot"]"#.into(),
-        search_text: "four-day week try it for a quarter. time pilot".into(),
-        status: jam_domain::ItemStatus::Visible,
-        merged_into: None,
-        up: 0,
-        down: 0,
-        voters: 0,
-        comments: 0,
-        flags: 0,
-        votes_rev: 0,
-        created_at: t,
-        updated_at: t,
-        edited_at: None,
-    }
-}
-
-fn vote_row(f: &Fixture, value: i16) -> votes::Model {
-    let t = now();
-    votes::Model {
-        idea_id: f.idea.id,
-        participant_id: f.participant.id,
-        jam_id: f.jam.id,
-        audience_id: f.audience.id,
-        value,
-        created_at: t,
-        updated_at: t,
-    }
-}
-
-fn flag_row(f: &Fixture) -> flags::Model {
-    flags::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        participant_id: f.participant.id,
-        target_kind: "idea".into(),
-        target_id: f.idea.id,
-        reason: "off topic".into(),
-        created_at: now(),
-    }
-}
-
+/// The rows with every optional column filled in, so the round trip covers them.
 async fn seed(db: &DatabaseConnection, slug: &str) -> Fixture {
-    let staff = staff_row(&format!("fran+{slug}@example.org"));
-    insert(db, staff.clone().into_active_model()).await.unwrap();
-    let jam = jam_row(slug, Some(staff.id));
-    insert(db, jam.clone().into_active_model()).await.unwrap();
-    let audience = audience_row(jam.id, "employee", &format!("code-{slug}"));
-    insert(db, audience.clone().into_active_model()).await.unwrap();
-    let t = now();
-    let session = sessions::Model {
-        id: id(),
-        jam_id: jam.id,
-        title: "Time".into(),
-        description: "How we spend it.".into(),
-        opens_at: t,
-        closes_at: t + chrono::Duration::hours(24),
-        manual_state: Some("open".into()),
-        manual_at: Some(t),
-        created_at: t,
-        updated_at: t,
-    };
-    insert(db, session.clone().into_active_model()).await.unwrap();
-    let participant = participants::Model {
-        id: id(),
-        jam_id: jam.id,
-        audience_id: audience.id,
-        display_name: "Pat".into(),
-        locale: Some("fr-CH".into()),
-        accepted_guidelines_at: t,
-        created_at: t,
-    };
-    insert(db, participant.clone().into_active_model()).await.unwrap();
-    let idea = new_idea(jam.id, session.id, participant.id);
-    insert(db, idea.clone().into_active_model()).await.unwrap();
+    let staff = rows::staff();
+    insert(db, &staff).await.unwrap();
+    let jam = rows::jam().with(|j| {
+        j.slug = slug.to_owned();
+        j.description = "Three days of ideas.\nÜnïcødé welcome.".into();
+        j.created_by = Some(staff.id);
+    });
+    insert(db, &jam).await.unwrap();
+    let audience = rows::audience(&jam).with(|a| a.invite_code = format!("code-{slug}"));
+    insert(db, &audience).await.unwrap();
+    let session = rows::session(&jam).with(|s| {
+        s.manual_state = Some("open".into());
+        s.manual_at = Some(s.created_at);
+    });
+    insert(db, &session).await.unwrap();
+    let participant = rows::participant(&audience).with(|p| p.locale = Some("fr-CH".into()));
+    insert(db, &participant).await.unwrap();
+    let idea = rows::idea(&session, &participant);
+    insert(db, &idea).await.unwrap();
     Fixture {
         staff,
         jam,
@@ -312,9 +141,12 @@ async fn check_migrations_go_up_down_and_up_again(db: &DatabaseConnection) {
     assert_eq!(jams::Entity::find().count(db).await.unwrap(), 1);
 
     // And `down` also works with rows in every table a jam uses.
-    insert(db, vote_row(&fixture, 1).into_active_model())
-        .await
-        .unwrap();
+    insert(
+        db,
+        &rows::vote(&fixture.idea, &fixture.participant, VoteValue::Up),
+    )
+    .await
+    .unwrap();
     Migrator::down(db, None).await.unwrap();
     assert!(table_names(db).await.is_empty());
 }
@@ -345,10 +177,8 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     );
     assert_eq!(
         jams::Entity::find_by_id(f.jam.id).one(db).await.unwrap(),
-        Some(jams::Model {
-            parts_rev: 2, // the triggers counted the seed's audience and session
-            ..f.jam.clone()
-        })
+        // The triggers counted the seed's audience and session.
+        Some(f.jam.clone().with(|j| j.parts_rev = 2))
     );
     assert_eq!(
         audiences::Entity::find_by_id(f.audience.id)
@@ -374,14 +204,8 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     );
 
     let t = now();
-    let auth = auth_sessions::Model {
-        id: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
-        staff_id: None,
-        participant_id: Some(f.participant.id),
-        created_at: t,
-        expires_at: t + chrono::Duration::hours(336),
-    };
-    insert(db, auth.clone().into_active_model()).await.unwrap();
+    let auth = rows::participant_sign_in(&f.participant);
+    insert(db, &auth).await.unwrap();
     assert_eq!(
         auth_sessions::Entity::find_by_id(auth.id.clone())
             .one(db)
@@ -390,7 +214,7 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(auth)
     );
 
-    let mut merged = idea_row(&f);
+    let mut merged = rows::idea(&f.session, &f.participant);
     merged.status = jam_domain::ItemStatus::Merged;
     merged.merged_into = Some(f.idea.id);
     merged.up = 3;
@@ -399,31 +223,16 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     merged.comments = 2;
     merged.flags = 1;
     merged.edited_at = Some(t);
-    insert(db, merged.clone().into_active_model()).await.unwrap();
+    insert(db, &merged).await.unwrap();
     assert_eq!(
         ideas::Entity::find_by_id(merged.id).one(db).await.unwrap(),
         Some(merged)
     );
 
-    let comment = comments::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        idea_id: f.idea.id,
-        parent_id: None,
-        author_id: f.participant.id,
-        body: "Yes, and measure it.".into(),
-        status: jam_domain::ItemStatus::Visible,
-        flags: 0,
-        created_at: t,
-        updated_at: t,
-    };
-    insert(db, comment.clone().into_active_model()).await.unwrap();
-    let reply = comments::Model {
-        id: id(),
-        parent_id: Some(comment.id),
-        ..comment.clone()
-    };
-    insert(db, reply.clone().into_active_model()).await.unwrap();
+    let comment = rows::comment(&f.idea, &f.participant);
+    insert(db, &comment).await.unwrap();
+    let reply = rows::comment(&f.idea, &f.participant).with(|r| r.parent_id = Some(comment.id));
+    insert(db, &reply).await.unwrap();
     assert_eq!(
         comments::Entity::find_by_id(comment.id).one(db).await.unwrap(),
         Some(comment.clone())
@@ -433,8 +242,8 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(reply)
     );
 
-    let vote = vote_row(&f, -1);
-    insert(db, vote.clone().into_active_model()).await.unwrap();
+    let vote = rows::vote(&f.idea, &f.participant, VoteValue::Down);
+    insert(db, &vote).await.unwrap();
     assert_eq!(
         votes::Entity::find_by_id((vote.idea_id, vote.participant_id))
             .one(db)
@@ -443,23 +252,15 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(vote.clone())
     );
 
-    let flag = flag_row(&f);
-    insert(db, flag.clone().into_active_model()).await.unwrap();
+    let flag = rows::flag(&f.idea, &f.participant);
+    insert(db, &flag).await.unwrap();
     assert_eq!(
         flags::Entity::find_by_id(flag.id).one(db).await.unwrap(),
         Some(flag)
     );
 
-    let announcement = announcements::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        author_id: Some(f.staff.id),
-        text: "Session 2 opens at noon.".into(),
-        created_at: t,
-    };
-    insert(db, announcement.clone().into_active_model())
-        .await
-        .unwrap();
+    let announcement = rows::announcement(&f.jam).with(|a| a.author_id = Some(f.staff.id));
+    insert(db, &announcement).await.unwrap();
     assert_eq!(
         announcements::Entity::find_by_id(announcement.id)
             .one(db)
@@ -468,39 +269,29 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(announcement)
     );
 
-    let audit = audit_log::Model {
-        id: id(),
-        jam_id: Some(f.jam.id),
-        actor_kind: "staff".into(),
-        actor_id: Some(f.staff.id),
-        action: "session.open".into(),
-        subject_kind: "session".into(),
-        subject_id: Some(f.session.id),
-        detail: r#"{"reason":"early start"}"#.into(),
-        at: t,
-    };
-    insert(db, audit.clone().into_active_model()).await.unwrap();
+    let audit = rows::audit(&f.jam).with(|a| {
+        a.actor_kind = "staff".into();
+        a.actor_id = Some(f.staff.id);
+        a.action = "session.open".into();
+        a.subject_kind = "session".into();
+        a.subject_id = Some(f.session.id);
+        a.detail = r#"{"reason":"early start"}"#.into();
+    });
+    insert(db, &audit).await.unwrap();
     assert_eq!(
         audit_log::Entity::find_by_id(audit.id).one(db).await.unwrap(),
         Some(audit)
     );
 
-    let transition = transitions::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        subject_kind: "session".into(),
-        subject_id: f.session.id,
-        seq: 1,
-        from_state: "scheduled".into(),
-        to_state: "open".into(),
-        at: t,
-        cause: "schedule".into(),
-        recorded_at: t,
-        published_at: Some(t),
-        claimed_by: Some("node-a".into()),
-        claimed_at: Some(t),
-    };
-    insert(db, transition.clone().into_active_model()).await.unwrap();
+    let transition = rows::transition(&f.jam).with(|tr| {
+        tr.subject_kind = "session".into();
+        tr.subject_id = f.session.id;
+        tr.to_state = "open".into();
+        tr.published_at = Some(t);
+        tr.claimed_by = Some("node-a".into());
+        tr.claimed_at = Some(t);
+    });
+    insert(db, &transition).await.unwrap();
     assert_eq!(
         transitions::Entity::find_by_id(transition.id)
             .one(db)
@@ -509,16 +300,11 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(transition)
     );
 
-    let curation = shortlist_curation::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        idea_id: f.idea.id,
-        action: "pin".into(),
-        reason: "board priority".into(),
-        staff_id: Some(f.staff.id),
-        created_at: t,
-    };
-    insert(db, curation.clone().into_active_model()).await.unwrap();
+    let curation = rows::curation(&f.idea).with(|c| {
+        c.reason = "board priority".into();
+        c.staff_id = Some(f.staff.id);
+    });
+    insert(db, &curation).await.unwrap();
     assert_eq!(
         shortlist_curation::Entity::find_by_id(curation.id)
             .one(db)
@@ -527,18 +313,12 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(curation)
     );
 
-    let snapshot = shortlist_snapshots::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        method: "wilson".into(),
-        params: r#"{"z":1.96}"#.into(),
-        computed_at: t,
-        published_at: t,
-        published_by: Some(f.staff.id),
-        digest: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into(),
-        items: "[]".into(),
-    };
-    insert(db, snapshot.clone().into_active_model()).await.unwrap();
+    let snapshot = rows::snapshot(&f.jam).with(|s| {
+        s.params = r#"{"z":1.96}"#.into();
+        s.published_by = Some(f.staff.id);
+        s.digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into();
+    });
+    insert(db, &snapshot).await.unwrap();
     assert_eq!(
         shortlist_snapshots::Entity::find_by_id(snapshot.id)
             .one(db)
@@ -584,22 +364,20 @@ async fn check_column_defaults_apply(db: &DatabaseConnection) {
     let t = now();
     let idea_id = id();
     // Status and counters left out: the database fills them in.
-    insert(
-        db,
-        ideas::ActiveModel {
-            id: Set(idea_id),
-            jam_id: Set(f.jam.id),
-            session_id: Set(f.session.id),
-            author_id: Set(f.participant.id),
-            title: Set("Defaults".into()),
-            body: Set(String::new()),
-            tags: Set("[]".into()),
-            search_text: Set("defaults".into()),
-            created_at: Set(t),
-            updated_at: Set(t),
-            ..Default::default()
-        },
-    )
+    ideas::Entity::insert(ideas::ActiveModel {
+        id: Set(idea_id),
+        jam_id: Set(f.jam.id),
+        session_id: Set(f.session.id),
+        author_id: Set(f.participant.id),
+        title: Set("Defaults".into()),
+        body: Set(String::new()),
+        tags: Set("[]".into()),
+        search_text: Set("defaults".into()),
+        created_at: Set(t),
+        updated_at: Set(t),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
     .await
     .unwrap();
     let idea = ideas::Entity::find_by_id(idea_id).one(db).await.unwrap().unwrap();
@@ -615,8 +393,10 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
     let f = seed(db, "unique").await;
 
     // One vote per participant per idea: the second insert is a unique violation...
-    insert(db, vote_row(&f, 1).into_active_model()).await.unwrap();
-    let err = insert(db, vote_row(&f, -1).into_active_model())
+    insert(db, &rows::vote(&f.idea, &f.participant, VoteValue::Up))
+        .await
+        .unwrap();
+    let err = insert(db, &rows::vote(&f.idea, &f.participant, VoteValue::Down))
         .await
         .unwrap_err();
     assert!(is_unique_violation(&err), "second vote: {err}");
@@ -624,13 +404,13 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
     assert!(StoreError::from(err).is_unique_violation());
     // ...also inside a transaction (the vote writer's path).
     let txn = db.begin().await.unwrap();
-    let err = insert(&txn, vote_row(&f, 1).into_active_model())
+    let err = insert(&txn, &rows::vote(&f.idea, &f.participant, VoteValue::Up))
         .await
         .unwrap_err();
     assert!(is_unique_violation(&err), "second vote in a transaction: {err}");
     txn.rollback().await.unwrap();
     // Changing a vote is an update of the same row.
-    let mut change = vote_row(&f, -1).into_active_model();
+    let mut change = rows::vote(&f.idea, &f.participant, VoteValue::Down).into_active_model();
     change.reset(votes::Column::Value);
     votes::Entity::update(change).exec(db).await.unwrap();
     let stored = votes::Entity::find_by_id((f.idea.id, f.participant.id))
@@ -639,47 +419,40 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
         .unwrap();
     assert_eq!(stored.map(|v| v.value), Some(-1));
 
-    let err = insert(db, jam_row("unique", None).into_active_model())
+    let err = insert(db, &rows::jam().with(|j| j.slug = "unique".into()))
         .await
         .unwrap_err();
     assert!(is_unique_violation(&err), "duplicate slug: {err}");
 
-    insert(db, flag_row(&f).into_active_model()).await.unwrap();
-    let err = insert(db, flag_row(&f).into_active_model()).await.unwrap_err();
+    insert(db, &rows::flag(&f.idea, &f.participant)).await.unwrap();
+    let err = insert(db, &rows::flag(&f.idea, &f.participant))
+        .await
+        .unwrap_err();
     assert!(is_unique_violation(&err), "duplicate flag: {err}");
     // The key includes the kind: the same participant may flag a comment that has the same id.
-    let other_kind = flags::Model {
-        target_kind: "comment".into(),
-        ..flag_row(&f)
-    };
-    insert(db, other_kind.into_active_model()).await.unwrap();
+    let other_kind = rows::flag(&f.idea, &f.participant).with(|x| x.target_kind = "comment".into());
+    insert(db, &other_kind).await.unwrap();
 
-    let err = insert(db, staff_row(&f.staff.email).into_active_model())
+    let err = insert(db, &rows::staff().with(|s| s.email = f.staff.email.clone()))
         .await
         .unwrap_err();
     assert!(is_unique_violation(&err), "duplicate staff email: {err}");
 
-    let err = insert(
-        db,
-        audience_row(f.jam.id, "employee", "another-code").into_active_model(),
-    )
-    .await
-    .unwrap_err();
+    let same_name = rows::audience(&f.jam).with(|a| a.name = f.audience.name.clone());
+    let err = insert(db, &same_name).await.unwrap_err();
     assert!(
         is_unique_violation(&err),
         "duplicate audience name in a jam: {err}"
     );
-    let other_jam = jam_row("unique-2", None);
-    insert(db, other_jam.clone().into_active_model()).await.unwrap();
-    insert(
-        db,
-        audience_row(other_jam.id, "employee", "code-unique-2").into_active_model(),
-    )
-    .await
-    .unwrap();
+    let other_jam = rows::jam().with(|j| j.slug = "unique-2".into());
+    insert(db, &other_jam).await.unwrap();
+    insert(db, &rows::audience(&other_jam)).await.unwrap();
     let err = insert(
         db,
-        audience_row(other_jam.id, "client", &f.audience.invite_code).into_active_model(),
+        &rows::audience(&other_jam).with(|a| {
+            a.name = "client".into();
+            a.invite_code = f.audience.invite_code.clone();
+        }),
     )
     .await
     .unwrap_err();
@@ -688,39 +461,15 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
         "invite codes are unique across jams: {err}"
     );
 
-    let transition = |seq| transitions::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        subject_kind: "jam".into(),
-        subject_id: f.jam.id,
-        seq,
-        from_state: "scheduled".into(),
-        to_state: "live".into(),
-        at: now(),
-        cause: "schedule".into(),
-        recorded_at: now(),
-        published_at: None,
-        claimed_by: None,
-        claimed_at: None,
-    };
-    insert(db, transition(1).into_active_model()).await.unwrap();
-    let err = insert(db, transition(1).into_active_model()).await.unwrap_err();
+    let transition = |seq| rows::transition(&f.jam).with(|t| t.seq = seq);
+    insert(db, &transition(1)).await.unwrap();
+    let err = insert(db, &transition(1)).await.unwrap_err();
     assert!(is_unique_violation(&err), "a transition is recorded once: {err}");
-    insert(db, transition(2).into_active_model()).await.unwrap();
+    insert(db, &transition(2)).await.unwrap();
 
-    let snapshot = || shortlist_snapshots::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        method: "wilson".into(),
-        params: "{}".into(),
-        computed_at: now(),
-        published_at: now(),
-        published_by: None,
-        digest: "00".into(),
-        items: "[]".into(),
-    };
-    insert(db, snapshot().into_active_model()).await.unwrap();
-    let err = insert(db, snapshot().into_active_model()).await.unwrap_err();
+    let snapshot = || rows::snapshot(&f.jam);
+    insert(db, &snapshot()).await.unwrap();
+    let err = insert(db, &snapshot()).await.unwrap_err();
     assert!(
         is_unique_violation(&err),
         "one published shortlist per jam: {err}"
@@ -730,26 +479,24 @@ async fn check_unique_keys_hold(db: &DatabaseConnection) {
 async fn check_foreign_keys_and_checks_hold(db: &DatabaseConnection) {
     let f = seed(db, "fk").await;
 
-    let orphan = ideas::Model {
-        id: id(),
-        session_id: id(),
-        ..idea_row(&f)
-    };
-    let err = insert(db, orphan.into_active_model()).await.unwrap_err();
+    let orphan = rows::idea(&f.session, &f.participant).with(|i| i.session_id = id());
+    let err = insert(db, &orphan).await.unwrap_err();
     assert!(
         is_foreign_key_violation(&err),
         "idea in an unknown session: {err}"
     );
     assert!(!is_unique_violation(&err));
 
-    let ghost_vote = votes::Model {
-        idea_id: id(),
-        ..vote_row(&f, 1)
-    };
-    let err = insert(db, ghost_vote.into_active_model()).await.unwrap_err();
+    let ghost_vote = rows::vote(&f.idea, &f.participant, VoteValue::Up).with(|v| v.idea_id = id());
+    let err = insert(db, &ghost_vote).await.unwrap_err();
     assert!(is_foreign_key_violation(&err), "vote on an unknown idea: {err}");
 
-    let err = insert(db, vote_row(&f, 2).into_active_model()).await.unwrap_err();
+    let err = insert(
+        db,
+        &rows::vote(&f.idea, &f.participant, VoteValue::Up).with(|v| v.value = 2),
+    )
+    .await
+    .unwrap_err();
     assert!(
         !is_unique_violation(&err) && !is_foreign_key_violation(&err),
         "value 2: {err}"
@@ -768,67 +515,30 @@ async fn check_foreign_keys_and_checks_hold(db: &DatabaseConnection) {
 
 async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
     let f = seed(db, "cascade").await;
-    let t = now();
-    insert(db, vote_row(&f, 1).into_active_model()).await.unwrap();
-    insert(db, flag_row(&f).into_active_model()).await.unwrap();
-    let comment = comments::Model {
-        id: id(),
-        jam_id: f.jam.id,
-        idea_id: f.idea.id,
-        parent_id: None,
-        author_id: f.participant.id,
-        body: "root".into(),
-        status: jam_domain::ItemStatus::Visible,
-        flags: 0,
-        created_at: t,
-        updated_at: t,
-    };
-    insert(db, comment.clone().into_active_model()).await.unwrap();
-    let reply = comments::Model {
-        id: id(),
-        parent_id: Some(comment.id),
-        ..comment.clone()
-    };
-    insert(db, reply.into_active_model()).await.unwrap();
-    let merged = ideas::Model {
-        merged_into: Some(f.idea.id),
-        status: jam_domain::ItemStatus::Merged,
-        ..idea_row(&f)
-    };
-    insert(db, merged.into_active_model()).await.unwrap();
-    let staff_sign_in = auth_sessions::Model {
-        id: "staff-token-hash".into(),
-        staff_id: Some(f.staff.id),
-        participant_id: None,
-        created_at: t,
-        expires_at: t,
-    };
-    insert(db, staff_sign_in.into_active_model()).await.unwrap();
-    let participant_sign_in = auth_sessions::Model {
-        id: "participant-token-hash".into(),
-        staff_id: None,
-        participant_id: Some(f.participant.id),
-        created_at: t,
-        expires_at: t,
-    };
-    insert(db, participant_sign_in.into_active_model()).await.unwrap();
-    let audit = audit_log::Model {
-        id: id(),
-        jam_id: Some(f.jam.id),
-        actor_kind: "system".into(),
-        actor_id: None,
-        action: "jam.live".into(),
-        subject_kind: "jam".into(),
-        subject_id: Some(f.jam.id),
-        detail: "{}".into(),
-        at: t,
-    };
-    insert(db, audit.into_active_model()).await.unwrap();
+    insert(db, &rows::vote(&f.idea, &f.participant, VoteValue::Up))
+        .await
+        .unwrap();
+    insert(db, &rows::flag(&f.idea, &f.participant)).await.unwrap();
+    let comment = rows::comment(&f.idea, &f.participant).with(|c| c.body = "root".into());
+    insert(db, &comment).await.unwrap();
+    let reply = rows::comment(&f.idea, &f.participant).with(|r| r.parent_id = Some(comment.id));
+    insert(db, &reply).await.unwrap();
+    let merged = rows::idea(&f.session, &f.participant).with(|i| {
+        i.merged_into = Some(f.idea.id);
+        i.status = jam_domain::ItemStatus::Merged;
+    });
+    insert(db, &merged).await.unwrap();
+    let staff_sign_in = rows::staff_sign_in(&f.staff);
+    insert(db, &staff_sign_in).await.unwrap();
+    let participant_sign_in = rows::participant_sign_in(&f.participant);
+    insert(db, &participant_sign_in).await.unwrap();
+    let audit = rows::audit(&f.jam);
+    insert(db, &audit).await.unwrap();
 
     // Deleting a staff account ends its sign-ins and keeps the jam it created.
     staff::Entity::delete_by_id(f.staff.id).exec(db).await.unwrap();
     assert!(
-        auth_sessions::Entity::find_by_id("staff-token-hash".to_owned())
+        auth_sessions::Entity::find_by_id(staff_sign_in.id)
             .one(db)
             .await
             .unwrap()
@@ -902,8 +612,8 @@ async fn check_ranking_rows_page_through_a_jam_once_in_id_order(db: &DatabaseCon
     let f = seed(db, "ranking-pages").await;
     let mut ids = vec![f.idea.id];
     for _ in 0..6 {
-        let idea = idea_row(&f);
-        insert(db, idea.clone().into_active_model()).await.unwrap();
+        let idea = rows::idea(&f.session, &f.participant);
+        insert(db, &idea).await.unwrap();
         ids.push(idea.id);
     }
     ids.sort();
@@ -985,7 +695,7 @@ async fn check_a_jams_parts_are_reused_until_they_change(db: &DatabaseConnection
     // New and deleted sessions and audiences are seen too.
     let mut added = f.session.clone();
     added.id = id();
-    insert(db, added.clone().into_active_model()).await.unwrap();
+    insert(db, &added).await.unwrap();
     assert_eq!(
         cache.by_id(db, f.jam.id).await.unwrap().unwrap().sessions.len(),
         2
@@ -995,9 +705,9 @@ async fn check_a_jams_parts_are_reused_until_they_change(db: &DatabaseConnection
         cache.by_id(db, f.jam.id).await.unwrap().unwrap().sessions.len(),
         1
     );
-    let mut partner = audience_row(f.jam.id, "partner", "code-cached-2");
+    let mut partner = rows::audience(&f.jam).with(|a| a.name = "partner".into());
     partner.position = 1;
-    insert(db, partner.into_active_model()).await.unwrap();
+    insert(db, &partner).await.unwrap();
     let after = cache.by_id(db, f.jam.id).await.unwrap().unwrap();
     assert_eq!(after.audiences.len(), 2);
     assert_eq!(after.jam.parts_rev, rev + 4);
@@ -1015,7 +725,7 @@ async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
     t.finish().await;
 
     let Some(t) = make().await else { return };
-    let t = migrated(t).await;
+    let t = t.migrated().await;
     check_every_entity_reads_back_what_it_wrote(&t.db).await;
     check_column_defaults_apply(&t.db).await;
     check_unique_keys_hold(&t.db).await;
@@ -1031,7 +741,7 @@ async fn run_all(make: impl AsyncFn() -> Option<TestDb>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schema_holds_on_sqlite() {
-    run_all(async || Some(sqlite().await)).await;
+    run_all(async || Some(TestDb::sqlite().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1041,8 +751,8 @@ async fn the_schema_holds_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_pooled_sqlite_connection_has_wal_foreign_keys_and_the_busy_timeout() {
-    let t = sqlite().await;
-    // Hold four transactions at once: four distinct connections of a pool of four.
+    let t = TestDb::sqlite().await;
+    // Hold four transactions at once: four distinct connections of the pool.
     let mut held = Vec::new();
     for _ in 0..4 {
         held.push(t.db.begin().await.unwrap());
@@ -1062,7 +772,8 @@ async fn every_pooled_sqlite_connection_has_wal_foreign_keys_and_the_busy_timeou
         assert_eq!(pragma("journal_mode").await, "wal");
         assert_eq!(pragma("foreign_keys").await, "1");
         assert_eq!(pragma("synchronous").await, "1", "NORMAL");
-        assert_eq!(pragma("busy_timeout").await, "5000");
+        let configured = settings(&t.url, 1).sqlite_busy_timeout.as_millis();
+        assert_eq!(pragma("busy_timeout").await, configured.to_string());
     }
     for txn in held {
         txn.rollback().await.unwrap();

@@ -10,191 +10,31 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures_util::future::join_all;
-use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
-use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
+use jam_domain::IdeaId;
+use jam_store::StoreError;
+use jam_store::entity::{ideas, votes};
+use jam_store::is_foreign_key_violation;
 use jam_store::vote_writer::{VoteWriter, VoteWriterSettings};
-use jam_store::votes::{VoteInput, VoteOutcome};
-use jam_store::{DbSettings, StoreError, is_foreign_key_violation, testing};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QuerySelect};
+use jam_store::votes::VoteOutcome;
+use jam_testkit::{Seed, TestDb};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 // ---------------------------------------------------------------------------------------------
 // Databases and fixtures
 
-struct TestDb {
-    url: String,
-    db: DatabaseConnection,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl TestDb {
-    /// Another pool on the same database: what a second node has.
-    async fn second_pool(&self) -> DatabaseConnection {
-        jam_store::connect(&settings(&self.url)).await.unwrap()
-    }
-
-    async fn finish(self) {
-        let is_postgres = self.db.get_database_backend() == DbBackend::Postgres;
-        self.db.close().await.unwrap();
-        if is_postgres {
-            testing::drop_database(&self.url).await;
-        }
-    }
-}
-
-fn settings(url: &str) -> DbSettings {
-    DbSettings {
-        url: url.to_owned(),
-        max_connections: 8,
-        min_connections: 1,
-        connect_timeout: Duration::from_secs(30),
-        sqlite_busy_timeout: Duration::from_secs(30),
-    }
-}
-
 async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("votes.db").display());
-    let db = jam_store::connect(&settings(&url)).await.unwrap();
-    jam_store::migrate(&db).await.unwrap();
-    TestDb {
-        url,
-        db,
-        _dir: Some(dir),
-    }
+    TestDb::sqlite_migrated().await
 }
 
 async fn postgres() -> Option<TestDb> {
-    let url = testing::fresh_postgres_url_for("PostgreSQL vote writer tests").await?;
-    let db = jam_store::connect(&settings(&url)).await.unwrap();
-    jam_store::migrate(&db).await.unwrap();
-    Some(TestDb { url, db, _dir: None })
+    TestDb::postgres_migrated("PostgreSQL vote writer tests").await
 }
 
 /// A live jam with one open session, `people` participants and `idea_count` ideas.
-struct Jam {
-    jam_id: Uuid,
-    audience_id: Uuid,
-    people: Vec<Uuid>,
-    ideas: Vec<Uuid>,
-}
-
-impl Jam {
-    fn vote(&self, participant: usize, idea: usize, value: i16) -> VoteInput {
-        VoteInput {
-            idea_id: IdeaId(self.ideas[idea]),
-            participant_id: ParticipantId(self.people[participant]),
-            jam_id: JamId(self.jam_id),
-            audience_id: AudienceId(self.audience_id),
-            value: VoteValue::try_from(value).unwrap(),
-            at: Utc::now(),
-        }
-    }
-}
-
-async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Jam {
-    let t = Utc::now();
-    let jam_id = Uuid::now_v7();
-    jams::Entity::insert(jams::ActiveModel::from(jams::Model {
-        id: jam_id,
-        slug: format!("votes-{}", jam_id.simple()),
-        title: "Votes".into(),
-        description: String::new(),
-        guidelines: "Be kind.".into(),
-        starts_at: t,
-        ends_at: t + chrono::Duration::hours(72),
-        scheduled_at: Some(t),
-        closed_at: None,
-        published_at: None,
-        voting_method: jam_domain::ranking::Method::Wilson,
-        shortlist_size: 10,
-        created_by: None,
-        created_at: t,
-        updated_at: t,
-        parts_rev: 0,
-    }))
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    let audience_id = Uuid::now_v7();
-    audiences::Entity::insert(audiences::ActiveModel::from(audiences::Model {
-        id: audience_id,
-        jam_id,
-        name: "employee".into(),
-        invite_code: format!("code-{}", jam_id.simple()),
-        position: 0,
-    }))
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    let session_id = Uuid::now_v7();
-    sessions::Entity::insert(sessions::ActiveModel::from(sessions::Model {
-        id: session_id,
-        jam_id,
-        title: "Time".into(),
-        description: String::new(),
-        opens_at: t,
-        closes_at: t + chrono::Duration::hours(24),
-        manual_state: Some("open".into()),
-        manual_at: Some(t),
-        created_at: t,
-        updated_at: t,
-    }))
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    let people: Vec<Uuid> = (0..people).map(|_| Uuid::now_v7()).collect();
-    for chunk in people.chunks(500) {
-        participants::Entity::insert_many(chunk.iter().enumerate().map(|(i, &id)| {
-            participants::ActiveModel::from(participants::Model {
-                id,
-                jam_id,
-                audience_id,
-                display_name: format!("Voter {i}"),
-                locale: None,
-                accepted_guidelines_at: t,
-                created_at: t,
-            })
-        }))
-        .exec_without_returning(db)
-        .await
-        .unwrap();
-    }
-    let ideas: Vec<Uuid> = (0..idea_count).map(|_| Uuid::now_v7()).collect();
-    ideas::Entity::insert_many(ideas.iter().enumerate().map(|(i, &id)| {
-        ideas::ActiveModel::from(ideas::Model {
-            id,
-            jam_id,
-            session_id,
-            author_id: people[i % people.len()],
-            title: format!("Idea {i}"),
-            body: String::new(),
-            tags: "[]".into(),
-            search_text: format!("idea {i}"),
-            status: jam_domain::ItemStatus::Visible,
-            merged_into: None,
-            up: 0,
-            down: 0,
-            voters: 0,
-            comments: 0,
-            flags: 0,
-            votes_rev: 0,
-            created_at: t,
-            updated_at: t,
-            edited_at: None,
-        })
-    }))
-    .exec_without_returning(db)
-    .await
-    .unwrap();
-    Jam {
-        jam_id,
-        audience_id,
-        people,
-        ideas,
-    }
+async fn seed(db: &DatabaseConnection, people: usize, idea_count: usize) -> Seed {
+    Seed::inserted(db, people, idea_count).await.unwrap()
 }
 
 fn writer_settings() -> VoteWriterSettings {
@@ -236,8 +76,9 @@ fn model_counts(values: impl Iterator<Item = i16>) -> (i32, i32, i32) {
 }
 
 /// Every idea's counters equal a recount of its rows and, when given, the model's final votes.
-async fn assert_exact(db: &DatabaseConnection, jam: &Jam, model: Option<&HashMap<(usize, usize), i16>>) {
-    for (i, &idea) in jam.ideas.iter().enumerate() {
+async fn assert_exact(db: &DatabaseConnection, jam: &Seed, model: Option<&HashMap<(usize, usize), i16>>) {
+    for (i, idea) in jam.ideas.iter().enumerate() {
+        let idea = idea.id;
         let stored = counters(db, idea).await;
         assert_eq!(
             stored,
@@ -291,9 +132,9 @@ fn script(participant: usize, idea_count: usize, extra: usize) -> Vec<(usize, i1
 /// Every participant runs its script concurrently with all others, each vote through
 /// `writers[(participant + step) % writers.len()]`, awaiting each answer before its next vote.
 /// Checks every answer's value and previous vote; returns the final votes.
-async fn run_scripts(writers: &[VoteWriter], jam: &Jam, extra: usize) -> HashMap<(usize, usize), i16> {
+async fn run_scripts(writers: &[VoteWriter], jam: &Seed, extra: usize) -> HashMap<(usize, usize), i16> {
     let idea_count = jam.ideas.len();
-    let voters = (0..jam.people.len()).map(|p| async move {
+    let voters = (0..jam.participants.len()).map(|p| async move {
         let mut mine: HashMap<usize, i16> = HashMap::new();
         for (step, (idea, value)) in script(p, idea_count, extra).into_iter().enumerate() {
             let writer = &writers[(p + step) % writers.len()];
@@ -304,8 +145,8 @@ async fn run_scripts(writers: &[VoteWriter], jam: &Jam, extra: usize) -> HashMap
                 (value, before),
                 "participant {p}, step {step}"
             );
-            assert_eq!(outcome.idea_id, jam.ideas[idea]);
-            let n = jam.people.len() as i32;
+            assert_eq!(outcome.idea_id, jam.ideas[idea].id);
+            let n = jam.participants.len() as i32;
             assert!(
                 (0..=n).contains(&outcome.up)
                     && (0..=n).contains(&outcome.down)
@@ -367,8 +208,8 @@ async fn check_votes_of_one_participant_in_one_batch_apply_in_arrival_order(t: &
     assert_eq!(writer.counts().batches, 1, "one batch took every vote");
 
     // Idea 0 ends with participant 0: -1, participant 1: +1, participant 2: +1.
-    assert_eq!(counters(&t.db, jam.ideas[0]).await, (2, 1, 3));
-    assert_eq!(counters(&t.db, jam.ideas[1]).await, (1, 1, 2));
+    assert_eq!(counters(&t.db, jam.ideas[0].id).await, (2, 1, 3));
+    assert_eq!(counters(&t.db, jam.ideas[1].id).await, (1, 1, 2));
     assert_exact(&t.db, &jam, None).await;
     let previous: Vec<(i16, i16)> = outcomes.iter().map(|o| (o.value, o.previous)).collect();
     assert_eq!(
@@ -400,13 +241,13 @@ async fn check_votes_of_one_participant_in_one_batch_apply_in_arrival_order(t: &
         .select_only()
         .column(votes::Column::ParticipantId)
         .column(votes::Column::Value)
-        .filter(votes::Column::IdeaId.eq(jam.ideas[0]))
+        .filter(votes::Column::IdeaId.eq(jam.ideas[0].id))
         .into_tuple()
         .all(&t.db)
         .await
         .unwrap();
     let by_participant: HashMap<Uuid, i16> = stored.into_iter().collect();
-    assert_eq!(by_participant[&jam.people[0]], -1, "the last vote wins");
+    assert_eq!(by_participant[&jam.participants[0].id], -1, "the last vote wins");
     writer.shutdown().await;
 }
 
@@ -423,7 +264,7 @@ async fn votes_rev(db: &DatabaseConnection, idea: Uuid) -> i64 {
 /// every write path (batch, single vote, merge), also when the counters net out, and only then.
 async fn check_votes_rev_moves_whenever_an_ideas_vote_set_changes(t: &TestDb) {
     let jam = seed(&t.db, 3, 3).await;
-    let (a, b) = (jam.ideas[0], jam.ideas[1]);
+    let (a, b) = (jam.ideas[0].id, jam.ideas[1].id);
     assert_eq!(votes_rev(&t.db, a).await, 0);
     jam_store::vote_writer::write_batch(&t.db, &[jam.vote(0, 0, 1)])
         .await
@@ -451,7 +292,7 @@ async fn check_votes_rev_moves_whenever_an_ideas_vote_set_changes(t: &TestDb) {
     assert_eq!(votes_rev(&t.db, b).await, 0, "a retraction of nothing");
 
     let txn = jam_store::votes::begin_write(&t.db).await.unwrap();
-    jam_store::moderation::merge(&txn, a, b, Utc::now())
+    jam_store::moderation::merge(&txn, a, b, chrono::Utc::now())
         .await
         .unwrap();
     txn.commit().await.unwrap();
@@ -476,7 +317,7 @@ async fn check_two_writers_on_one_database_stay_exact(t: &TestDb) {
     // where it has no row yet in the second jam: who wins is a race, but counts stay exact.
     let fresh = seed(&t.db, 60, 6).await;
     for round in 0..3i16 {
-        let pairs = (0..fresh.people.len()).flat_map(|p| (0..fresh.ideas.len()).map(move |i| (p, i)));
+        let pairs = (0..fresh.participants.len()).flat_map(|p| (0..fresh.ideas.len()).map(move |i| (p, i)));
         let sent = pairs.flat_map(|(p, i)| {
             let a = [1, -1, 0][(p + i + round as usize) % 3];
             let b = [-1, 0, 1][(p * 7 + i + round as usize) % 3];
@@ -527,11 +368,11 @@ async fn check_a_vote_for_a_missing_idea_fails_alone(t: &TestDb) {
         }
     }
     assert_eq!(
-        counters(&t.db, jam.ideas[0]).await,
+        counters(&t.db, jam.ideas[0].id).await,
         (0, 2, 2),
         "the last vote of participant 0 wins"
     );
-    assert_eq!(counters(&t.db, jam.ideas[1]).await, (1, 0, 1));
+    assert_eq!(counters(&t.db, jam.ideas[1].id).await, (1, 0, 1));
     assert_exact(&t.db, &jam, None).await;
     let counts = writer.counts();
     assert_eq!(
@@ -555,11 +396,11 @@ async fn check_votes_for_an_idea_hidden_meanwhile_fail_alone(t: &TestDb) {
             jam_store::entity::ideas::Column::Status,
             jam_store::sea_orm::sea_query::Expr::value(jam_domain::ItemStatus::Hidden),
         )
-        .filter(jam_store::entity::ideas::Column::Id.eq(jam.ideas[1]))
+        .filter(jam_store::entity::ideas::Column::Id.eq(jam.ideas[1].id))
         .exec(&t.db)
         .await
         .unwrap();
-    let before = counters(&t.db, jam.ideas[1]).await;
+    let before = counters(&t.db, jam.ideas[1].id).await;
     let (writer, task) = VoteWriter::new(t.db.clone(), writer_settings());
     let answers = vec![
         writer.submit(jam.vote(0, 0, 1)).unwrap(),
@@ -576,8 +417,8 @@ async fn check_votes_for_an_idea_hidden_meanwhile_fail_alone(t: &TestDb) {
     );
     let alone = writer.submit(jam.vote(3, 1, -1)).unwrap().await;
     assert!(matches!(alone, Err(StoreError::IdeaClosed)), "{alone:?}");
-    assert_eq!(counters(&t.db, jam.ideas[1]).await, before);
-    assert_eq!(counters(&t.db, jam.ideas[0]).await, (1, 1, 2));
+    assert_eq!(counters(&t.db, jam.ideas[1].id).await, before);
+    assert_eq!(counters(&t.db, jam.ideas[0].id).await, (1, 1, 2));
     writer.shutdown().await;
 }
 
@@ -605,7 +446,7 @@ async fn check_a_full_queue_refuses_at_once_and_shutdown_drains(t: &TestDb) {
         outcome.unwrap();
     }
     running.await.unwrap();
-    assert_eq!(counters(&t.db, jam.ideas[0]).await, (3, 0, 3));
+    assert_eq!(counters(&t.db, jam.ideas[0].id).await, (3, 0, 3));
     let late = writer.cast(jam.vote(3, 0, 1)).await.err().unwrap();
     assert!(matches!(late, StoreError::WriterStopped), "{late:?}");
 }

@@ -13,7 +13,7 @@
 //!   --skip-sqlite         PostgreSQL only
 //! ```
 //! Without `--postgres`, PostgreSQL runs on a fresh database per size created (and dropped) through
-//! `jam_store::testing` from `JAM_TEST_DATABASE_URL`; SQLite on a temporary file per size.
+//! `jam_testkit::services` from `JAM_TEST_DATABASE_URL`; SQLite on a temporary file per size.
 //!
 //! Seeding (not measured) writes the rows directly with multi-row INSERTs in large transactions
 //! (SQLite with `synchronous=OFF` and foreign keys off on the seeding connection only; PostgreSQL
@@ -43,21 +43,21 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use jam_store::entity::{audiences, ideas, jams, participants, sessions, votes};
+use jam_domain::{ItemStatus, VoteValue};
+use jam_store::DbSettings;
+use jam_store::entity::ideas;
 use jam_store::sea_orm::sea_query::{Expr, ExprTrait};
 use jam_store::sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
 use jam_store::tally::{CurationAction, NewCuration};
-use jam_store::{DbSettings, testing};
 use jam_tally::{ExportHeader, Format, ShortlistState, Source};
+use jam_testkit::{Seed, With, insert_all, rows, services};
 use uuid::Uuid;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
-/// Vote rows per INSERT statement (7 parameters each: within both backends' limits).
-const ROWS_PER_INSERT: usize = 1000;
 /// Vote rows per seeding transaction.
 const ROWS_PER_TXN: usize = 250_000;
 /// Steps measured per backend and size, in order (see the module docs).
@@ -160,14 +160,14 @@ async fn parent(o: &Options) -> Res<()> {
         for &size in &o.sizes {
             let (url, fresh) = match &o.postgres {
                 Some(url) => (Some(url.clone()), false),
-                None if std::env::var(testing::DATABASE_URL_VAR).is_ok() => (
-                    testing::fresh_postgres_url_for("the PostgreSQL tally benchmark").await,
+                None if std::env::var(services::DATABASE_URL_VAR).is_ok() => (
+                    services::fresh_postgres_url_for("the PostgreSQL tally benchmark").await,
                     true,
                 ),
                 None => {
                     eprintln!(
                         "PostgreSQL skipped: pass --postgres URL or set {}",
-                        testing::DATABASE_URL_VAR
+                        services::DATABASE_URL_VAR
                     );
                     (None, false)
                 }
@@ -175,7 +175,7 @@ async fn parent(o: &Options) -> Res<()> {
             let Some(url) = url else { break };
             let result = bench_one("PostgreSQL", &url, size, o).await;
             if fresh {
-                testing::drop_database(&url).await;
+                services::drop_database(&url).await;
             }
             rows.extend(result?);
         }
@@ -360,96 +360,46 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
     let starts = t - chrono::Duration::hours(73);
     let ends = t - chrono::Duration::hours(1);
     let mut rng = Lcg(0x005e_ed0f_7a11 ^ size as u64);
-    let jam_id = Uuid::now_v7();
-    let txn = db.begin().await?;
-    jams::Entity::insert(jams::ActiveModel::from(jams::Model {
-        id: jam_id,
-        slug: format!("bench-{}", jam_id.simple()),
-        title: "Tally benchmark".into(),
-        description: String::new(),
-        guidelines: "Be kind.".into(),
-        starts_at: starts,
-        ends_at: ends,
-        scheduled_at: Some(starts),
-        closed_at: Some(ends),
-        published_at: None,
-        voting_method: jam_domain::ranking::Method::Wilson,
-        shortlist_size: 10,
-        created_by: None,
-        created_at: starts,
-        updated_at: starts,
-        parts_rev: 0,
-    }))
-    .exec_without_returning(&txn)
-    .await?;
-    let audience_ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-    for (i, (&id, name)) in audience_ids
-        .iter()
-        .zip(["employee", "client", "family"])
-        .enumerate()
-    {
-        audiences::Entity::insert(audiences::ActiveModel::from(audiences::Model {
-            id,
-            jam_id,
-            name: name.into(),
-            invite_code: format!("bench-{}-{name}", jam_id.simple()),
-            position: i as i32,
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+    let mut jam = Seed::new(o.participants, 0);
+    let j = &mut jam.jam;
+    j.title = "Tally benchmark".into();
+    (j.starts_at, j.ends_at, j.created_at, j.updated_at) = (starts, ends, starts, starts);
+    (j.scheduled_at, j.closed_at) = (Some(starts), Some(ends));
+    let s = &mut jam.session;
+    s.title = "The future of work".into();
+    (s.opens_at, s.closes_at, s.created_at, s.updated_at) = (starts, ends, starts, starts);
+    for (position, name) in [(1, "client"), (2, "family")] {
+        let audience = rows::audience(&jam.jam).with(|a| {
+            a.name = name.into();
+            a.position = position;
+        });
+        jam.audiences.push(audience);
     }
-    let session_id = Uuid::now_v7();
-    sessions::Entity::insert(sessions::ActiveModel::from(sessions::Model {
-        id: session_id,
-        jam_id,
-        title: "The future of work".into(),
-        description: String::new(),
-        opens_at: starts,
-        closes_at: ends,
-        manual_state: None,
-        manual_at: None,
-        created_at: starts,
-        updated_at: starts,
-    }))
-    .exec_without_returning(&txn)
-    .await?;
     // Participants: ids in increasing order, audience by index (60% employees, 30% clients, 10% families).
-    let people: Vec<(Uuid, Uuid)> = (0..o.participants)
-        .map(|i| {
-            let audience = match i % 10 {
-                0..=5 => audience_ids[0],
-                6..=8 => audience_ids[1],
-                _ => audience_ids[2],
-            };
-            (Uuid::now_v7(), audience)
-        })
-        .collect();
-    for (n, chunk) in people.chunks(1000).enumerate() {
-        participants::Entity::insert_many(chunk.iter().enumerate().map(|(i, &(id, audience_id))| {
-            participants::ActiveModel::from(participants::Model {
-                id,
-                jam_id,
-                audience_id,
-                display_name: format!("Participant {}", n * 1000 + i),
-                locale: None,
-                accepted_guidelines_at: starts,
-                created_at: starts,
-            })
-        }))
-        .exec_without_returning(&txn)
-        .await?;
+    for (i, p) in jam.participants.iter_mut().enumerate() {
+        let audience = match i % 10 {
+            0..=5 => 0,
+            6..=8 => 1,
+            _ => 2,
+        };
+        p.audience_id = jam.audiences[audience].id;
+        p.display_name = format!("Participant {i}");
+        (p.accepted_guidelines_at, p.created_at) = (starts, starts);
     }
+    let txn = db.begin().await?;
+    jam.insert(&txn).await?;
     txn.commit().await?;
 
     // Ideas with their votes, a chunk of ideas per transaction. Ids increase, so the votes go in
     // primary-key order.
+    let people = &jam.participants;
     let idea_ids: Vec<Uuid> = (0..size).map(|_| Uuid::now_v7()).collect();
     let (mut rows, mut non_zero) = (0u64, 0u64);
     let ideas_per_txn = (ROWS_PER_TXN / o.votes_per_idea.max(1)).max(1);
     for (c, chunk) in idea_ids.chunks(ideas_per_txn).enumerate() {
         let txn = db.begin().await?;
         let mut idea_rows = Vec::with_capacity(chunk.len());
-        let mut vote_rows: Vec<votes::Model> = Vec::with_capacity(chunk.len() * o.votes_per_idea * 2);
+        let mut vote_rows = Vec::with_capacity(chunk.len() * o.votes_per_idea * 2);
         for (i, &id) in chunk.iter().enumerate() {
             let n = c * ideas_per_txn + i;
             let k = rng.below(2 * o.votes_per_idea + 1);
@@ -460,69 +410,47 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
                     voters.push(p);
                 }
             }
-            voters.sort_unstable_by_key(|&p| people[p].0);
+            voters.sort_unstable_by_key(|&p| people[p].id);
             let support = 40 + rng.below(55); // % of +1 among this idea's votes
-            let (mut up, mut down) = (0, 0);
-            for p in voters {
-                let roll = rng.below(100);
-                let value: i16 = if roll < 3 {
-                    0
-                } else if roll < 3 + support * 97 / 100 {
-                    1
-                } else {
-                    -1
-                };
-                up += i32::from(value == 1);
-                down += i32::from(value == -1);
-                vote_rows.push(votes::Model {
-                    idea_id: id,
-                    participant_id: people[p].0,
-                    jam_id,
-                    audience_id: people[p].1,
-                    value,
-                    created_at: starts,
-                    updated_at: starts,
-                });
-            }
+            let cast: Vec<(usize, VoteValue)> = voters
+                .into_iter()
+                .map(|p| {
+                    let roll = rng.below(100);
+                    let value = if roll < 3 {
+                        VoteValue::Retract
+                    } else if roll < 3 + support * 97 / 100 {
+                        VoteValue::Up
+                    } else {
+                        VoteValue::Down
+                    };
+                    (p, value)
+                })
+                .collect();
+            let up = cast.iter().filter(|(_, v)| *v == VoteValue::Up).count() as i32;
+            let down = cast.iter().filter(|(_, v)| *v == VoteValue::Down).count() as i32;
             rows += k as u64;
             non_zero += (up + down) as u64;
             let created = starts + chrono::Duration::milliseconds((n as i64 * 2_591) % 259_200_000);
-            idea_rows.push(ideas::Model {
-                id,
-                jam_id,
-                session_id,
-                author_id: people[rng.below(people.len())].0,
-                title: format!("Idea {n}: let teams choose their own tools and share what works"),
-                body: String::new(),
-                tags: "[]".into(),
-                search_text: String::new(),
-                status: if n % 100 == 99 {
-                    jam_domain::ItemStatus::Hidden
-                } else {
-                    jam_domain::ItemStatus::Visible
-                },
-                merged_into: None,
-                up,
-                down,
-                voters: up + down,
-                comments: rng.below(12) as i32,
-                flags: 0,
-                votes_rev: 0,
-                created_at: created,
-                updated_at: created,
-                edited_at: None,
-            });
+            let author = &people[rng.below(people.len())];
+            let comments = rng.below(12) as i32;
+            let title = format!("Idea {n}: let teams choose their own tools and share what works");
+            let idea = ideas::Model::posted(&jam.session, author.id, title, String::new(), &[], created)
+                .with(|idea| {
+                    idea.id = id;
+                    idea.status = if n % 100 == 99 {
+                        ItemStatus::Hidden
+                    } else {
+                        ItemStatus::Visible
+                    };
+                    (idea.up, idea.down, idea.voters, idea.comments) = (up, down, up + down, comments);
+                });
+            vote_rows.extend(cast.into_iter().map(|(p, value)| {
+                rows::vote(&idea, &people[p], value).with(|v| (v.created_at, v.updated_at) = (starts, starts))
+            }));
+            idea_rows.push(idea);
         }
-        for part in idea_rows.chunks(500) {
-            ideas::Entity::insert_many(part.iter().cloned().map(ideas::ActiveModel::from))
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        for part in vote_rows.chunks(ROWS_PER_INSERT) {
-            votes::Entity::insert_many(part.iter().cloned().map(votes::ActiveModel::from))
-                .exec_without_returning(&txn)
-                .await?;
-        }
+        insert_all(&txn, &idea_rows).await?;
+        insert_all(&txn, &vote_rows).await?;
         txn.commit().await?;
         if c % 4 == 3 {
             eprintln!("  … {} / {size} ideas, {rows} votes", (c + 1) * ideas_per_txn);
@@ -539,9 +467,9 @@ async fn seed(db: &DatabaseConnection, size: usize, o: &Options) -> Res<Seeded> 
         action,
         reason: reason.into(),
     });
-    jam_store::tally::record_curation(db, jam_id, None, &decisions, ends).await?;
+    jam_store::tally::record_curation(db, jam.jam.id, None, &decisions, ends).await?;
     Ok(Seeded {
-        jam_id,
+        jam_id: jam.jam.id,
         rows,
         non_zero,
     })

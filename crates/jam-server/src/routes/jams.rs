@@ -148,24 +148,18 @@ pub async fn create_jam(
     };
 
     let now = state.clock.now();
-    let jam = jams::Model {
-        id: JamId::new().0,
+    let new = jams::NewJam {
         slug: slug.as_str().to_owned(),
         title: body.title,
         description: body.description,
         guidelines: body.guidelines,
         starts_at: body.starts_at,
         ends_at: body.ends_at,
-        scheduled_at: None,
-        closed_at: None,
-        published_at: None,
         voting_method: body.voting.map_or(Method::Wilson, |v| v.method),
         shortlist_size: shortlist_size as i32,
         created_by: Some(caller_staff_id(&caller)),
-        created_at: now,
-        updated_at: now,
-        parts_rev: 0,
     };
+    let jam = jams::Model::draft(new, now);
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     let full = jam_store::jams::insert(&txn, jam, audiences)
         .await
@@ -433,18 +427,14 @@ pub async fn create_session(
     );
     check_session_window(&mut check, &full.jam, body.opens_at, body.closes_at);
     check.done()?;
-    let session = sessions::Model {
-        id: Uuid::now_v7(),
-        jam_id: full.jam.id,
-        title: body.title,
-        description: body.description,
-        opens_at: body.opens_at,
-        closes_at: body.closes_at,
-        manual_state: None,
-        manual_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let session = sessions::Model::new(
+        full.jam.id,
+        body.title,
+        body.description,
+        body.opens_at,
+        body.closes_at,
+        now,
+    );
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::insert_session(&txn, session.clone()).await?;
     let detail = serde_json::json!({ "title": session.title, "opens_at": session.opens_at, "closes_at": session.closes_at });
@@ -611,13 +601,7 @@ pub async fn announce(
     );
     check.done()?;
     let now = state.clock.now();
-    let row = announcements::Model {
-        id: Uuid::now_v7(),
-        jam_id: full.jam.id,
-        author_id: Some(caller_staff_id(&caller)),
-        text: body.text,
-        created_at: now,
-    };
+    let row = announcements::Model::new(full.jam.id, Some(caller_staff_id(&caller)), body.text, now);
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     jam_store::jams::insert_announcement(&txn, row.clone()).await?;
     jam_store::audit::record(

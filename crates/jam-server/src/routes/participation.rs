@@ -240,15 +240,7 @@ pub async fn join(
     if let Some(me) = held_participant(&jam, caller) {
         return Ok(HttpResponse::Ok().json(me));
     }
-    let participant = participants::Model {
-        id: Uuid::now_v7(),
-        jam_id: jam.jam.id,
-        audience_id: audience.id,
-        display_name: name.into_string(),
-        locale: body.locale,
-        accepted_guidelines_at: now,
-        created_at: now,
-    };
+    let participant = participants::Model::joined(&audience, name.into_string(), body.locale, now);
     let expires_at = now + Duration::hours(state.settings.auth.participant_session_hours);
     let token = auth::new_token()?;
     let txn = state.db.begin().await.map_err(store_err)?;
@@ -375,28 +367,9 @@ pub async fn create_idea(
         state.settings.rate_limits.ideas,
     )?;
     let now = state.clock.now();
-    require_open(&jam, session_of(&jam, session_id)?, now)?;
-    let idea = ideas::Model {
-        id: Uuid::now_v7(),
-        jam_id: jam.jam.id,
-        session_id,
-        author_id,
-        search_text: jam_store::ideas::search_text(&body.title, &body.body, &tags),
-        tags: serde_json::to_string(&tags).map_err(|e| ApiError::Internal(e.into()))?,
-        title: body.title,
-        body: body.body,
-        status: ItemStatus::Visible,
-        merged_into: None,
-        up: 0,
-        down: 0,
-        voters: 0,
-        comments: 0,
-        flags: 0,
-        votes_rev: 0,
-        created_at: now,
-        updated_at: now,
-        edited_at: None,
-    };
+    let session = session_of(&jam, session_id)?;
+    require_open(&jam, session, now)?;
+    let idea = ideas::Model::posted(session, author_id, body.title, body.body, &tags, now);
     jam_store::ideas::insert(&state.db, idea.clone()).await?;
     let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
     let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
@@ -619,18 +592,7 @@ pub async fn create_comment(
     }
     let now = state.clock.now();
     require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
-    let comment = comments::Model {
-        id: Uuid::now_v7(),
-        jam_id: jam.jam.id,
-        idea_id: idea.id,
-        parent_id: body.parent_id,
-        author_id,
-        body: body.body,
-        status: ItemStatus::Visible,
-        flags: 0,
-        created_at: now,
-        updated_at: now,
-    };
+    let comment = comments::Model::posted(&idea, body.parent_id, author_id, body.body, now);
     let txn = state.db.begin().await.map_err(store_err)?;
     jam_store::comments::insert(&txn, comment.clone()).await?;
     txn.commit().await.map_err(store_err)?;

@@ -15,6 +15,19 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A new announcement to everyone in `jam_id`, sent `now`.
+    pub fn new(jam_id: Uuid, author_id: Option<Uuid>, text: String, now: DateTimeUtc) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id,
+            author_id,
+            text,
+            created_at: now,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -17,6 +17,19 @@ pub struct Model {
     pub position: i32,
 }
 
+impl Model {
+    /// A new audience of `jam_id`, shown at `position` among the jam's audiences.
+    pub fn new(jam_id: Uuid, name: String, invite_code: String, position: i32) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id,
+            name,
+            invite_code,
+            position,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

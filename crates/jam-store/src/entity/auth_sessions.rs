@@ -16,6 +16,35 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A staff member's sign-in, keyed by the hash of its cookie token.
+    pub fn for_staff(token_hash: String, staff_id: Uuid, now: DateTimeUtc, expires_at: DateTimeUtc) -> Self {
+        Self {
+            id: token_hash,
+            staff_id: Some(staff_id),
+            participant_id: None,
+            created_at: now,
+            expires_at,
+        }
+    }
+
+    /// A participant's sign-in, keyed by the hash of its cookie token.
+    pub fn for_participant(
+        token_hash: String,
+        participant_id: Uuid,
+        now: DateTimeUtc,
+        expires_at: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: token_hash,
+            staff_id: None,
+            participant_id: Some(participant_id),
+            created_at: now,
+            expires_at,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -24,6 +24,30 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A new visible comment on `idea` by `author_id`, replying to `parent_id` if given, posted `now`.
+    pub fn posted(
+        idea: &super::ideas::Model,
+        parent_id: Option<Uuid>,
+        author_id: Uuid,
+        body: String,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id: idea.jam_id,
+            idea_id: idea.id,
+            parent_id,
+            author_id,
+            body,
+            status: ItemStatus::Visible,
+            flags: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -44,6 +44,52 @@ pub struct Model {
     pub edited_at: Option<DateTimeUtc>,
 }
 
+impl Model {
+    /// A new visible idea in `session` by `author_id`, posted `now`, with no votes, comments,
+    /// flags or edits yet; `tags` and `search_text` are derived from the given tags.
+    pub fn posted(
+        session: &super::sessions::Model,
+        author_id: Uuid,
+        title: String,
+        body: String,
+        tags: &[String],
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id: session.jam_id,
+            session_id: session.id,
+            author_id,
+            search_text: search_text(&title, &body, tags),
+            tags: tags_json(tags),
+            title,
+            body,
+            status: ItemStatus::Visible,
+            merged_into: None,
+            up: 0,
+            down: 0,
+            voters: 0,
+            comments: 0,
+            flags: 0,
+            votes_rev: 0,
+            created_at: now,
+            updated_at: now,
+            edited_at: None,
+        }
+    }
+}
+
+/// The `tags` column: the tags as a JSON array of strings.
+pub fn tags_json(tags: &[String]) -> String {
+    // `Value`'s `Display` writes JSON and cannot fail, unlike `serde_json::to_string`'s signature.
+    serde_json::Value::from(tags.to_vec()).to_string()
+}
+
+/// The `search_text` column: lower-cased title, body and tags.
+pub fn search_text(title: &str, body: &str, tags: &[String]) -> String {
+    format!("{title} {body} {}", tags.join(" ")).to_lowercase()
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -33,6 +33,44 @@ pub struct Model {
     pub parts_rev: i64,
 }
 
+/// What a facilitator decides when creating a jam; [`Model::draft`] fills in the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJam {
+    pub slug: String,
+    pub title: String,
+    pub description: String,
+    pub guidelines: String,
+    pub starts_at: DateTimeUtc,
+    pub ends_at: DateTimeUtc,
+    pub voting_method: Method,
+    pub shortlist_size: i32,
+    pub created_by: Option<Uuid>,
+}
+
+impl Model {
+    /// A new draft jam: a fresh v7 id, not scheduled, closed or published yet, created `now`.
+    pub fn draft(new: NewJam, now: DateTimeUtc) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            slug: new.slug,
+            title: new.title,
+            description: new.description,
+            guidelines: new.guidelines,
+            starts_at: new.starts_at,
+            ends_at: new.ends_at,
+            scheduled_at: None,
+            closed_at: None,
+            published_at: None,
+            voting_method: new.voting_method,
+            shortlist_size: new.shortlist_size,
+            created_by: new.created_by,
+            created_at: now,
+            updated_at: now,
+            parts_rev: 0,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -15,6 +15,26 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+impl Model {
+    /// Someone who joined `audience` (and so its jam) `now`, accepting the guidelines.
+    pub fn joined(
+        audience: &super::audiences::Model,
+        display_name: String,
+        locale: Option<String>,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id: audience.jam_id,
+            audience_id: audience.id,
+            display_name,
+            locale,
+            accepted_guidelines_at: now,
+            created_at: now,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

@@ -21,6 +21,31 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A new session of `jam_id` that follows its window (no manual override), created `now`.
+    pub fn new(
+        jam_id: Uuid,
+        title: String,
+        description: String,
+        opens_at: DateTimeUtc,
+        closes_at: DateTimeUtc,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            jam_id,
+            title,
+            description,
+            opens_at,
+            closes_at,
+            manual_state: None,
+            manual_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(

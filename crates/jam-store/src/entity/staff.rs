@@ -17,6 +17,26 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
+impl Model {
+    /// A new staff account, created `now`.
+    pub fn new(
+        email: String,
+        display_name: String,
+        role: String,
+        password_hash: String,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            email,
+            display_name,
+            role,
+            password_hash,
+            created_at: now,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(has_many = "super::auth_sessions::Entity")]

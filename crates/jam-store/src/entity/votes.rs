@@ -1,5 +1,6 @@
 //! `votes`: one row per participant per idea; the primary key enforces "one vote each".
 
+use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,6 +17,28 @@ pub struct Model {
     pub value: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+impl Model {
+    /// A participant's vote on an idea, cast `at` (first cast and last change alike).
+    pub fn new(
+        idea_id: IdeaId,
+        participant_id: ParticipantId,
+        jam_id: JamId,
+        audience_id: AudienceId,
+        value: VoteValue,
+        at: DateTimeUtc,
+    ) -> Self {
+        Self {
+            idea_id: idea_id.0,
+            participant_id: participant_id.0,
+            jam_id: jam_id.0,
+            audience_id: audience_id.0,
+            value: value.as_i16(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

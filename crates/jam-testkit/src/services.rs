@@ -1,8 +1,8 @@
-//! Helpers for tests that need a real PostgreSQL: a brand-new empty database per test, and the
-//! rule for when PostgreSQL is not configured.
+//! The rule for tests that need a service (PostgreSQL, Redis) that is not configured, and a
+//! brand-new empty PostgreSQL database per test.
 //!
-//! The rule: with `JAM_TEST_DATABASE_URL` unset, PostgreSQL tests print a loud `SKIPPED: …` line
-//! to stderr and pass, so `cargo test` works on a laptop without services; with
+//! The rule: with `JAM_TEST_DATABASE_URL` (or `JAM_TEST_REDIS_URL`) unset, those tests print a loud
+//! `SKIPPED: …` line to stderr and pass, so `cargo test` works on a laptop without services; with
 //! `JAM_TEST_REQUIRE_SERVICES=1` (CI) they fail instead, so nothing is skipped silently.
 //!
 //! `JAM_TEST_DATABASE_URL` names any database the test user may connect to and that user must be
@@ -11,9 +11,12 @@
 //! other's rows. Call [`drop_database`] at the end; databases of crashed runs can be removed with
 //! `DROP DATABASE` by name (they all start with `jam_test_`).
 //!
-//! This module is ordinary public code (no feature flag) so black-box tests in other crates use
-//! the same rule.
+//! The skip line is written straight to the process's stderr, not through `eprintln!` (which the
+//! test harness captures and shows only for failing tests), once per distinct line and process.
 
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
@@ -40,7 +43,12 @@ pub fn skip_or_fail(what: &str, variable: &str) {
     if services_required() {
         panic!("{line}, but {REQUIRE_SERVICES_VAR}=1 requires it");
     }
-    eprintln!("\n{line}\n");
+    static SHOWN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut shown = SHOWN.lock().unwrap_or_else(PoisonError::into_inner);
+    if shown.get_or_insert_default().insert(line.clone()) {
+        // Best effort: a closed stderr is no reason to fail a test.
+        let _ = writeln!(std::io::stderr(), "\n*** {line} ***\n");
+    }
 }
 
 /// A URL to a brand-new, empty PostgreSQL database, or `None` when `JAM_TEST_DATABASE_URL` is
@@ -87,7 +95,7 @@ pub async fn drop_database(url: &str) {
         return;
     };
     if !name.starts_with(DATABASE_PREFIX) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        eprintln!("drop_database: {name} was not created by jam_store::testing; not dropped");
+        eprintln!("drop_database: {name} was not created by jam_testkit; not dropped");
         return;
     }
     // Connect to the configured database (never the one being dropped).
