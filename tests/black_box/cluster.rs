@@ -193,6 +193,28 @@ async fn three_nodes_on_postgresql_and_redis_share_events_replays_and_tallies() 
     let cy = join(&c.base, &slug, &code(2), "Cy").await;
     let dan = join(&b.base, &slug, &code(0), "Dan").await;
 
+    // 0. A sign-out through A ends the sign-in on B at once, although B has it cached.
+    let eve = join(&a.base, &slug, &code(0), "Eve").await;
+    let eve_b = on(&b, &eve);
+    assert_eq!(
+        eve_b.get("/api/v1/me").await.status,
+        200,
+        "B reads and caches the sign-in"
+    );
+    assert_eq!(eve_b.get("/api/v1/me").await.status, 200, "and serves it again");
+    assert_eq!(eve.post("/api/v1/auth/logout", json!({})).await.status, 204);
+    let mut refused = None;
+    for _ in 0..50 {
+        // The notice travels through Redis; B must drop its entry within moments, not the cache's 30 s.
+        let status = eve_b.get("/api/v1/me").await.status;
+        if status == 401 {
+            refused = Some(status.as_u16());
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    assert_eq!(refused, Some(401), "B still admits a sign-out made through A");
+
     // 1. A comment posted through A reaches subscribers on B and C with consecutive offsets.
     let idea = id(&post_idea(&ada, &session, "Shared", "Seen on every node", json!([])).await);
     let topic = format!("idea:{idea}");

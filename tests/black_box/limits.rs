@@ -85,3 +85,28 @@ async fn joining_is_limited_per_address() {
         .await;
     r.assert_problem(429);
 }
+
+#[actix_rt::test]
+async fn a_participant_over_the_vote_limit_gets_429_and_keeps_the_votes_already_counted() {
+    let mut d = Deployment::sqlite(t0());
+    d.extra_env
+        .push(("JAM__RATE_LIMITS__VOTES__COUNT".into(), "2".into()));
+    d.extra_env
+        .push(("JAM__RATE_LIMITS__VOTES__WINDOW_SECS".into(), "60".into()));
+    let jam = live_jam(d, "vote-limit").await;
+    let ada = join(&jam.node.base, &jam.slug, &jam.codes[0].1, "Ada").await;
+    let bob = join(&jam.node.base, &jam.slug, &jam.codes[1].1, "Bob").await;
+    let idea = id(&post_idea(&ada, &jam.open, "Vote on me", "v", json!([])).await);
+    assert_eq!(vote(&bob, &idea, 1).await.status, 200);
+    assert_eq!(vote(&bob, &idea, -1).await.status, 200);
+    let over = vote(&bob, &idea, 1).await;
+    over.assert_problem(429);
+    assert!((1..=60).contains(&retry_after(&over)), "{}", retry_after(&over));
+    // The refused vote changed nothing; the accepted ones stand.
+    let seen = ada.get(&format!("/api/v1/ideas/{idea}")).await;
+    assert_eq!((&seen.body["up"], &seen.body["down"]), (&json!(0), &json!(1)));
+    // Another participant has a budget of their own, and Bob's comes back with time.
+    assert_eq!(vote(&ada, &idea, 1).await.status, 200);
+    jam.d.set_clock(t0() + Duration::seconds(retry_after(&over)));
+    assert_eq!(vote(&bob, &idea, 1).await.status, 200);
+}

@@ -46,6 +46,7 @@ async fn a_small_load_run_delivers_every_event_to_every_connection_without_gaps(
         drive: true,
         http_clients: 4,
         server_pids: vec![],
+        cpu_of: vec![],
         max_secs: 120.0,
         probe_every: 1,
         progress: false,

@@ -279,16 +279,17 @@ fn on_text(
     {
         for t in tallies {
             for idea in t.ideas {
-                if let Some(intended) = plan.intended_ns(&idea.id, idea.up) {
+                let (id, up) = (idea.id.to_string(), u64::from(idea.up));
+                if let Some(intended) = plan.intended_ns(&id, up) {
                     Counts::record_latency_ns(&mut counts.tally_latency, now.saturating_sub(intended));
                 }
                 if plan.keep_seen
-                    && let Some(&i) = plan.index.get(&*idea.id)
+                    && let Some(&i) = plan.index.get(&id)
                 {
                     counts.tally_seen.push(Seen {
                         connection,
                         idea: i as u32,
-                        up: idea.up,
+                        up,
                         at_ns: now,
                     });
                 }

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use jam_protocol::live::TallyIdea;
 use serde::Deserialize;
 use serde::de::{Deserializer as _, SeqAccess, Visitor};
 
@@ -38,20 +39,14 @@ pub struct IdeaLite<'a> {
     pub title: Cow<'a, str>,
 }
 
-/// A `tally` message with its counts (parsed only by probe connections).
+/// A `tally` frame (parsed only by probe connections): the live protocol's envelope around
+/// jam-protocol's `TallyMessage`, whose ideas it reads with the same type the server writes.
 #[derive(Debug, Deserialize)]
 pub struct TallyMsg<'a> {
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    pub ideas: Vec<TallyIdea<'a>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct TallyIdea<'a> {
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-    pub up: u64,
+    #[serde(default)]
+    pub ideas: Vec<TallyIdea>,
 }
 
 /// The messages of one text frame: one object, or a JSON array of them.
@@ -156,7 +151,7 @@ mod tests {
 
     #[test]
     fn tallies_read_the_counts() {
-        let t = r#"[{"type":"tally","topic":"session:s","ideas":[{"id":"i","up":3,"down":0,"score":0.5}]},{"type":"pong"}]"#;
+        let t = r#"[{"type":"tally","topic":"session:s","ideas":[{"id":"0191e4a0-0000-7000-8000-000000000001","up":3,"down":0,"score":0.5}]},{"type":"pong"}]"#;
         let t = tallies(t).unwrap();
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].ideas[0].up, 3);

@@ -99,7 +99,16 @@ impl MaybeCaller {
             };
             let session_id = token_hash(&token);
             let now = state.clock.now();
-            let found = jam_store::auth::principal_for(&state.db, &session_id, now).await?;
+            let found = match state.signins.get(&session_id, now) {
+                Some(cached) => Some(cached),
+                None => {
+                    let found = jam_store::auth::principal_for(&state.db, &session_id, now).await?;
+                    if let Some(signed_in) = &found {
+                        state.signins.put(&session_id, signed_in, now);
+                    }
+                    found
+                }
+            };
             Ok(MaybeCaller(found.map(|p| Caller {
                 principal: p.principal,
                 display_name: p.display_name,

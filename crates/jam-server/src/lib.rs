@@ -5,9 +5,10 @@
 //! - `settings`: typed, layered configuration (`config/`, `JAM__SECTION__KEY`).
 //! - `startup`: builds the app from settings; binds; runs until SIGINT/SIGTERM.
 //! - `state`: what handlers share (database, broker, clock, metrics, runner handle).
-//! - `routes`: one handler per endpoint of `shared/spec/api.md`, plus operations endpoints.
+//! - `routes`: one handler per endpoint of `docs/api.md`, plus operations endpoints.
 //! - `live`: `GET /api/v1/live`, handing sockets to the hub, and the hub's database authorizer.
 //! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
+//! - `signins`: the node's cache of sign-ins, dropped cluster-wide on sign-out through the broker.
 //! - `extract`: strict JSON bodies with problem+json errors.
 //! - `error`: `ApiError`, one explicit status per variant.
 //! - `validate`: collects every invalid field of a request for one 422.
@@ -28,6 +29,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;
+pub mod signins;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -60,8 +60,13 @@ impl RateLimiter {
         if rate.count == 0 {
             return Err(u64::from(rate.window_secs.max(1)));
         }
-        let interval = Duration::milliseconds(i64::from(rate.window_secs) * 1000 / i64::from(rate.count));
-        let burst = interval * (rate.count as i32 - 1);
+        // In nanoseconds (at least one), so a high count per window keeps its burst: whole
+        // milliseconds made 1,000,000 per minute an interval of 0 and a burst of 0, which refused a
+        // request whose clock reading was a hair earlier than another worker's.
+        let window_ns = i64::from(rate.window_secs).saturating_mul(1_000_000_000);
+        let interval_ns = (window_ns / i64::from(rate.count)).max(1);
+        let interval = Duration::nanoseconds(interval_ns);
+        let burst = Duration::nanoseconds(interval_ns.saturating_mul(i64::from(rate.count) - 1));
         let map_key = (action, key.to_owned());
         let mut shard = self.shards[shard_of(&map_key)]
             .lock()
@@ -95,6 +100,20 @@ mod tests {
             .single()
             .unwrap_or_default()
             + Duration::milliseconds(ms)
+    }
+
+    #[test]
+    fn a_count_above_the_window_in_milliseconds_keeps_its_burst() {
+        let limiter = RateLimiter::default();
+        let rate = Rate {
+            count: 1_000_000,
+            window_secs: 60,
+        };
+        for _ in 0..1000 {
+            assert_eq!(limiter.check(Action::Vote, "p", rate, t(5)), Ok(()));
+        }
+        // Another worker read the clock a little earlier: still within the burst.
+        assert_eq!(limiter.check(Action::Vote, "p", rate, t(4)), Ok(()));
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct VoteSettings {
     pub queue_capacity: usize,
     /// Batches written at the same time on PostgreSQL (1 to 64); SQLite always writes one.
     pub postgres_writers: usize,
+    /// Milliseconds a vote may wait for its answer (queue plus commit): once the votes answered last
+    /// waited longer, new votes get 503 with Retry-After until the queue drains. 0 = no budget.
+    pub wait_budget_ms: u64,
 }
 
 /// Community moderation.
@@ -137,6 +140,10 @@ pub struct AuthSettings {
     pub cookie_name: String,
     pub staff_session_hours: i64,
     pub participant_session_hours: i64,
+    /// Seconds a node reuses a sign-in it has read instead of reading it again on every request. A
+    /// sign-out reaches every node's cache at once through the broker; this bounds how long a node
+    /// that missed the notice (broker outage) could still admit it. 0 = read on every request.
+    pub cache_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -76,6 +76,7 @@ impl Application {
                 batch_linger: Duration::from_micros(settings.votes.batch_linger_us),
                 queue_capacity: settings.votes.queue_capacity,
                 writers: settings.votes.postgres_writers,
+                wait_budget: Duration::from_millis(settings.votes.wait_budget_ms),
             },
         );
         let node_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
@@ -84,6 +85,10 @@ impl Application {
             Arc::new(crate::live::DbAuthorizer::new(db.clone(), clock.clone())),
             crate::live::hub_settings(&settings, &node_id),
         );
+        let signins = Arc::new(crate::signins::SignInCache::new(Duration::from_secs(
+            settings.auth.cache_secs,
+        )));
+        crate::signins::listen(signins.clone(), &hub, broker.as_ref()).await?;
         let state = AppState {
             hub,
             node_id,
@@ -97,6 +102,7 @@ impl Application {
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
             votes,
             jams: Arc::default(),
+            signins,
         };
         let server = http_server(state.clone(), listener)?;
         Ok(Self { port, server, state })

@@ -196,6 +196,8 @@ async fn bench_backend(backend: &'static str, url: &str, o: &Options) -> Res<Vec
             batch_linger: Duration::from_micros(o.linger_us),
             queue_capacity: 8192.max(2 * o.concurrency.iter().copied().max().unwrap_or(1)),
             writers: o.writers,
+            // The writer's own capacity is measured: no budget refuses a vote.
+            wait_budget: Duration::ZERO,
         },
     );
     let mut model: HashMap<(u32, u32), i16> = HashMap::new();

@@ -20,6 +20,8 @@ pub enum Subject {
 pub struct SignedIn {
     pub principal: Principal,
     pub display_name: String,
+    /// When the sign-in ends (a cache of it must not outlive this).
+    pub expires_at: DateTime<Utc>,
 }
 
 pub async fn create(
@@ -71,6 +73,7 @@ pub async fn principal_for(
                 role,
             },
             display_name: s.display_name,
+            expires_at: session.expires_at,
         }));
     }
     if let Some(p) = participant {
@@ -81,6 +84,7 @@ pub async fn principal_for(
                 audience_id: AudienceId(p.audience_id),
             },
             display_name: p.display_name,
+            expires_at: session.expires_at,
         }));
     }
     Ok(None)

@@ -5,7 +5,10 @@
 //!
 //! Requests go into a bounded queue ([`VoteWriter::submit`]); a full queue refuses the vote at once
 //! with [`StoreError::Overloaded`] (HTTP 503 with `Retry-After`) instead of letting memory and
-//! latency grow. One writer per node ([`VoteWriterTask::run`]) takes everything queued, up to
+//! latency grow. So does a queue that is not full but slow: when the votes answered last waited
+//! longer than [`VoteWriterSettings::wait_budget`] from their arrival to their commit, new votes are
+//! refused while any are queued ([`Admission`]), so a node offered more than it can write answers
+//! the excess at once and keeps the votes it accepts fast, instead of answering everyone late. One writer per node ([`VoteWriterTask::run`]) takes everything queued, up to
 //! `batch_max`, optionally lingering `batch_linger` for more, and writes it in one transaction.
 //! With no linger a batch is exactly what arrived while the previous batch was committing, so a
 //! lone voter waits for one commit and a crowd shares commits.
@@ -103,6 +106,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -134,6 +138,10 @@ pub struct VoteWriterSettings {
     /// batch waits for its commit to reach the disk, the next is already being written. SQLite
     /// always uses one.
     pub writers: usize,
+    /// The longest a vote should wait for its answer (queue plus commit); beyond it new votes are
+    /// refused with [`StoreError::Overloaded`] while the queue drains ([`Admission`]). Zero: no
+    /// budget (only a full queue refuses).
+    pub wait_budget: Duration,
 }
 
 impl Default for VoteWriterSettings {
@@ -143,6 +151,7 @@ impl Default for VoteWriterSettings {
             batch_linger: Duration::ZERO,
             queue_capacity: 8192,
             writers: 4,
+            wait_budget: Duration::from_secs(1),
         }
     }
 }
@@ -158,7 +167,7 @@ pub struct VoteWriterCounts {
     pub votes: u64,
     /// Votes answered with an error.
     pub failed_votes: u64,
-    /// Votes refused because the queue was full.
+    /// Votes refused because the queue was full or over its wait budget.
     pub refused: u64,
     /// The largest batch so far.
     pub largest_batch: u64,
@@ -202,10 +211,46 @@ impl Stats {
 
 type Reply = oneshot::Sender<Result<VoteOutcome, StoreError>>;
 
-/// One queued vote and where its answer goes.
+/// One queued vote, when it arrived, and where its answer goes.
 struct Pending {
     vote: VoteInput,
+    arrived: Instant,
     reply: Reply,
+}
+
+/// Whether a new vote is admitted, from how long the votes answered last waited (CoDel's idea:
+/// judge the queue by the time its items spend in it, not by its length, since what one vote costs
+/// depends on the batch it lands in).
+///
+/// After each batch the writer records how long its youngest vote waited from arrival to commit
+/// ([`Admission::record`]): the shortest wait in that batch, so one straggler does not count. A new
+/// vote is refused when that wait was over the budget and votes are still queued; an empty queue
+/// always admits, so a refusal never outlives the backlog that caused it.
+#[derive(Debug)]
+pub struct Admission {
+    budget_ns: u64,
+    /// The last batch's youngest vote's wait, in nanoseconds.
+    recent_wait_ns: AtomicU64,
+}
+
+impl Admission {
+    pub fn new(budget: Duration) -> Self {
+        Self {
+            budget_ns: u64::try_from(budget.as_nanos()).unwrap_or(u64::MAX),
+            recent_wait_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// Records the wait of the youngest vote of a batch just answered.
+    pub fn record(&self, waited: Duration) {
+        let ns = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.recent_wait_ns.store(ns, Ordering::Relaxed);
+    }
+
+    /// True when a vote arriving behind `queued` others may wait its turn.
+    pub fn admits(&self, queued: usize) -> bool {
+        self.budget_ns == 0 || queued == 0 || self.recent_wait_ns.load(Ordering::Relaxed) <= self.budget_ns
+    }
 }
 
 /// The handle every request uses: cheap to clone, shared by all HTTP workers of a node.
@@ -222,6 +267,8 @@ struct Inner {
     /// Becomes `true` when the task has answered its last vote.
     done: watch::Receiver<bool>,
     stats: Arc<Stats>,
+    /// Shared with the writer loops, which record each batch's wait in it.
+    admission: Arc<Admission>,
 }
 
 /// The writer's loops; run them once with [`VoteWriterTask::run`] (what [`VoteWriter::start`] does).
@@ -231,6 +278,7 @@ pub struct VoteWriterTask {
     intake: Intake,
     done: watch::Sender<bool>,
     stats: Arc<Stats>,
+    admission: Arc<Admission>,
 }
 
 impl VoteWriter {
@@ -246,17 +294,20 @@ impl VoteWriter {
                 DbBackend::Sqlite => 1,
                 _ => settings.writers.clamp(1, WRITERS_LIMIT),
             },
+            wait_budget: settings.wait_budget,
         };
         let (queue_tx, queue_rx) = mpsc::channel(settings.queue_capacity);
         let (stop_tx, stop_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(false);
         let stats = Arc::new(Stats::default());
+        let admission = Arc::new(Admission::new(settings.wait_budget));
         let writer = VoteWriter {
             inner: Arc::new(Inner {
                 queue: queue_tx,
                 stop: stop_tx,
                 done: done_rx,
                 stats: stats.clone(),
+                admission: admission.clone(),
             }),
         };
         let task = VoteWriterTask {
@@ -269,6 +320,7 @@ impl VoteWriter {
             },
             done: done_tx,
             stats,
+            admission,
         };
         (writer, task)
     }
@@ -280,15 +332,25 @@ impl VoteWriter {
         writer
     }
 
-    /// Queues a vote, or refuses it at once: [`StoreError::Overloaded`] when the queue is full,
-    /// [`StoreError::WriterStopped`] after shutdown. The returned future resolves once the vote's
+    /// Queues a vote, or refuses it at once: [`StoreError::Overloaded`] when the queue is full or
+    /// over its wait budget ([`Admission`]), [`StoreError::WriterStopped`] after shutdown. The returned future resolves once the vote's
     /// batch has committed (or failed); dropping it does not withdraw the vote.
     pub fn submit(
         &self,
         vote: VoteInput,
     ) -> Result<impl Future<Output = Result<VoteOutcome, StoreError>> + Send + 'static, StoreError> {
+        let queue = &self.inner.queue;
+        if !self
+            .inner
+            .admission
+            .admits(queue.max_capacity() - queue.capacity())
+        {
+            Stats::add(&self.inner.stats.refused, 1);
+            return Err(StoreError::Overloaded);
+        }
         let (reply, answer) = oneshot::channel();
-        match self.inner.queue.try_send(Pending { vote, reply }) {
+        let arrived = Instant::now();
+        match queue.try_send(Pending { vote, arrived, reply }) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 Stats::add(&self.inner.stats.refused, 1);
@@ -330,8 +392,9 @@ impl VoteWriterTask {
             intake,
             done,
             stats,
+            admission,
         } = self;
-        let writer = Arc::new(BatchWriter { db, stats });
+        let writer = Arc::new(BatchWriter { db, stats, admission });
         let intake = Arc::new(tokio::sync::Mutex::new(intake));
         let mut loops = tokio::task::JoinSet::new();
         for _ in 0..settings.writers {
@@ -411,6 +474,7 @@ impl Intake {
 struct BatchWriter {
     db: DatabaseConnection,
     stats: Arc<Stats>,
+    admission: Arc<Admission>,
 }
 
 impl BatchWriter {
@@ -421,8 +485,14 @@ impl BatchWriter {
         stats
             .largest_batch
             .fetch_max(batch.len() as u64, Ordering::Relaxed);
+        let youngest = batch.iter().map(|p| p.arrived).max();
         let (inputs, replies): (Vec<VoteInput>, Vec<Reply>) =
             batch.into_iter().map(|p| (p.vote, p.reply)).unzip();
+        // However the batch ends, its votes are answered now: record how long they waited.
+        let _record = RecordWait {
+            admission: &self.admission,
+            youngest,
+        };
 
         let mut attempt = 0;
         let err = loop {
@@ -467,6 +537,21 @@ impl BatchWriter {
                 Err(_) => Stats::add(&stats.failed_votes, 1),
             }
             let _ = reply.send(result);
+        }
+    }
+}
+
+/// Records the wait of a batch's youngest vote in the admission when dropped, i.e. once the batch
+/// has been answered, on every path out of [`BatchWriter::write`].
+struct RecordWait<'a> {
+    admission: &'a Admission,
+    youngest: Option<Instant>,
+}
+
+impl Drop for RecordWait<'_> {
+    fn drop(&mut self) {
+        if let Some(youngest) = self.youngest {
+            self.admission.record(youngest.elapsed());
         }
     }
 }
@@ -820,4 +905,74 @@ fn vote_rows<'a>(
             .map_err(|err| DbErr::Custom(format!("building the vote insert: {err}")))?;
     }
     Ok(insert)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
+
+    use super::*;
+
+    #[test]
+    fn an_empty_queue_always_admits_and_a_slow_one_refuses_until_it_is_fast_again() {
+        let admission = Admission::new(Duration::from_secs(1));
+        assert!(
+            admission.admits(0) && admission.admits(5000),
+            "nothing measured yet"
+        );
+        admission.record(Duration::from_millis(1500));
+        assert!(
+            !admission.admits(1),
+            "the last votes waited 1.5 s: over the 1 s budget"
+        );
+        assert!(
+            admission.admits(0),
+            "the backlog is gone: the refusal ends with it"
+        );
+        admission.record(Duration::from_millis(1000));
+        assert!(admission.admits(4000), "exactly the budget is within it");
+        let unbounded = Admission::new(Duration::ZERO);
+        unbounded.record(Duration::from_secs(60));
+        assert!(unbounded.admits(8000), "a zero budget never refuses");
+    }
+
+    #[tokio::test]
+    async fn a_writer_over_its_wait_budget_refuses_new_votes_and_keeps_the_queued_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::connect(&crate::DbSettings {
+            url: format!("sqlite://{}", dir.path().join("budget.db").display()),
+            max_connections: 1,
+            min_connections: 1,
+            connect_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        })
+        .await
+        .unwrap();
+        let settings = VoteWriterSettings {
+            wait_budget: Duration::from_millis(500),
+            ..VoteWriterSettings::default()
+        };
+        // The task is not running: what is submitted stays queued.
+        let (writer, _task) = VoteWriter::new(db, settings);
+        let vote = || VoteInput {
+            idea_id: IdeaId::new(),
+            participant_id: ParticipantId::new(),
+            jam_id: JamId::new(),
+            audience_id: AudienceId::new(),
+            value: VoteValue::Up,
+            at: chrono::Utc::now(),
+        };
+        let queued = writer.submit(vote());
+        assert!(queued.is_ok(), "an idle writer admits");
+        writer.inner.admission.record(Duration::from_millis(800));
+        assert!(matches!(writer.submit(vote()), Err(StoreError::Overloaded)));
+        assert_eq!(writer.counts().refused, 1);
+        writer.inner.admission.record(Duration::from_millis(10));
+        assert!(
+            writer.submit(vote()).is_ok(),
+            "fast again: admitted behind the queued vote"
+        );
+    }
 }

@@ -43,6 +43,8 @@ fn writer_settings() -> VoteWriterSettings {
         batch_linger: Duration::ZERO,
         queue_capacity: 100_000,
         writers: 4,
+        // Only a full queue refuses here; the budget has its own test beside the writer.
+        wait_budget: Duration::ZERO,
     }
 }
 

@@ -62,6 +62,10 @@ pub async fn login(
 
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     jam_store::auth::delete(&state.db, &caller.session_id).await?;
+    state
+        .signins
+        .sign_out(state.broker.as_ref(), &caller.session_id)
+        .await;
     Ok(HttpResponse::NoContent()
         .cookie(auth::cleared_cookie(&state))
         .finish())

@@ -636,6 +636,11 @@ pub async fn vote(
 ) -> ApiResult<HttpResponse> {
     let (jam, idea) = load_idea(&state, &caller, &id).await?;
     let (participant_id, audience_id) = require_participant(&caller, &jam, "idea")?;
+    state.limit(
+        Action::Vote,
+        &participant_id.to_string(),
+        state.settings.rate_limits.votes,
+    )?;
     if !idea.status.takes_votes() {
         return Err(ApiError::Conflict(format!(
             "a {} idea takes no votes",
