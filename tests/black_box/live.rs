@@ -2,7 +2,7 @@
 //! the schedule runner, permission per topic, replay with `since`, and 1001 on shutdown.
 
 use chrono::Duration;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::fixtures::*;
 use crate::support::*;
