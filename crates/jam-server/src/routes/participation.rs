@@ -460,7 +460,7 @@ pub async fn patch_idea(
     );
     check.done()?;
     let now = state.clock.now();
-    if !matches!(idea.status.as_str(), "visible" | "hidden") {
+    if !idea.status.is_open() {
         return Err(ApiError::Conflict(format!(
             "a {} idea cannot change",
             idea.status
