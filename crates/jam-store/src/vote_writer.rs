@@ -8,7 +8,9 @@
 //! latency grow. So does a queue that is not full but slow: when the votes answered last waited
 //! longer than [`VoteWriterSettings::wait_budget`] from their arrival to their commit, new votes are
 //! refused while any are queued ([`Admission`]), so a node offered more than it can write answers
-//! the excess at once and keeps the votes it accepts fast, instead of answering everyone late. One writer per node ([`VoteWriterTask::run`]) takes everything queued, up to
+//! the excess at once and keeps the votes it accepts fast, instead of answering everyone late.
+//!
+//! One writer per node ([`VoteWriterTask::run`]) takes everything queued, up to
 //! `batch_max`, optionally lingering `batch_linger` for more, and writes it in one transaction.
 //! With no linger a batch is exactly what arrived while the previous batch was committing, so a
 //! lone voter waits for one commit and a crowd shares commits.
@@ -333,7 +335,8 @@ impl VoteWriter {
     }
 
     /// Queues a vote, or refuses it at once: [`StoreError::Overloaded`] when the queue is full or
-    /// over its wait budget ([`Admission`]), [`StoreError::WriterStopped`] after shutdown. The returned future resolves once the vote's
+    /// over its wait budget ([`Admission`]), [`StoreError::WriterStopped`] after shutdown. The
+    /// returned future resolves once the vote's
     /// batch has committed (or failed); dropping it does not withdraw the vote.
     pub fn submit(
         &self,
