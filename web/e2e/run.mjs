@@ -3,7 +3,8 @@
 // database, drives Debian's Chromium with playwright-core, prints one line per test and a closing
 // "N passed, N failed"; exits non-zero on any failure. Screenshots go to web/e2e/screenshots/.
 
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -404,6 +405,18 @@ await test('the console and every page work in French, and no script errors were
   assert(await fac.$('.moderation .mod-item'), 'the reported reply is in the moderation queue');
   await shoot(fac, 'console-jam-after');
 });
+
+// Feature suites: every web/e2e/suites/*.mjs, in name order. Each exports a default
+// `async (ctx) => {}` that declares its own tests with `test` from lib.mjs, against the same jamd
+// and browser (they run after the main flow above, whose jam and pages are in `state`).
+const SUITES = path.join(path.dirname(new URL(import.meta.url).pathname), 'suites');
+const ctx = { server, origin, browser, newPage, shoot, axe, localInput, pageErrors, state, fac, a, b };
+if (existsSync(SUITES)) {
+  for (const file of readdirSync(SUITES).filter((f) => f.endsWith('.mjs')).sort()) {
+    const suite = await import(pathToFileURL(path.join(SUITES, file)).href);
+    await suite.default(ctx);
+  }
+}
 
 await browser.close();
 await server.stop();
