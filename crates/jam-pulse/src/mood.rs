@@ -1,0 +1,1 @@
+//! Mood: see the crate documentation.

@@ -1,0 +1,1 @@
+//! Themes: see the crate documentation.
