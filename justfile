@@ -61,3 +61,9 @@ bench-hub *args:
 # binary; options at the top of scripts/bench-vote-http.sh. Prints a markdown table.
 bench-vote-http *args:
     bash scripts/bench-vote-http.sh {{args}}
+
+# The jam's pulse: search and similar-ideas latency at 100,000 ideas on SQLite and PostgreSQL (a
+# fresh database, dropped after), and the other pulse sections; `--small` for a CI-size smoke run,
+# `--only search,similar` for some sections; options at the top of scripts/bench-pulse.sh.
+bench-pulse *args:
+    bash scripts/bench-pulse.sh {{args}}
