@@ -6,6 +6,7 @@
 #            jam-store's `bench_search` example.
 #   similar: similar-ideas p50/p99 on the same seeded databases (goal p99 ≤ 50 ms), run by the same
 #            example (`--sections similar`).
+#   mood:    scoring per post (p50/p99, goal p99 ≤ 1 ms), jam-pulse's `bench_mood` example.
 # Sections are appended here by the features that own them (themes: see below).
 #
 #   bash scripts/bench-pulse.sh                       # every section, full sizes
@@ -46,3 +47,12 @@ if ((${#search_sections[@]})); then
 fi
 
 # ---- further sections below (themes, ...) ----
+
+# ---- mood (jam-pulse/examples/bench_mood.rs) ----
+# Scoring per post as the server does it at write time (language detected, then the analyser), over
+# the evaluation sets' texts (the French reviews when scripts/fetch-pulse-eval.sh fetched them).
+# Goal: p99 ≤ 1 ms per post.
+if wanted mood; then
+  bash scripts/fetch-pulse-eval.sh || echo "mood: French set unavailable, English texts only" >&2
+  cargo run --release -q -p jam-pulse --example bench_mood -- $small
+fi

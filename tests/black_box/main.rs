@@ -24,6 +24,7 @@ mod openapi;
 mod operations;
 mod participation;
 mod participation_input;
+mod proxies;
 mod redis_restart;
 mod results;
 mod schedule;

@@ -240,6 +240,8 @@ pub struct Client {
     http: awc::Client,
     cookie: Option<String>,
     pub origin: Option<String>,
+    /// Sent as `X-Forwarded-For` (a client behind a proxy).
+    pub forwarded_for: Option<String>,
 }
 
 pub struct Reply {
@@ -284,6 +286,7 @@ impl Client {
             http,
             cookie: None,
             origin: None,
+            forwarded_for: None,
         }
     }
 
@@ -323,6 +326,9 @@ impl Client {
         }
         if let Some(origin) = &self.origin {
             req = req.insert_header(("origin", origin.clone()));
+        }
+        if let Some(hops) = &self.forwarded_for {
+            req = req.insert_header(("x-forwarded-for", hops.clone()));
         }
         req
     }
@@ -418,6 +424,7 @@ impl Client {
             http: self.http.clone(),
             cookie: self.cookie.clone(),
             origin: self.origin.clone(),
+            forwarded_for: self.forwarded_for.clone(),
         }
     }
 

@@ -9,6 +9,7 @@
 //!   column and its wire form in one place.
 //! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
 //! - `ranking`: idea scores (Wilson, net, Bayesian), the ranked order with its tie-breaks, the hot score.
+//! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
 //! - `clock`: the injected source of time.
 
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod ranking;
 pub mod roles;
+pub mod sentiment;
 pub mod status;
 pub mod text;
 
@@ -23,5 +25,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::*;
 pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};
 pub use roles::{Principal, Role};
+pub use sentiment::Sentiment;
 pub use status::{BadVote, ItemStatus, VoteValue};
 pub use text::FieldError;

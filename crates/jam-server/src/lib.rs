@@ -20,10 +20,12 @@
 
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod live;
+pub mod login_backoff;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;

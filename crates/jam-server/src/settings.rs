@@ -103,6 +103,9 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// Serve the web app from this folder instead of the built-in copy ("" = built-in).
     pub web_dir: String,
+    /// Networks of the load balancers and proxies in front of jamd (comma-separated CIDRs): from
+    /// these peers the client is read from `X-Forwarded-For` (see `client_addr`).
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +147,12 @@ pub struct AuthSettings {
     /// sign-out reaches every node's cache at once through the broker; this bounds how long a node
     /// that missed the notice (broker outage) could still admit it. 0 = read on every request.
     pub cache_secs: u64,
+    /// Failed sign-ins per e-mail address before it must wait (see `login_backoff`).
+    pub login_failures_free: u32,
+    /// The first wait after those, in seconds; each further failure doubles it.
+    pub login_backoff_secs: u32,
+    /// The longest wait, in seconds (also how long failures are remembered).
+    pub login_backoff_max_secs: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

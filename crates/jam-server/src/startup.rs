@@ -89,6 +89,13 @@ impl Application {
             settings.auth.cache_secs,
         )));
         crate::signins::listen(signins.clone(), &hub, broker.as_ref()).await?;
+        let login_backoff = Arc::new(crate::login_backoff::LoginBackoff::new(
+            crate::login_backoff::BackoffPolicy {
+                free_failures: settings.auth.login_failures_free,
+                base_secs: settings.auth.login_backoff_secs,
+                max_secs: settings.auth.login_backoff_max_secs,
+            },
+        ));
         let state = AppState {
             hub,
             node_id,
@@ -100,6 +107,7 @@ impl Application {
             orchestrator: jam_orchestrator::Handle::default(),
             tally: jam_tally::ticker::Handle::default(),
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
+            login_backoff,
             votes,
             jams: Arc::default(),
             signins,

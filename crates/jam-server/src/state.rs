@@ -1,6 +1,5 @@
 //! What every request handler shares: settings, the database, the broker, the clock, metrics.
 
-use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use jam_broker::Broker;
@@ -32,6 +31,8 @@ pub struct AppState {
     pub node_id: String,
     /// Per-node request limits, shared by every worker.
     pub limiter: Arc<RateLimiter>,
+    /// Per-account sign-in backoff (per node, like `limiter`).
+    pub login_backoff: Arc<crate::login_backoff::LoginBackoff>,
     /// This node's batched vote writer: votes from every worker share its transactions
     /// (group commit); drained at shutdown.
     pub votes: jam_store::vote_writer::VoteWriter,
@@ -50,59 +51,5 @@ impl AppState {
     }
 }
 
-/// The client's address for per-IP limits: the TCP peer (a proxy's own address unless the proxy
-/// is the only way in; forwarded headers are not trusted, since any client can set them).
-pub fn client_ip(req: &actix_web::HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
-}
-
-/// The client's address as the network one person controls, for per-address limits and the join
-/// cap: an IPv4 address itself (`/32`), an IPv6 address's `/64` (one home, one phone: a client can
-/// pick any address inside its /64 at will). An IPv4 address mapped into IPv6 counts as IPv4.
-/// `client_ip` is the single source of the address; an unparsable one is its own key.
-pub fn address_key(client_ip: &str) -> String {
-    match client_ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => format!("{v4}/32"),
-        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => format!("{v4}/32"),
-            None => {
-                let network = u128::from(v6) & !((1u128 << 64) - 1);
-                format!("{}/64", Ipv6Addr::from(network))
-            }
-        },
-        Err(_) => client_ip.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_key;
-
-    #[test]
-    fn an_ipv4_address_is_its_own_key() {
-        assert_eq!(address_key("203.0.113.7"), "203.0.113.7/32");
-        assert_ne!(address_key("203.0.113.7"), address_key("203.0.113.8"));
-    }
-
-    #[test]
-    fn ipv6_addresses_in_one_slash_64_share_a_key_and_other_slash_64s_do_not() {
-        let key = address_key("2001:db8:1:2::1");
-        assert_eq!(key, "2001:db8:1:2::/64");
-        assert_eq!(address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"), key);
-        assert_eq!(address_key("2001:db8:1:2:abcd::9"), key);
-        assert_ne!(address_key("2001:db8:1:3::1"), key);
-        assert_ne!(address_key("2001:db8:2:2::1"), key);
-        assert_eq!(address_key("::1"), "::/64");
-    }
-
-    #[test]
-    fn an_ipv4_mapped_ipv6_address_counts_as_ipv4() {
-        assert_eq!(address_key("::ffff:203.0.113.7"), "203.0.113.7/32");
-    }
-
-    #[test]
-    fn an_unknown_address_is_its_own_key() {
-        assert_eq!(address_key("unknown"), "unknown");
-    }
-}
+// Where requests come from lives in `client_addr`; handlers reach it through here.
+pub use crate::client_addr::{address_key, client_ip};

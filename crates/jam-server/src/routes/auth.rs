@@ -25,12 +25,19 @@ pub async fn login(
         return Err(ApiError::invalid("password", "is too long"));
     }
     let email = Email::parse("email", &body.email)?;
+    // Per account, whether or not it exists (the answers must not tell): see `login_backoff`.
+    state
+        .login_backoff
+        .check(email.as_str(), state.clock.now())
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     let account = jam_store::staff::by_email(&state.db, email.as_str()).await?;
     let ok = auth::verify_password(body.password, account.as_ref().map(|a| a.password_hash.clone())).await?;
     let Some(account) = account.filter(|_| ok) else {
         Metrics::inc(&state.metrics.login_failures);
+        state.login_backoff.failed(email.as_str(), state.clock.now());
         return Err(ApiError::Unauthorized);
     };
+    state.login_backoff.succeeded(email.as_str());
     let role: Role = account
         .role
         .parse()
