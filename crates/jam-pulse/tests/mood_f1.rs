@@ -9,6 +9,8 @@
 //!   named by `JAM_PULSE_FR_EVAL`). Missing: skipped loudly, or failed under
 //!   `JAM_TEST_REQUIRE_SERVICES=1` (as CI runs).
 
+#![allow(clippy::expect_used)]
+
 use std::path::PathBuf;
 
 use jam_domain::Sentiment;
