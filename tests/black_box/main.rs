@@ -11,6 +11,7 @@ mod ws;
 
 mod authz;
 mod bad_input;
+mod balancer;
 mod ballot;
 mod cluster;
 mod crowd;

@@ -272,15 +272,28 @@ impl Reply {
 
 impl Client {
     pub fn new(base: &str) -> Self {
+        Self::build(base, None)
+    }
+
+    /// A client whose connections leave from `local` (any 127.0.0.0/8 address on loopback): another
+    /// machine, as far as a balancer in front of jamd can tell.
+    pub fn from_address(base: &str, local: std::net::IpAddr) -> Self {
+        Self::build(base, Some(local))
+    }
+
+    fn build(base: &str, local: Option<std::net::IpAddr>) -> Self {
         // jamd closes an idle keep-alive connection after 5 s (actix's default). A client that kept
         // it longer (awc's default: 15 s) could reuse it just as the server closes it, and the
         // request would fail with `Disconnected` (seen in the cluster test on a loaded machine):
         // drop idle connections well before the server does.
         let connector = awc::Connector::new().conn_keep_alive(Duration::from_secs(2));
-        let http = awc::Client::builder()
+        let mut http = awc::Client::builder()
             .connector(connector)
-            .timeout(Duration::from_secs(30))
-            .finish();
+            .timeout(Duration::from_secs(30));
+        if let Some(local) = local {
+            http = http.local_address(local);
+        }
+        let http = http.finish();
         Self {
             base: base.to_owned(),
             http,
