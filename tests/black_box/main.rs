@@ -15,6 +15,7 @@ mod balancer;
 mod ballot;
 mod cluster;
 mod crowd;
+mod hardening;
 mod identity;
 mod jams;
 mod limits;

@@ -15,6 +15,7 @@
 //! - `views`: database rows to wire views.
 //! - `web_app`: the static browser app with its Content-Security-Policy.
 //! - `openapi`: the OpenAPI 3.1 document, built from the route table.
+//! - `methods`: `HEAD` for every `GET`, 405 with `Allow` for a known path's other methods.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
@@ -26,6 +27,7 @@ pub mod error;
 pub mod extract;
 pub mod live;
 pub mod login_backoff;
+pub mod methods;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;

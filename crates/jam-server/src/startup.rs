@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use jam_broker::{BrokerKind, BrokerSettings as BrokerConfig};
 use jam_protocol::Problem;
@@ -229,7 +229,7 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
             .configure(routes::operations)
             .configure(routes::api)
             .configure(web_app::routes)
-            .default_service(web::to(not_found))
+            .default_service(web::to(crate::methods::not_routed))
     })
     .workers(workers)
     // actix-http keeps a grown write buffer (up to 128 KiB) on each connection; live connections
@@ -244,17 +244,6 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
     .listen(listener)?
     .run();
     Ok(server)
-}
-
-async fn not_found() -> HttpResponse {
-    let problem = Problem {
-        kind: "about:blank".into(),
-        title: "Not found".into(),
-        status: 404,
-        detail: "no such route".into(),
-        errors: Vec::new(),
-    };
-    problem_response(StatusCode::NOT_FOUND, &problem, None)
 }
 
 /// Refuses state-changing requests from a foreign Origin (CSRF), and counts answers by class.

@@ -21,7 +21,7 @@ mod embedded {
 const NOT_APP: &[&str] = &["e2e", "node_modules", "package.json", "package-lock.json"];
 
 /// Paths that are pages of the single-page app rather than files.
-const PAGES: &[&str] = &[
+pub(crate) const PAGES: &[&str] = &[
     "/",
     "/j/{tail:.*}",
     "/console",
@@ -34,10 +34,10 @@ const PAGES: &[&str] = &[
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     for page in PAGES {
-        cfg.route(page, web::get().to(index));
+        cfg.route(page, crate::methods::get().to(index));
     }
     // Registered last: anything else that names a file of the app (the API scope matches first).
-    // Any method, so that a POST to an unknown path gets the same 404 as before rather than 405.
+    // Any method, so that another method on a page or a file gets 405 and elsewhere 404.
     cfg.route("/{path:.*}", web::route().to(asset));
 }
 
@@ -46,10 +46,13 @@ async fn index(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn asset(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
-        return missing();
-    }
     let path = req.match_info().query("path");
+    if req.method() != actix_web::http::Method::GET && req.method() != actix_web::http::Method::HEAD {
+        return match serve(&state, path) {
+            Some(_) => crate::methods::method_not_allowed(req.method().as_str(), &["GET", "HEAD"]),
+            None => crate::methods::not_routed(req).await,
+        };
+    }
     serve(&state, path).unwrap_or_else(missing)
 }
 

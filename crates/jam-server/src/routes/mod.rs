@@ -25,8 +25,10 @@ macro_rules! api_routes {
         pub fn api(cfg: &mut web::ServiceConfig) {
             cfg.service(
                 web::scope("/api/v1")
-                    $( .route($path, web::$method().to($handler)) )*
-                    .route("/openapi.json", web::get().to(openapi_json)),
+                    $( .route($path, crate::methods::$method().to($handler)) )*
+                    .route("/openapi.json", crate::methods::get().to(openapi_json))
+                    // A known path with another method: 405 with Allow; else 404.
+                    .default_service(web::to(crate::methods::not_routed)),
             );
         }
 
@@ -103,9 +105,12 @@ async fn openapi_json() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok().json(crate::openapi::document(&docs()))
 }
 
+/// The operations endpoints' paths (each `GET` and `HEAD`).
+pub const OPERATIONS: &[&str] = &["/healthz", "/readyz", "/metrics"];
+
 /// Registers `/healthz`, `/readyz`, `/metrics`.
 pub fn operations(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(ops::metrics));
+    cfg.route("/healthz", crate::methods::get().to(ops::healthz))
+        .route("/readyz", crate::methods::get().to(ops::readyz))
+        .route("/metrics", crate::methods::get().to(ops::metrics));
 }
