@@ -13,6 +13,8 @@
 //!   update in one round trip.
 //! - `m20261208_000001_join_counts`: `join_counts`, new participants per jam, client address and UTC
 //!   day, which caps how many voters one address can mint with a shared invite code.
+//! - `m20261210_000001_admission_invites`: how each audience admits participants (`code`, `invite`,
+//!   `sso`) and personal invites (`invites`, tokens stored hashed, redeemed once, revocable).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -32,6 +34,7 @@ mod m20261203_000001_tally_leaves;
 mod m20261205_000001_jam_parts_rev;
 mod m20261206_000001_vote_counters;
 mod m20261208_000001_join_counts;
+mod m20261210_000001_admission_invites;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -46,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_jam_parts_rev::Migration),
             Box::new(m20261206_000001_vote_counters::Migration),
             Box::new(m20261208_000001_join_counts::Migration),
+            Box::new(m20261210_000001_admission_invites::Migration),
         ]
     }
 }

@@ -10,8 +10,10 @@
 //! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
 //! - `ranking`: idea scores (Wilson, net, Bayesian), the ranked order with its tie-breaks, the hot score.
 //! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
+//! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
 
+pub mod admission;
 pub mod clock;
 pub mod ids;
 pub mod lifecycle;
@@ -21,6 +23,7 @@ pub mod sentiment;
 pub mod status;
 pub mod text;
 
+pub use admission::{Admission, MailStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::*;
 pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};

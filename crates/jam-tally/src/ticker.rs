@@ -429,6 +429,7 @@ mod tests {
             name: "employee".into(),
             invite_code: "ticks-code".into(),
             position: 0,
+            admission: jam_domain::Admission::Code,
         }))
         .exec_without_returning(&db)
         .await

@@ -1,5 +1,6 @@
 //! `audiences`: named groups of a jam's participants, each with its own invite code.
 
+use jam_domain::Admission;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,10 +16,13 @@ pub struct Model {
     pub invite_code: String,
     /// Display order within the jam.
     pub position: i32,
+    /// How participants join: the shared code, personal invites or single sign-on.
+    pub admission: Admission,
 }
 
 impl Model {
-    /// A new audience of `jam_id`, shown at `position` among the jam's audiences.
+    /// A new audience of `jam_id`, shown at `position` among the jam's audiences, admitting with its
+    /// shared code (see [`Model::admitting`]).
     pub fn new(jam_id: Uuid, name: String, invite_code: String, position: i32) -> Self {
         Self {
             id: Uuid::now_v7(),
@@ -26,7 +30,13 @@ impl Model {
             name,
             invite_code,
             position,
+            admission: Admission::Code,
         }
+    }
+
+    /// The same audience admitting by `admission`.
+    pub fn admitting(self, admission: Admission) -> Self {
+        Self { admission, ..self }
     }
 }
 

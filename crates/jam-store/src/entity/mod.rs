@@ -23,6 +23,7 @@ pub mod auth_sessions;
 pub mod comments;
 pub mod flags;
 pub mod ideas;
+pub mod invites;
 pub mod jams;
 pub mod join_counts;
 pub mod participants;
@@ -54,6 +55,7 @@ pub mod prelude {
     pub use super::comments::Entity as Comments;
     pub use super::flags::Entity as Flags;
     pub use super::ideas::Entity as Ideas;
+    pub use super::invites::Entity as Invites;
     pub use super::jams::Entity as Jams;
     pub use super::join_counts::Entity as JoinCounts;
     pub use super::participants::Entity as Participants;
