@@ -48,6 +48,13 @@ cluster n="3":
 bench-tally *args:
     JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-tally --example bench_tally -- {{args}}
 
+# Fairness (issue 17): a simulated 72-hour jam (10,000 voters, 2,000 ideas of hidden quality) under the
+# hot/top feed + Wilson tally, discover + exposure, and a pairwise Bradley–Terry final round: Spearman's
+# ρ of rank with post time and with quality, top-10 precision; and a timed Bradley–Terry fit (50 ideas,
+# 100,000 comparisons). Deterministic (`--seed N`); exits non-zero if a goal is missed. Markdown tables.
+bench-fairness *args:
+    cargo run --release -p jam-tally --example bench_fairness -- {{args}}
+
 # Live hub: idle memory per connection, broadcasts to 19,000 subscribers at 1/10/50 events/s, abusive
 # clients, and a 6-node cluster on PostgreSQL + Redis with a vote storm (jam-loadgen). `--small` runs
 # tiny sizes in under 2 minutes; options at the top of scripts/bench-hub.sh. Prints a markdown table.

@@ -9,12 +9,15 @@
 //!   column and its wire form in one place.
 //! - `lifecycle`: jam and session states as functions of the schedule, overrides and the time.
 //! - `ranking`: idea scores (Wilson, net, Bayesian), the ranked order with its tie-breaks, the hot score.
+//! - `fairness`: the exposure-aware score, the discover order, Bradley–Terry and its pair sampler,
+//!   Spearman's ρ (issue 17).
 //! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
 //! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
 
 pub mod admission;
 pub mod clock;
+pub mod fairness;
 pub mod ids;
 pub mod lifecycle;
 pub mod ranking;
