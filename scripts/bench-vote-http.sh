@@ -118,6 +118,8 @@ node_env=(
   JAM__RATE_LIMITS__JOIN__COUNT=60000
   JAM__RATE_LIMITS__IDEAS__COUNT=60000
   JAM__RATE_LIMITS__VOTES__COUNT=60000
+  JAM__SERVER__MAX_CONNECTIONS_PER_ADDRESS=0
+  JAM__RATE_LIMITS__CONNECTIONS__COUNT=1000000
 )
 # Every participant joins from one of a few loopback addresses: lift the cap on joins per address,
 # where the binary has it (one from before it would refuse the key as unknown).

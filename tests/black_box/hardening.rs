@@ -65,3 +65,271 @@ async fn every_get_answers_head_and_a_known_path_with_another_method_gets_405_wi
     .await
     .assert_problem(404);
 }
+
+#[actix_rt::test]
+async fn api_answers_are_not_cached_or_sniffed_and_every_answer_keeps_its_referrer_to_itself() {
+    let d = Deployment::sqlite(Utc::now());
+    d.create_admin();
+    let node = d.start().await;
+    let admin = Client::as_admin(&node.base).await;
+    for path in ["/api/v1/me", "/api/v1/jams", "/api/v1/no-such-thing"] {
+        let r = admin.get(path).await;
+        assert_eq!(r.headers.get("cache-control").unwrap(), "no-store", "{path}");
+        assert_eq!(
+            r.headers.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(r.headers.get("referrer-policy").unwrap(), "same-origin", "{path}");
+        assert!(
+            r.headers.get("strict-transport-security").is_none(),
+            "plain http: no HSTS"
+        );
+    }
+    let r = admin.get("/healthz").await;
+    assert_eq!(r.headers.get("referrer-policy").unwrap(), "same-origin");
+}
+
+#[actix_rt::test]
+async fn over_https_the_cookie_is_host_only_and_secure_and_hsts_is_sent() {
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env.push((
+        "JAM__SERVER__PUBLIC_ORIGIN".into(),
+        "https://jam.example.org".into(),
+    ));
+    // Refused at start-up: an https origin with cookies that would also travel over plain http.
+    let (ok, out) = d.run(&["serve"], None);
+    assert!(!ok && out.contains("server.secure_cookies"), "{out}");
+    d.extra_env
+        .push(("JAM__SERVER__SECURE_COOKIES".into(), "true".into()));
+    d.create_admin();
+    let node = d.start().await;
+    let mut c = node.client();
+    c.origin = Some("https://jam.example.org".into());
+    let r = c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let set = r.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set.starts_with("__Host-jam_session="), "{set}");
+    assert!(
+        set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"),
+        "{set}"
+    );
+    assert_eq!(
+        r.headers.get("strict-transport-security").unwrap(),
+        "max-age=31536000"
+    );
+    assert_eq!(c.get("/api/v1/me").await.status, 200, "the cookie signs in");
+}
+
+#[actix_rt::test]
+async fn a_signed_in_request_that_changes_something_needs_origin_or_same_origin_fetch_metadata() {
+    let d = Deployment::sqlite(Utc::now());
+    d.create_admin();
+    let node = d.start().await;
+    let admin = Client::as_admin(&node.base).await;
+    let cookie = admin.cookie().unwrap().to_owned();
+    let body = serde_json::json!({ "email": "x@example.org", "display_name": "X", "role": "executive", "password": ADMIN_PASSWORD });
+    let http = awc::Client::new();
+    let url = format!("{}/api/v1/staff", node.base);
+    for (name, value) in [
+        ("x-nothing", "1"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let mut res = http
+            .post(&url)
+            .insert_header(("cookie", cookie.clone()))
+            .insert_header((name, value))
+            .send_json(&body)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+        let text = res.body().await.unwrap();
+        assert!(String::from_utf8_lossy(&text).contains("Origin"), "{text:?}");
+    }
+    let res = http
+        .post(&url)
+        .insert_header(("cookie", cookie.clone()))
+        .insert_header(("origin", "http://127.0.0.1:8080"))
+        .send_json(&body)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "the public origin passes");
+    // Without a cookie there is nothing to ride: sign-in works from a script.
+    let res = http
+        .post(format!("{}/api/v1/auth/login", node.base))
+        .send_json(&serde_json::json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[actix_rt::test]
+async fn a_body_that_trickles_in_gets_408_and_connections_per_address_are_capped() {
+    use std::io::{Read, Write};
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env
+        .push(("JAM__SERVER__BODY_TIMEOUT_SECS".into(), "1".into()));
+    d.create_admin();
+    let node = d.start().await;
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    let status = actix_rt::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // The cap: a second node with two connections per address.
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env
+        .push(("JAM__SERVER__MAX_CONNECTIONS_PER_ADDRESS".into(), "2".into()));
+    let node = d.start().await;
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let answers = actix_rt::task::spawn_blocking(move || {
+        let mut held = Vec::new();
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            let mut buf = [0u8; 512];
+            let n = s.read(&mut buf).unwrap();
+            answers.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            held.push(s);
+        }
+        drop(held);
+        answers
+    })
+    .await
+    .unwrap();
+    assert!(answers[0].starts_with("HTTP/1.1 200") && answers[1].starts_with("HTTP/1.1 200"));
+    assert!(answers[2].starts_with("HTTP/1.1 503"), "{}", answers[2]);
+    assert!(answers[2].to_ascii_lowercase().contains("connection: close"));
+    // The held connections closed: their slots are free again.
+    let ok = eventually(std::time::Duration::from_secs(5), || async {
+        (node.client().get("/healthz").await.status == 200).then_some(())
+    })
+    .await;
+    assert!(ok.is_some());
+}
+
+#[actix_rt::test]
+async fn new_connections_per_address_are_rate_limited() {
+    use std::io::{Read, Write};
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env
+        .push(("JAM__RATE_LIMITS__CONNECTIONS__COUNT".into(), "3".into()));
+    d.extra_env
+        .push(("JAM__RATE_LIMITS__CONNECTIONS__WINDOW_SECS".into(), "3600".into()));
+    let node = d.start().await;
+    let addr = node.base.trim_start_matches("http://").to_owned();
+    let answers = actix_rt::task::spawn_blocking(move || {
+        (0..4)
+            .map(|_| {
+                let mut s = std::net::TcpStream::connect(&addr).unwrap();
+                s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                let mut text = String::new();
+                s.read_to_string(&mut text).unwrap();
+                text
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(
+        answers[..3].iter().all(|a| a.starts_with("HTTP/1.1 200")),
+        "{answers:?}"
+    );
+    assert!(answers[3].starts_with("HTTP/1.1 429"), "{}", answers[3]);
+    assert!(answers[3].to_ascii_lowercase().contains("retry-after"));
+}
+
+#[actix_rt::test]
+async fn metrics_answer_loopback_the_token_or_the_operations_listener_and_nobody_else() {
+    let mut d = Deployment::sqlite(Utc::now());
+    // The test client comes from 127.0.0.1; as a trusted proxy it forwards a remote client.
+    d.extra_env
+        .push(("JAM__SERVER__TRUSTED_PROXIES".into(), "127.0.0.1/32".into()));
+    d.extra_env
+        .push(("JAM__SERVER__METRICS_TOKEN".into(), "s3cret-metrics-token".into()));
+    d.extra_env
+        .push(("JAM__SERVER__OPS_BIND".into(), "127.0.0.1:0".into()));
+    let node = d.start().await;
+    let mut remote = node.client();
+    remote.forwarded_for = Some("203.0.113.9".into());
+    remote.get("/metrics").await.assert_problem(404);
+    assert_eq!(remote.get("/healthz").await.status, 200);
+    let http = awc::Client::new();
+    let with = |token: &'static str| {
+        http.get(format!("{}/metrics", node.base))
+            .insert_header(("x-forwarded-for", "203.0.113.9"))
+            .insert_header(("authorization", format!("Bearer {token}")))
+    };
+    assert_eq!(with("s3cret-metrics-token").send().await.unwrap().status(), 200);
+    assert_eq!(with("s3cret-metrics-tokeN").send().await.unwrap().status(), 404);
+    assert_eq!(node.client().get("/metrics").await.status, 200, "loopback itself");
+
+    let ops_port = {
+        let logs = node.logs.lock().unwrap();
+        logs.iter()
+            .find_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                v["fields"]["ops_port"].as_u64()
+            })
+            .expect("the operations listener logs its port")
+    };
+    let ops = Client::new(&format!("http://127.0.0.1:{ops_port}"));
+    let mut ops_remote = Client::new(&format!("http://127.0.0.1:{ops_port}"));
+    ops_remote.forwarded_for = Some("203.0.113.9".into());
+    assert_eq!(ops_remote.get("/metrics").await.status, 200);
+    assert_eq!(ops.get("/readyz").await.status, 200);
+    ops.get("/api/v1/openapi.json").await.assert_problem(404);
+    ops.get("/").await.assert_problem(404);
+}
+
+#[actix_rt::test]
+async fn a_login_flood_beyond_the_hashing_pool_gets_503_with_retry_after_and_no_other_failure() {
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env
+        .push(("JAM__AUTH__HASH_CONCURRENCY".into(), "1".into()));
+    d.extra_env
+        .push(("JAM__AUTH__LOGIN_FAILURES_FREE".into(), "100000".into()));
+    d.create_admin();
+    let node = d.start().await;
+    let logins = (0..40).map(|i| {
+        let mut c = node.client();
+        async move {
+            let password = if i % 2 == 0 {
+                ADMIN_PASSWORD
+            } else {
+                "wrong password here"
+            };
+            c.login(ADMIN_EMAIL, password).await
+        }
+    });
+    let answers = futures_util::future::join_all(logins).await;
+    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    for r in &answers {
+        *by_status.entry(r.status.as_u16()).or_default() += 1;
+        if r.status == 503 {
+            r.assert_problem(503);
+            assert_eq!(r.headers.get("retry-after").unwrap(), "1");
+        }
+    }
+    assert!(by_status.get(&503).copied().unwrap_or(0) > 0, "{by_status:?}");
+    assert!(
+        by_status.keys().all(|s| [200, 401, 503].contains(s)),
+        "{by_status:?}"
+    );
+    // Once the flood has passed, a sign-in goes through.
+    let mut c = node.client();
+    assert_eq!(c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 200);
+}

@@ -163,23 +163,24 @@ pub fn cleared_cookie(state: &AppState) -> Cookie<'static> {
     cookie
 }
 
-/// argon2id with the crate's recommended parameters (19 MiB, 2 passes), off the async threads.
+/// argon2id with the crate's recommended parameters (19 MiB, 2 passes), on the hashing pool
+/// (503 with Retry-After when it is full).
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
-    web::block(move || {
+    crate::hashing::run(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+    .await?
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e}")))
 }
 
-/// Checks a password against a stored hash, off the async threads. With no stored hash (unknown
-/// e-mail) it still spends the same work, so response times do not reveal which accounts exist.
+/// Checks a password against a stored hash, on the hashing pool (503 with Retry-After when it is
+/// full). With no stored hash (unknown e-mail) it still spends the same work, so response times do
+/// not reveal which accounts exist.
 pub async fn verify_password(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    web::block(move || {
+    crate::hashing::run(move || {
         let Some(stored) = stored else {
             let salt = SaltString::generate(&mut OsRng);
             let _ = Argon2::default().hash_password(password.as_bytes(), &salt);
@@ -189,7 +190,6 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
             .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
 }
 
 /// Minimum password rules for staff accounts.

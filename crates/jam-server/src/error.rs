@@ -25,6 +25,8 @@ pub enum ApiError {
     TooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("the request body did not arrive within {secs} s")]
+    BodyTimeout { secs: u64 },
     #[error("some fields are invalid")]
     Invalid(Vec<FieldError>),
     #[error("too many requests; retry in {retry_after_secs} s")]
@@ -57,6 +59,7 @@ impl ApiError {
             ApiError::Conflict(_) => "Conflict",
             ApiError::TooLarge { .. } => "Request too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::BodyTimeout { .. } => "Request timeout",
             ApiError::Invalid(_) => "Invalid fields",
             ApiError::RateLimited { .. } => "Rate limited",
             ApiError::Unavailable { .. } => "Service unavailable",
@@ -116,6 +119,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -25,6 +25,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         let limit = req
             .app_data::<web::Data<AppState>>()
             .map_or(64 * 1024, |s| s.settings.limits.max_body_bytes);
+        let timeout_secs = req
+            .app_data::<web::Data<AppState>>()
+            .map_or(10, |s| s.settings.server.body_timeout_secs);
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -50,15 +53,22 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                     "send the body as application/json".into(),
                 ));
             }
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::TooLarge { limit });
+            // A client that trickles its body holds a connection and a buffer: it gets this long.
+            let read = async {
+                let mut body = web::BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk =
+                        chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::TooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(std::time::Duration::from_secs(timeout_secs), read)
+                .await
+                .map_err(|_| ApiError::BodyTimeout { secs: timeout_secs })??;
             parse_json(&body).map(ApiJson)
         })
     }

@@ -9,7 +9,9 @@
 //! - `live`: `GET /api/v1/live`, handing sockets to the hub, and the hub's database authorizer.
 //! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
 //! - `signins`: the node's cache of sign-ins, dropped cluster-wide on sign-out through the broker.
-//! - `extract`: strict JSON bodies with problem+json errors.
+//! - `extract`: strict JSON bodies with problem+json errors (and a deadline to arrive).
+//! - `guard`: connections per address, cross-site refusals, security headers, answer counts.
+//! - `hashing`: argon2id on a pool of its own, 503 when full.
 //! - `error`: `ApiError`, one explicit status per variant.
 //! - `validate`: collects every invalid field of a request for one 422.
 //! - `views`: database rows to wire views.
@@ -25,6 +27,8 @@ pub mod client_addr;
 pub mod clock;
 pub mod error;
 pub mod extract;
+pub mod guard;
+pub mod hashing;
 pub mod live;
 pub mod login_backoff;
 pub mod methods;

@@ -31,6 +31,8 @@ pub enum Action {
     Comment,
     Vote,
     Flag,
+    /// A new connection, keyed by the client address.
+    Connect,
 }
 
 /// How many shards the key space is split into, so concurrent requests rarely share a lock.

@@ -86,6 +86,8 @@ pub struct RateLimits {
     pub votes: Rate,
     /// Flags per participant.
     pub flags: Rate,
+    /// New connections per client address (the TCP peer; a trusted proxy is not limited).
+    pub connections: Rate,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +108,16 @@ pub struct ServerSettings {
     /// Networks of the load balancers and proxies in front of jamd (comma-separated CIDRs): from
     /// these peers the client is read from `X-Forwarded-For` (see `client_addr`).
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// Seconds a client has to send a request body once its headers are in; slower gets 408.
+    pub body_timeout_secs: u64,
+    /// Open connections one client address (the TCP peer; a trusted proxy is not capped) may hold;
+    /// requests on connections beyond it get 503 and the connection is closed. 0 = no cap.
+    pub max_connections_per_address: usize,
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` only (a private address; "" = none).
+    pub ops_bind: String,
+    /// A bearer token that opens `/metrics` on the public listener too ("" = only from loopback
+    /// clients there).
+    pub metrics_token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +159,9 @@ pub struct AuthSettings {
     /// sign-out reaches every node's cache at once through the broker; this bounds how long a node
     /// that missed the notice (broker outage) could still admit it. 0 = read on every request.
     pub cache_secs: u64,
+    /// Passwords hashed or checked at once (argon2id, 19 MiB each); more wait, and beyond twice as
+    /// many sign-ins get 503 with Retry-After. 0 = one per core.
+    pub hash_concurrency: usize,
     /// Failed sign-ins per e-mail address before it must wait (see `login_backoff`).
     pub login_failures_free: u32,
     /// The first wait after those, in seconds; each further failure doubles it.
@@ -322,7 +337,17 @@ impl Settings {
             .try_deserialize()
             .map_err(|e| SettingsError(e.to_string()))?;
         settings.validate()?;
-        Ok(settings)
+        Ok(settings.normalized())
+    }
+
+    /// Over https the session cookie is a `__Host-` cookie: Secure, path `/`, no Domain, so a
+    /// sibling subdomain or a plain-http page cannot set or shadow it.
+    fn normalized(mut self) -> Self {
+        if self.server.public_origin.starts_with("https://") && !self.auth.cookie_name.starts_with("__Host-")
+        {
+            self.auth.cookie_name = format!("__Host-{}", self.auth.cookie_name);
+        }
+        self
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
@@ -334,6 +359,12 @@ impl Settings {
             return fail(
                 "server.public_origin",
                 "must be scheme://host[:port] without a trailing slash",
+            );
+        }
+        if self.server.public_origin.starts_with("https://") && !self.server.secure_cookies {
+            return fail(
+                "server.secure_cookies",
+                "must be true when server.public_origin is https",
             );
         }
         let url = self.database.url.expose();
@@ -405,6 +436,7 @@ impl Settings {
             ("comments", r.comments),
             ("votes", r.votes),
             ("flags", r.flags),
+            ("connections", r.connections),
         ] {
             if rate.window_secs == 0 {
                 return Err(SettingsError(format!(
@@ -517,6 +549,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("broker.kind") || err.contains("kafka"), "{err}");
+    }
+
+    #[test]
+    fn an_https_origin_needs_secure_cookies_and_names_the_cookie_host_only() {
+        let err = load(&[("JAM__SERVER__PUBLIC_ORIGIN", "https://jam.example.org")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.secure_cookies"), "{err}");
+        let s = load(
+            &[
+                ("JAM__SERVER__PUBLIC_ORIGIN", "https://jam.example.org"),
+                ("JAM__SERVER__SECURE_COOKIES", "true"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.auth.cookie_name, "__Host-jam_session");
+        assert_eq!(load(&[], None).unwrap().auth.cookie_name, "jam_session");
     }
 
     #[test]

@@ -5,18 +5,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode, header};
-use actix_web::middleware::{Next, from_fn};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use jam_broker::{BrokerKind, BrokerSettings as BrokerConfig};
-use jam_protocol::Problem;
 use jam_store::DbSettings;
 use sea_orm::DatabaseConnection;
 
-use crate::error::problem_response;
 use crate::metrics::Metrics;
 use crate::settings::{BrokerKindSetting, Settings};
 use crate::state::AppState;
@@ -68,6 +64,19 @@ impl Application {
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
         let port = listener.local_addr()?.port();
+        let ops_listener = match settings.server.ops_bind.as_str() {
+            "" => None,
+            addr => Some(
+                TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on {addr} (server.ops_bind)"))?,
+            ),
+        };
+        let ops_port = ops_listener
+            .as_ref()
+            .map(|l| l.local_addr())
+            .transpose()?
+            .map(|a| a.port());
+        crate::hashing::init(settings.auth.hash_concurrency);
 
         let votes = jam_store::vote_writer::VoteWriter::start(
             db.clone(),
@@ -112,7 +121,10 @@ impl Application {
             jams: Arc::default(),
             signins,
         };
-        let server = http_server(state.clone(), listener)?;
+        let server = http_server(state.clone(), listener, ops_listener)?;
+        if let Some(ops_port) = ops_port {
+            tracing::info!(ops_port, "operations endpoints listening");
+        }
         Ok(Self { port, server, state })
     }
 
@@ -207,16 +219,26 @@ async fn shutdown_signal() {
     let _ = interrupt.await;
 }
 
-fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server> {
+fn http_server(
+    state: AppState,
+    listener: TcpListener,
+    ops_listener: Option<TcpListener>,
+) -> anyhow::Result<Server> {
     let workers = match state.settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
     let shutdown = state.settings.server.shutdown_timeout_secs;
+    let connections =
+        crate::guard::Connections::new(&state.settings, state.limiter.clone(), state.clock.clone());
+    let ops = web::Data::new(crate::guard::OpsListener(
+        ops_listener.as_ref().and_then(|l| l.local_addr().ok()),
+    ));
     let data = web::Data::new(state);
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(ops.clone())
             .app_data(
                 web::QueryConfig::default()
                     .error_handler(|err, _| crate::error::ApiError::invalid("query", err.to_string()).into()),
@@ -225,11 +247,18 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
                 web::PathConfig::default()
                     .error_handler(|_, _| crate::error::ApiError::not_found("resource").into()),
             )
-            .wrap(from_fn(guard_and_count))
+            .wrap(from_fn(crate::guard::guard))
             .configure(routes::operations)
             .configure(routes::api)
             .configure(web_app::routes)
             .default_service(web::to(crate::methods::not_routed))
+    })
+    .on_connect(move |io, extensions| {
+        if let Some(tcp) = io.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Ok(peer) = tcp.peer_addr()
+        {
+            connections.opened(peer.ip(), extensions);
+        }
     })
     .workers(workers)
     // actix-http keeps a grown write buffer (up to 128 KiB) on each connection; live connections
@@ -241,44 +270,9 @@ fn http_server(state: AppState, listener: TcpListener) -> anyhow::Result<Server>
     // Signals are handled in `run_until_stopped`, so live connections are told to go elsewhere first.
     .disable_signals()
     .shutdown_timeout(shutdown)
-    .listen(listener)?
-    .run();
-    Ok(server)
-}
-
-/// Refuses state-changing requests from a foreign Origin (CSRF), and counts answers by class.
-async fn guard_and_count(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if let Some(state) = &state
-        && changes_state
-        && let Some(origin) = req.headers().get(header::ORIGIN)
-        && origin.as_bytes() != state.settings.server.public_origin.as_bytes()
-    {
-        let problem = Problem {
-            kind: "about:blank".into(),
-            title: "Not allowed".into(),
-            status: 403,
-            detail: "requests from this origin are not allowed".into(),
-            errors: Vec::new(),
-        };
-        Metrics::inc(&state.metrics.http_requests);
-        Metrics::inc(&state.metrics.http_errors_4xx);
-        let response = problem_response(StatusCode::FORBIDDEN, &problem, None);
-        return Ok(req.into_response(response).map_into_right_body());
+    .listen(listener)?;
+    if let Some(ops) = ops_listener {
+        server = server.listen(ops)?;
     }
-    let response = next.call(req).await?;
-    if let Some(state) = &state {
-        Metrics::inc(&state.metrics.http_requests);
-        let status = response.status();
-        if status.is_server_error() {
-            Metrics::inc(&state.metrics.http_errors_5xx);
-        } else if status.is_client_error() {
-            Metrics::inc(&state.metrics.http_errors_4xx);
-        }
-    }
-    Ok(response.map_into_left_body())
+    Ok(server.run())
 }
