@@ -6,6 +6,8 @@
 #            jam-store's `bench_search` example.
 #   similar: similar-ideas p50/p99 on the same seeded databases (goal p99 ≤ 50 ms), run by the same
 #            example (`--sections similar`).
+#   themes:  100,000 ideas clustered in process, time and peak RSS (goal <= 60 s, <= 500 MiB),
+#            jam-pulse's `bench_themes` example.
 #   mood:    scoring per post (p50/p99, goal p99 ≤ 1 ms), jam-pulse's `bench_mood` example.
 # Sections are appended here by the features that own them (themes: see below).
 #
@@ -47,6 +49,14 @@ if ((${#search_sections[@]})); then
 fi
 
 # ---- further sections below (themes, ...) ----
+
+# ---- themes (jam-pulse/examples/bench_themes.rs) ----
+# 100,000 planted ideas (8 topics x English and French, with noise) clustered in process, from
+# nothing and continuing the first run's themes (what the themes job does): wall time, peak RSS
+# (VmHWM, the whole process) and the adjusted Rand index. Goal: <= 60 s and <= 500 MiB per run.
+if wanted themes; then
+  cargo run --release -q -p jam-pulse --example bench_themes -- $small
+fi
 
 # ---- mood (jam-pulse/examples/bench_mood.rs) ----
 # Scoring per post as the server does it at write time (language detected, then the analyser), over
