@@ -175,6 +175,24 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             MEMBERS_READ,
         ),
         (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/duplicates"),
+            Value::Null,
+            STAFF_RUNS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{open}/tags"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{open}/similar?title=bikes"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
             Method::POST,
             format!("/api/v1/sessions/{open}/ideas"),
             json!({ "title": "Another", "body": "Idea" }),

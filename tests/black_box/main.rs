@@ -30,4 +30,5 @@ mod proxies;
 mod redis_restart;
 mod results;
 mod schedule;
+mod search;
 mod tally;

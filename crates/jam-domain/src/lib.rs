@@ -14,6 +14,8 @@
 //! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
 //! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
+//! - `terms`: the text analysis of search and similar ideas (words, English and French stems, folded
+//!   accents, tag keys, the stored form and the similarity of two ideas).
 
 pub mod admission;
 pub mod clock;
@@ -24,6 +26,7 @@ pub mod ranking;
 pub mod roles;
 pub mod sentiment;
 pub mod status;
+pub mod terms;
 pub mod text;
 
 pub use admission::{Admission, MailStatus};

@@ -6,6 +6,8 @@ pub use jam_domain::{ItemStatus, JamState, Role, SessionState, VoteValue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};
+
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]

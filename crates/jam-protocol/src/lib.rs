@@ -4,10 +4,12 @@
 //! Layout:
 //! - `problem`: RFC 9457 problem details, the body of every error.
 //! - `api`: HTTP request and response bodies.
+//! - `search`: bodies of search, similar ideas and likely duplicates (re-exported by `api`).
 //! - `live`: live protocol frames and event payloads.
 
 pub mod api;
 pub mod live;
 pub mod problem;
+pub mod search;
 
 pub use problem::Problem;

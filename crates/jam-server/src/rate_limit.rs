@@ -31,6 +31,10 @@ pub enum Action {
     Comment,
     Vote,
     Flag,
+    /// A search, keyed by the person searching.
+    Search,
+    /// A similar-ideas lookup (the idea form asks while someone types), keyed by the person.
+    Similar,
     /// A new connection, keyed by the client address.
     Connect,
 }

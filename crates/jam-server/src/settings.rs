@@ -30,6 +30,7 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub votes: VoteSettings,
     pub tally: TallySettings,
+    pub search: SearchSettings,
 }
 
 /// Live tallies (see `jam_tally::ticker`).
@@ -56,6 +57,30 @@ pub struct VoteSettings {
     /// Milliseconds a vote may wait for its answer (queue plus commit): once the votes answered last
     /// waited longer, new votes get 503 with Retry-After until the queue drains. 0 = no budget.
     pub wait_budget_ms: u64,
+}
+
+/// Full-text search and similar ideas (see `routes::search`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// Most words in a search query; more answer 422. At least 1.
+    pub max_words: usize,
+    /// Searches per person (participant or staff account), per node.
+    pub rate: Rate,
+    /// Similar-idea lookups per person, per node.
+    pub similar_rate: Rate,
+    /// Lowest score in [0, 1] of an idea offered as similar.
+    pub similar_min_score: f64,
+    /// Most similar ideas offered (1 to 20).
+    pub similar_max: usize,
+    /// Newest visible ideas of a jam compared with their session for likely duplicates (1 to 1000).
+    pub duplicates_recent: u64,
+    /// Lowest score in [0, 1] of a likely duplicate pair.
+    pub duplicates_min_score: f64,
+    /// Most pairs listed.
+    pub duplicates_max: usize,
+    /// Tags listed by `GET /sessions/{id}/tags` without `limit`.
+    pub tags_default: u32,
 }
 
 /// Community moderation.
@@ -426,6 +451,29 @@ impl Settings {
         }
         if !(1..=jam_store::vote_writer::WRITERS_LIMIT).contains(&self.votes.postgres_writers) {
             return fail("votes.postgres_writers", "must be between 1 and 64");
+        }
+        let q = &self.search;
+        if q.max_words == 0 {
+            return fail("search.max_words", "must be at least 1");
+        }
+        if !(1..=20).contains(&q.similar_max) {
+            return fail("search.similar_max", "must be between 1 and 20");
+        }
+        if !(1..=1000).contains(&q.duplicates_recent) {
+            return fail("search.duplicates_recent", "must be between 1 and 1000");
+        }
+        for (key, score) in [
+            ("search.similar_min_score", q.similar_min_score),
+            ("search.duplicates_min_score", q.duplicates_min_score),
+        ] {
+            if !(0.0..=1.0).contains(&score) {
+                return fail(key, "must be between 0 and 1");
+            }
+        }
+        for (key, rate) in [("search.rate", q.rate), ("search.similar_rate", q.similar_rate)] {
+            if rate.window_secs == 0 {
+                return fail(key, "window_secs must be at least 1");
+            }
         }
         let r = &self.rate_limits;
         for (key, rate) in [

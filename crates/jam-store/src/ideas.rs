@@ -1,4 +1,4 @@
-//! Ideas: posting, editing, fetching, the three feed orders with keyset cursors, and word search.
+//! Ideas: posting, editing, fetching, the three feed orders with keyset cursors (search is `search`).
 //!
 //! Pages are keyset pages, so ideas posted while someone pages never shift later pages:
 //! - `new`: newest first by id (UUIDv7, so by posting time); the cursor is the last id.
@@ -14,16 +14,13 @@
 //! In `top` and `hot` an idea whose votes change between two pages may move across the cursor
 //! (shown twice or not at all): a live ranking cannot hold still, and the feed refreshes on tally events.
 //! New ideas never do: in `new` and `hot` they sort before every cursor, in `top` their net is 0.
-//!
-//! Search matches every word of the query (lower-cased in Rust, as `search_text` was when written)
-//! with `LIKE '%word%' ESCAPE '\'`, so both backends answer alike and `%`, `_`, `\` are literal.
 
 use std::cmp::Ordering;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jam_domain::ItemStatus;
 use jam_domain::ranking::hot_score;
-use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -269,64 +266,6 @@ async fn hot_page(
     Ok(found)
 }
 
-/// Escapes `\`, `%` and `_` so a word matches literally under `LIKE … ESCAPE '\'`.
-pub fn like_literal(word: &str) -> String {
-    let mut out = String::with_capacity(word.len() + 2);
-    for c in word.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The words of a query as they are matched: lower-cased, split on whitespace, without repeats.
-pub fn query_words(q: &str) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    for w in q.to_lowercase().split_whitespace() {
-        if !words.iter().any(|x| x == w) {
-            words.push(w.to_owned());
-        }
-    }
-    words
-}
-
-/// Ideas of a jam whose title, body or tags contain every word, newest first, after the id `after`.
-pub async fn search(
-    db: &impl ConnectionTrait,
-    jam_id: Uuid,
-    viewer: Viewer,
-    words: &[String],
-    after: Option<Uuid>,
-    limit: u64,
-) -> Result<(Vec<ideas::Model>, Option<Uuid>), StoreError> {
-    let mut q = ideas::Entity::find()
-        .filter(ideas::Column::JamId.eq(jam_id))
-        .filter(viewer.listable(ideas::Column::Status, ideas::Column::AuthorId));
-    for w in words {
-        q = q.filter(
-            Expr::col(ideas::Column::SearchText)
-                .like(LikeExpr::new(format!("%{}%", like_literal(w))).escape('\\')),
-        );
-    }
-    if let Some(after) = after {
-        q = q.filter(ideas::Column::Id.lt(after));
-    }
-    let mut items = q
-        .order_by_desc(ideas::Column::Id)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
-    let next = if items.len() as u64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|i| i.id)
-    } else {
-        None
-    };
-    Ok((items, next))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -361,11 +300,5 @@ mod tests {
             let by_key = hot_key(a.0, a.1, a.2) > hot_key(b.0, b.1, b.2);
             assert_eq!(by_score, by_key);
         }
-    }
-
-    #[test]
-    fn like_metacharacters_are_escaped() {
-        assert_eq!(like_literal(r"50%_a\b"), r"50\%\_a\\b");
-        assert_eq!(query_words("  Solar  solar PANELS "), vec!["solar", "panels"]);
     }
 }

@@ -8,13 +8,15 @@
 //! - `audit`: the audit log (who did what, when), written in the change's own transaction.
 //! - `auth`: sign-ins keyed by the hash of their cookie token, shared by every node.
 //! - `comments`: threaded replies on an idea; counted on the idea in the same transaction.
-//! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors, word search.
+//! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors.
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
 //! - `join_caps`: the cap on new participants per jam, client address and UTC day, counted in the
 //!   database so every node enforces the same cap.
 //! - `moderation`: flags and the hide threshold, the moderation queue, hide/restore/remove, and
 //!   merging a duplicate idea with its votes carried over once per voter.
 //! - `participants`: people who joined a jam with an invite code.
+//! - `search`: full-text search (SQLite FTS5, PostgreSQL `tsvector`) with facets and keyset pages,
+//!   similar ideas, likely duplicate pairs and a session's top tags.
 //! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
 //! - `staff`: staff accounts.
 //! - `tally`: what the tally reads (ideas, vote counts, the sorted vote set in chunks), curation
@@ -43,6 +45,7 @@ pub mod join_caps;
 pub mod moderation;
 pub mod participants;
 pub mod schedule;
+pub mod search;
 pub mod staff;
 pub mod tally;
 pub mod tally_dirty;

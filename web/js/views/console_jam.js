@@ -10,6 +10,7 @@ import { navigate } from '../router.js';
 import { page, errorBox, errorPage, paths, stateBadge, busy } from './common.js';
 import { dateField, showFieldErrors } from './console.js';
 import { barChart, lineChart } from './charts.js';
+import { mergePicker, duplicatesList } from './similar.js';
 
 const STATS_EVERY = 5000;
 
@@ -188,22 +189,11 @@ export async function consoleJamView({ slug }) {
       });
       return b;
     });
-    let merge = null;
-    if (item.kind === 'idea') {
-      const id = `merge-${item.id}`;
-      const input = h('input', { id, type: 'text', placeholder: t('merge_into_placeholder'), size: 38 });
-      const b = h('button', { type: 'submit' }, t('merge'));
-      merge = h('form', { class: 'inline-form' }, h('label', { for: id }, t('merge_into')), input, b);
-      merge.addEventListener('submit', async (e) => {
-        e.preventDefault();
-        busy(b, true);
-        try {
-          const r = await api.post(`/ideas/${item.id}/merge`, { into: input.value.trim() });
-          announce(t('merged', { moved: r.votes_moved, kept: r.votes_kept }));
-          await loadQueue();
-        } catch (err) { merge.append(errorBox(err)); busy(b, false); }
-      });
-    }
+    // The merge target is found by its title (a search of the jam), not pasted as an id.
+    const merge = item.kind === 'idea' ? mergePicker(slug, item, async (r) => {
+      announce(t('merged', { moved: r.votes_moved, kept: r.votes_kept }));
+      await loadQueue();
+    }) : null;
     const li = h('li', { class: 'card mod-item' },
       h('p', {}, h('strong', {}, item.title || t('comment')), ' ', status, ' · ',
         t('flags_count', { count: item.flags, total: item.flags_total })),
@@ -281,6 +271,10 @@ export async function consoleJamView({ slug }) {
   paint();
   await Promise.all([loadStats(), loadQueue(), loadShortlist()]);
   const refreshQueue = h('button', { type: 'button' }, t('refresh'));
+  const duplicates = duplicatesList(slug, async (r) => {
+    announce(t('merged', { moved: r.votes_moved, kept: r.votes_kept }));
+    await loadQueue();
+  });
   refreshQueue.addEventListener('click', loadQueue);
 
   const nav = h('nav', { class: 'toc', 'aria-label': t('sections') }, h('ul', {},
@@ -307,7 +301,7 @@ export async function consoleJamView({ slug }) {
     section('audiences', h('p', { class: 'muted' }, t('invite_links_hint')), audiences),
     section('announcements', annForm),
     section('dashboard', dash),
-    section('moderation', refreshQueue, queue),
+    section('moderation', refreshQueue, queue, duplicates.el),
     section('shortlist', shortlist));
   return { el, title: jam.title, destroy() { stopJam(); clearInterval(statsTimer); } };
 }

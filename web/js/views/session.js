@@ -8,6 +8,7 @@ import { api, me, enc, qs, ApiError } from '../api.js';
 import { subscribe } from '../live.js';
 import { page, errorPage, errorBox, paths, stateBadge, busy, skewFrom } from './common.js';
 import { ideaCard } from './idea_card.js';
+import { similarHint } from './similar.js';
 
 const PAGE = 50;
 const SORTS = ['hot', 'top', 'new'];
@@ -187,10 +188,12 @@ export async function sessionView({ slug, id }, query) {
   const title = field({ id: 'idea-title', label: t('idea_title'), required: true, attrs: { maxlength: 200 } });
   const body = field({ id: 'idea-body', label: t('idea_body'), multiline: true, required: true });
   const tags = field({ id: 'idea-tags', label: t('idea_tags'), hint: t('idea_tags_hint') });
+  // Likely duplicates of the draft, while it is typed.
+  const similar = similarHint(slug, id, title.input, body.input);
   const submit = h('button', { type: 'submit', class: 'primary' }, t('post_idea'));
   const formStatus = h('div');
   const form = h('form', { class: 'card form', novalidate: true, 'aria-labelledby': 'post-title' },
-    h('h2', { id: 'post-title' }, t('post_idea_title')), title.wrap, body.wrap, tags.wrap, formStatus, submit);
+    h('h2', { id: 'post-title' }, t('post_idea_title')), title.wrap, body.wrap, similar.el, tags.wrap, formStatus, submit);
   const closedNote = h('p', { class: 'alert', dataset: { role: 'closed-note' } }, t('session_closed_note'));
   const fields = { title, body, tags };
   form.addEventListener('submit', async (e) => {
@@ -211,6 +214,7 @@ export async function sessionView({ slug, id }, query) {
       pending.delete(idea.id);
       addCard(idea, 'start');
       form.reset();
+      similar.clear();
       announce(t('idea_posted'));
     } catch (err) {
       let focused = false;

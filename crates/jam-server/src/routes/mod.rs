@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod ops;
 pub mod participation;
 pub mod results;
+pub mod search;
 
 /// `METHOD "path" => handler, status, "summary", "who" [, query [..]] [, req Type] [, res Type | , page Item];`
 macro_rules! api_routes {
@@ -70,7 +71,10 @@ api_routes! {
 
     get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code", query ["code"], res WelcomeView;
     post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie. A browser signed in to the jam gets its participant back (200); new participants per address and day are capped (429)", "anyone", req JoinRequest, res Me;
-    get "/jams/{slug}/search" => participation::search, 200, "Ideas matching every word in title, body or tags", "members", query ["q", "cursor", "limit"], page IdeaView;
+    get "/jams/{slug}/search" => search::search, 200, "Ideas matching every word (English and French stems, accents folded) in title, body or tags, by relevance or newest; facets session, tag, audience, and status for staff; participants get visible ideas only; at most search.max_words words; rate-limited per caller", "members", query ["q", "session", "tag", "audience", "status", "sort", "cursor", "limit"], page IdeaView;
+    get "/jams/{slug}/duplicates" => search::duplicates, 200, "Likely duplicate pairs among the jam's newest visible ideas (search.duplicates_recent), best first", "facilitator, admin", page DuplicatePair;
+    get "/sessions/{id}/tags" => search::session_tags, 200, "The session's most used tags on visible ideas, with counts, most used first", "members", query ["limit"], page TagCount;
+    get "/sessions/{id}/similar" => search::similar, 200, "Up to search.similar_max visible ideas of the session like this title and body, with a score in [0, 1]; rate-limited per caller", "members", query ["title", "body", "except"], page SimilarIdea;
     post "/sessions/{id}/ideas" => participation::create_idea, 201, "Posts an idea", "participant (session open)", req CreateIdeaRequest, res IdeaView;
     get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote", "members", query ["sort", "cursor", "limit"], page IdeaView;
     get "/ideas/{id}" => participation::get_idea, 200, "An idea with counts", "members", res IdeaView;

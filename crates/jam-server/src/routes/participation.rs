@@ -1,5 +1,5 @@
-//! Participation: the welcome page and joining with an invite code; ideas (post, edit, feeds,
-//! search), threaded comments and votes. Each handler: checks (auth, membership, role, fields, the
+//! Participation: the welcome page and joining with an invite code; ideas (post, edit, feeds),
+//! threaded comments and votes (search is `routes::search`). Each handler: checks (auth, membership, role, fields, the
 //! session open at this moment) → storage in one transaction → publish live events → response.
 //!
 //! Who may do what (`shared/spec/api.md`): reads are for members (staff, and participants of the
@@ -73,7 +73,7 @@ fn session_of(jam: &JamFull, id: Uuid) -> ApiResult<&sessions::Model> {
 }
 
 /// A session the caller may read, with its jam.
-async fn load_session(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(JamFull, Uuid)> {
+pub(super) async fn load_session(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(JamFull, Uuid)> {
     let id = parse_id(raw, "session")?;
     let session = jam_store::ideas::session(&state.db, id)
         .await?
@@ -324,7 +324,7 @@ fn check_idea(
 }
 
 /// Wire views of ideas: authors in one query, the caller's own votes in another.
-async fn idea_views(
+pub(super) async fn idea_views(
     state: &AppState,
     jam: &JamFull,
     caller: &Caller,
@@ -505,53 +505,6 @@ pub async fn patch_idea(
     )
     .await;
     Ok(HttpResponse::Ok().json(view))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SearchQuery {
-    pub q: String,
-    pub cursor: Option<String>,
-    pub limit: Option<i64>,
-}
-
-pub async fn search(
-    state: web::Data<AppState>,
-    caller: Caller,
-    slug: web::Path<String>,
-    query: web::Query<SearchQuery>,
-) -> ApiResult<HttpResponse> {
-    let jam = jam_by_slug(&state, &slug).await?;
-    require_member(&caller, &jam, "jam")?;
-    let mut check = Check::default();
-    check.text(
-        "q",
-        &query.q,
-        1,
-        state.settings.limits.search_query_max,
-        Lines::Single,
-    );
-    check.done()?;
-    let page = PageQuery {
-        cursor: query.cursor.clone(),
-        limit: query.limit,
-    };
-    let limit = page.limit(&state, 20)?;
-    let words = jam_store::ideas::query_words(&query.q);
-    let (found, next) = jam_store::ideas::search(
-        &state.db,
-        jam.jam.id,
-        viewer(&caller),
-        &words,
-        page.cursor_uuid()?,
-        limit,
-    )
-    .await?;
-    let items = idea_views(&state, &jam, &caller, &found).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: next.map(|id| id.to_string()),
-    }))
 }
 
 // ---- comments ----

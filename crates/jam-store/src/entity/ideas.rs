@@ -18,7 +18,8 @@ pub struct Model {
     /// JSON array of strings.
     #[sea_orm(column_type = "Text")]
     pub tags: String,
-    /// Lowercased title, body and tags, searched with `LIKE` on both backends.
+    /// The analysed terms of title, body and tags (`jam_domain::terms::stored_text`), indexed by
+    /// SQLite's `ideas_fts` and PostgreSQL's `search_tsv` (see `crate::search`).
     #[sea_orm(column_type = "Text")]
     pub search_text: String,
     pub status: ItemStatus,
@@ -85,9 +86,9 @@ pub fn tags_json(tags: &[String]) -> String {
     serde_json::Value::from(tags.to_vec()).to_string()
 }
 
-/// The `search_text` column: lower-cased title, body and tags.
+/// The `search_text` column: the analysed terms of title, body and tags.
 pub fn search_text(title: &str, body: &str, tags: &[String]) -> String {
-    format!("{title} {body} {}", tags.join(" ")).to_lowercase()
+    jam_domain::terms::stored_text(title, body, tags)
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
