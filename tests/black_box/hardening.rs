@@ -333,3 +333,118 @@ async fn a_login_flood_beyond_the_hashing_pool_gets_503_with_retry_after_and_no_
     let mut c = node.client();
     assert_eq!(c.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 200);
 }
+
+#[actix_rt::test]
+async fn a_web_dir_serves_only_the_apps_file_types_and_nothing_outside_it() {
+    let mut d = Deployment::sqlite(Utc::now());
+    let web = d.dir.path().join("web");
+    std::fs::create_dir_all(web.join("js")).unwrap();
+    std::fs::write(web.join("index.html"), "<!doctype html><title>jam</title>").unwrap();
+    std::fs::write(web.join("js/app.js"), "export {}").unwrap();
+    std::fs::write(web.join("openjam.db"), "SQLite format 3 with password hashes").unwrap();
+    std::fs::write(web.join("production.toml"), "secret = 1").unwrap();
+    std::fs::write(d.dir.path().join("outside.txt"), "not the app's").unwrap();
+    std::os::unix::fs::symlink(d.dir.path().join("outside.txt"), web.join("linked.txt")).unwrap();
+    d.extra_env
+        .push(("JAM__SERVER__WEB_DIR".into(), web.display().to_string()));
+    let node = d.start().await;
+    let c = node.client();
+    assert_eq!(c.get_text("/").await.0, 200);
+    assert_eq!(c.get_text("/js/app.js").await.0, 200);
+    for path in ["/openjam.db", "/production.toml", "/linked.txt", "/jam.db"] {
+        c.get(path).await.assert_problem(404);
+    }
+}
+
+#[actix_rt::test]
+async fn a_one_line_text_with_a_direction_override_or_a_zero_width_space_is_refused() {
+    let d = Deployment::sqlite(Utc::now());
+    d.create_admin();
+    let node = d.start().await;
+    let admin = Client::as_admin(&node.base).await;
+    for name in ["Ada\u{202E}nimda", "Ad\u{200B}a"] {
+        let r = admin
+            .post("/api/v1/staff", serde_json::json!({ "email": "x@example.org", "display_name": name, "role": "executive", "password": ADMIN_PASSWORD }))
+            .await;
+        r.assert_problem(422);
+        assert_eq!(r.body["errors"][0]["field"], "display_name", "{}", r.body);
+    }
+}
+
+#[actix_rt::test]
+async fn executives_see_jams_without_their_invite_codes() {
+    let d = Deployment::sqlite(Utc::now());
+    d.create_admin();
+    let node = d.start().await;
+    let fac = Client::as_new_staff(&node.base, "facilitator").await;
+    let now = Utc::now();
+    let r = fac
+        .post(
+            "/api/v1/jams",
+            jam_body("exec-view", now, now + chrono::Duration::days(3)),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["audiences"][1]["invite_code"].is_string());
+    let exec = Client::as_new_staff(&node.base, "executive").await;
+    for path in ["/api/v1/jams/exec-view", "/api/v1/jams"] {
+        let r = exec.get(path).await;
+        assert_eq!(r.status, 200);
+        let text = r.body.to_string();
+        assert!(
+            !text.contains("client-code-2026") && !text.contains("join_path\":\"/j/"),
+            "{path}: {text}"
+        );
+    }
+}
+
+#[test]
+fn password_bearing_requests_do_not_show_the_password_in_debug_output() {
+    let login: jam_protocol::api::LoginRequest =
+        serde_json::from_str(r#"{"email":"a@example.org","password":"hunter2hunter2"}"#).unwrap();
+    let staff: jam_protocol::api::CreateStaffRequest = serde_json::from_str(
+        r#"{"email":"a@example.org","display_name":"A","role":"admin","password":"hunter2hunter2"}"#,
+    )
+    .unwrap();
+    for shown in [format!("{login:?}"), format!("{staff:?}")] {
+        assert!(
+            !shown.contains("hunter2") && shown.contains("a@example.org"),
+            "{shown}"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn one_sign_in_holds_at_most_its_share_of_live_sockets_then_gets_1013() {
+    use crate::ws::LiveClient;
+    let mut d = Deployment::sqlite(Utc::now());
+    d.extra_env
+        .push(("JAM__LIVE__MAX_CONNECTIONS_PER_SIGN_IN".into(), "2".into()));
+    d.extra_env
+        .push(("JAM__SERVER__PUBLIC_ORIGIN".into(), crate::ws::ORIGIN.into()));
+    d.create_admin();
+    let node = d.start().await;
+    let admin = Client::as_admin(&node.base).await;
+    let mut first = LiveClient::connect(&admin).await;
+    let _second = LiveClient::connect(&admin).await;
+    let mut third = LiveClient::connect(&admin).await;
+    assert_eq!(third.next().await, Err(Some(1013)));
+    // The others stay, and another sign-in has its own share.
+    first.send(serde_json::json!({ "type": "ping", "id": "p" })).await;
+    assert_eq!(first.next().await.unwrap()["type"], "pong");
+    let other = Client::as_admin(&node.base).await;
+    let mut theirs = LiveClient::connect(&other).await;
+    theirs
+        .send(serde_json::json!({ "type": "ping", "id": "q" }))
+        .await;
+    assert_eq!(theirs.next().await.unwrap()["type"], "pong");
+    // A seat comes back when a socket closes.
+    drop(first);
+    let again = eventually(std::time::Duration::from_secs(10), || async {
+        let mut c = LiveClient::connect(&admin).await;
+        c.send(serde_json::json!({ "type": "ping", "id": "r" })).await;
+        c.next().await.ok().filter(|m| m["type"] == "pong")
+    })
+    .await;
+    assert!(again.is_some());
+}

@@ -74,7 +74,30 @@ pub fn check_text(field: &str, value: &str, bounds: Bounds, lines: Lines) -> Res
     if value.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(FieldError::new(field, "must not contain control characters"));
     }
+    if lines == Lines::Single && value.chars().any(is_invisible_control) {
+        return Err(FieldError::new(
+            field,
+            "must not contain direction overrides or invisible characters",
+        ));
+    }
     Ok(())
+}
+
+/// Bidirectional controls (which can make a name or a title read backwards, `\u{202E}`) and
+/// invisible characters that make two lines look alike (zero-width space, word joiner, byte order
+/// mark). Zero-width joiners (U+200C, U+200D) stay: emoji sequences and Persian need them.
+fn is_invisible_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// A jam's URL name: 3–64 characters of `a-z`, `0-9` and inner `-`.
@@ -217,6 +240,21 @@ mod tests {
         assert!(check_text("t", "line\r\n\tline", b, Lines::Multi).is_ok());
         assert!(check_text("t", "   ", b, Lines::Single).is_err());
         assert!(check_text("t", "", Bounds::new(0, 5), Lines::Multi).is_ok());
+    }
+
+    #[test]
+    fn single_line_text_refuses_direction_overrides_and_zero_width_spaces() {
+        let one = Bounds::new(1, 50);
+        for bad in ["evil\u{202E}gnp.exe", "a\u{200B}b", "\u{2067}x", "\u{FEFF}name"] {
+            assert!(check_text("t", bad, one, Lines::Single).is_err(), "{bad:?}");
+            assert!(
+                check_text("t", bad, one, Lines::Multi).is_ok(),
+                "{bad:?} in a body"
+            );
+        }
+        // Joiners stay: emoji sequences and Persian need them.
+        assert!(check_text("t", "family \u{1F468}\u{200D}\u{1F469}", one, Lines::Single).is_ok());
+        assert!(check_text("t", "\u{0645}\u{06CC}\u{200C}\u{062E}", one, Lines::Single).is_ok());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::backlog::Backlog;
 use crate::fanout::Fanout;
 use crate::outbox::Outbox;
 use crate::registry::{Registry, Sub};
+use crate::seats::Seats;
 use crate::settings::HubSettings;
 use crate::stats::Counters;
 use crate::topic::{ControlSink, TopicAuthorizer};
@@ -45,6 +46,8 @@ pub(crate) struct Core {
     ended: Notify,
     /// Where `control:` broadcasts go (set once by the node at start-up; none: they are dropped).
     pub(crate) control: OnceLock<Arc<dyn ControlSink>>,
+    /// Open connections per sign-in, capped at `HubSettings::max_connections_per_sign_in`.
+    pub(crate) seats: Arc<Seats>,
 }
 
 impl Core {
@@ -78,6 +81,7 @@ impl Core {
             next_id: AtomicU64::new(1),
             ended: Notify::new(),
             control: OnceLock::new(),
+            seats: Arc::default(),
         })
     }
 

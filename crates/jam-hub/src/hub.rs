@@ -122,10 +122,21 @@ impl Hub {
             actix_web::rt::spawn(hold_until_closed(outbox, stream, core.settings.client_timeout));
             return Ok(response);
         }
+        let Some(seat) = core
+            .seats
+            .take(&session_id, core.settings.max_connections_per_sign_in)
+        else {
+            outbox.request_close(close::TRY_AGAIN_LATER);
+            actix_web::rt::spawn(hold_until_closed(outbox, stream, core.settings.client_timeout));
+            return Ok(response);
+        };
 
         let id = core.connection_started(outbox.clone());
         let reader = Reader::new(core.clone(), id, outbox, principal, session_id);
-        actix_web::rt::spawn(reader.run(stream));
+        actix_web::rt::spawn(async move {
+            reader.run(stream).await;
+            drop(seat);
+        });
         Ok(response)
     }
 

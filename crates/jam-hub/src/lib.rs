@@ -7,6 +7,7 @@
 //! - `frames`: requests in, frames out (events serialized once per node, shared by every recipient).
 //! - `inbound`: a connection's way in, WebSocket frames decoded from the request payload.
 //! - `settings`, `stats`: `HubSettings`, and `HubStats` with the live counters behind it.
+//! - `seats`: live connections per sign-in, capped.
 //! - `topic`: `Topic` names and the `TopicAuthorizer` the server implements.
 //! - `outbox`: a connection's bounded queue and `LiveBody`, the response body that drains it.
 //! - `registry`: local subscriptions by topic and the per-subscription delivery rule.
@@ -56,6 +57,7 @@
 mod backlog;
 mod frames;
 mod inbound;
+mod seats;
 mod settings;
 mod stats;
 mod topic;

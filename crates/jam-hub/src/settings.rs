@@ -27,6 +27,9 @@ pub struct HubSettings {
     pub node_id: String,
     /// Connections this node accepts; beyond it a new connection is closed with 1013 (try again later).
     pub max_connections: usize,
+    /// Connections one sign-in (one cookie) may hold on this node; beyond it a new connection is
+    /// closed with 1013. 0 = no limit.
+    pub max_connections_per_sign_in: usize,
     /// The shortest time between two fan-outs of one topic. An event that comes at least this long
     /// after its topic's previous fan-out goes out at once; one that comes sooner waits, with any
     /// others, for the next fan-out (so at most this long). Each fan-out wakes every subscriber once,
@@ -47,6 +50,7 @@ impl Default for HubSettings {
             node_id: format!("node-{}", uuid::Uuid::new_v4().simple()),
             // About what one process can hold under the 20,000 file descriptor limit (DESIGN.md §8).
             max_connections: 19_000,
+            max_connections_per_sign_in: 10,
             coalesce: Duration::from_millis(100),
         }
     }

@@ -163,6 +163,7 @@ pub fn hub_settings(settings: &Settings, node_id: &str) -> HubSettings {
         presence_interval: Duration::from_secs(live.presence_interval_secs),
         node_id: node_id.to_owned(),
         max_connections: live.max_connections,
+        max_connections_per_sign_in: live.max_connections_per_sign_in,
         coalesce: Duration::from_millis(live.coalesce_ms),
     }
 }

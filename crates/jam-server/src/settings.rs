@@ -221,6 +221,9 @@ pub struct LiveSettings {
     pub presence_interval_secs: u64,
     /// Connections this node accepts.
     pub max_connections: usize,
+    /// Connections one sign-in (one cookie) may hold on this node; more are closed with 1013.
+    /// 0 = no limit.
+    pub max_connections_per_sign_in: usize,
     /// Milliseconds a busy topic's events wait to be fanned out together (0 to 1000; 0: never).
     pub coalesce_ms: u64,
 }

@@ -20,6 +20,11 @@ mod embedded {
 /// What `web/` holds besides the app (as `build.rs` skips them): never served from disk either.
 const NOT_APP: &[&str] = &["e2e", "node_modules", "package.json", "package-lock.json"];
 
+/// The file types served from `server.web_dir` (the app's own); anything else there is 404.
+const SERVED_TYPES: &[&str] = &[
+    "html", "css", "js", "mjs", "json", "svg", "png", "ico", "woff2", "txt",
+];
+
 /// Paths that are pages of the single-page app rather than files.
 pub(crate) const PAGES: &[&str] = &[
     "/",
@@ -86,7 +91,18 @@ fn serve(state: &AppState, path: &str) -> Option<HttpResponse> {
         {
             return None;
         }
-        let body = std::fs::read(Path::new(&state.settings.server.web_dir).join(rel)).ok()?;
+        // Only the app's kinds of file, and only what really lies under the folder once links are
+        // resolved: pointed at the wrong folder (the repository, a data folder) jamd must not serve
+        // a database, a key or a config file.
+        if !SERVED_TYPES.contains(&path.rsplit_once('.').map_or("", |(_, ext)| ext)) {
+            return None;
+        }
+        let root = Path::new(&state.settings.server.web_dir).canonicalize().ok()?;
+        let file = root.join(rel).canonicalize().ok()?;
+        if !file.starts_with(&root) {
+            return None;
+        }
+        let body = std::fs::read(file).ok()?;
         (content_type(path), body)
     };
     let cache = if path == "index.html" || !state.settings.server.web_dir.is_empty() {

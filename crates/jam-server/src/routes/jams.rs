@@ -198,7 +198,9 @@ pub async fn list_jams(state: web::Data<AppState>, caller: Caller) -> ApiResult<
     caller.require_staff()?;
     let now = state.clock.now();
     let jams = jam_store::jams::list(&state.db, 500).await?;
-    let views: Vec<_> = jams.iter().map(|j| jam_view(j, now, true)).collect();
+    // Invite codes are for those who run jams; executives read results, they do not admit people.
+    let codes = caller.principal.runs_jams();
+    let views: Vec<_> = jams.iter().map(|j| jam_view(j, now, codes)).collect();
     Ok(HttpResponse::Ok().json(Page {
         items: views,
         next_cursor: None,
@@ -212,7 +214,7 @@ pub async fn get_jam(
 ) -> ApiResult<HttpResponse> {
     let jam = load(&state, &slug).await?;
     caller.require_member(JamId(jam.jam.id))?;
-    Ok(HttpResponse::Ok().json(jam_view(&jam, state.clock.now(), caller.principal.is_staff())))
+    Ok(HttpResponse::Ok().json(jam_view(&jam, state.clock.now(), caller.principal.runs_jams())))
 }
 
 pub async fn patch_jam(
