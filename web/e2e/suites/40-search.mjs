@@ -89,7 +89,11 @@ export default async function searchSuite({ origin, newPage, shoot, axe, state, 
     await fac.waitForSelector(`[data-role=duplicates] li[data-idea-id="${dup.id}"]`);
     await axe(fac, 'console-duplicates');
     await fac.waitForSelector('.mod-item [data-role=merge-search]');
-    const search = await fac.$(`.merge-picker:has(input[value="Paper lanterns 3"]) [data-role=merge-search]`);
+    // The flagged idea's merge search starts from its title (set as the input's value).
+    let search = null;
+    for (const f of await fac.$$('[data-role=merge-search]')) {
+      if (await f.$eval('input', (el) => el.value) === 'Paper lanterns 3') search = f;
+    }
     assert(search, 'the flagged idea offers a merge search prefilled with its title');
     await search.$eval('button[type=submit]', (el) => el.click());
     const target = posted[3].id;
