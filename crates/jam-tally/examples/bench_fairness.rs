@@ -15,9 +15,10 @@
 //! ```
 //!
 //! The model:
-//! - Ideas: posted at uniformly random times over the jam; each has a hidden quality `q`, uniform in
-//!   `[0.02, 0.5]`: the chance that a visitor shown it votes `+1`. A visitor shown it votes `−1` with
-//!   chance `(1 − q) / 5`, and otherwise does not vote. An impression is counted for every idea shown.
+//! - Ideas: posted at uniformly random times over the jam; each has a hidden quality `q`, the chance
+//!   that a visitor shown it votes `+1`: `0.02 + 0.48·u³` with `u` uniform in `[0, 1)`, so most ideas
+//!   are mediocre and a few are strong. A visitor shown it votes `−1` with chance `(1 − q) / 5`, and
+//!   otherwise does not vote. An impression is counted for every idea shown.
 //! - Visitors: each arrives at a uniformly random time and comes back `visits − 1` times at random
 //!   later times within the jam; each visit shows a page of the ideas posted so far, never an idea the
 //!   visitor was shown before (as a visitor scrolls past what they have seen).
@@ -161,7 +162,7 @@ fn world(o: &Options, rng: &mut Rng) -> World {
         .map(|_| Idea {
             id: rng.uuid(),
             posted: at(rng.unit() * o.hours),
-            quality: 0.02 + 0.48 * rng.unit(),
+            quality: 0.02 + 0.48 * rng.unit().powi(3),
         })
         .collect();
     let visitors: Vec<Uuid> = (0..o.voters).map(|_| rng.uuid()).collect();
