@@ -23,6 +23,14 @@ pub struct Page<T> {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// An e-mail address as jamd reads one: local@domain.tld.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.][^@\s\x00-\x1f\x7f]*\.[^@\s\x00-\x1f\x7f]*[^@\s\x00-\x1f\x7f.]$",
+            max_length = 254
+        )
+    )]
     pub email: String,
     pub password: String,
 }
@@ -63,6 +71,14 @@ pub struct Me {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateStaffRequest {
+    /// An e-mail address as jamd reads one: local@domain.tld.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            pattern = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f.][^@\s\x00-\x1f\x7f]*\.[^@\s\x00-\x1f\x7f]*[^@\s\x00-\x1f\x7f.]$",
+            max_length = 254
+        )
+    )]
     pub email: String,
     pub display_name: String,
     pub role: Role,

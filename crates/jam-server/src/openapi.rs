@@ -64,6 +64,19 @@ fn method_of(name: &str) -> HttpMethod {
     }
 }
 
+/// A query parameter's schema: `limit` is a page size (1 to `limits.page_max`, 200 by default);
+/// the others are text.
+fn query_schema(name: &str) -> RefOr<Schema> {
+    match name {
+        "limit" => utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(200))
+            .into(),
+        _ => String::schema(),
+    }
+}
+
 fn content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
@@ -100,7 +113,7 @@ pub fn document(routes: &[RouteDoc]) -> OpenApi {
                 ParameterBuilder::new()
                     .name(*name)
                     .parameter_in(ParameterIn::Query)
-                    .schema(Some(String::schema())),
+                    .schema(Some(query_schema(name))),
             );
         }
         if let Some(request) = route.request {
