@@ -9,7 +9,12 @@ use std::path::{Path, PathBuf};
 const SKIP: &[&str] = &["e2e", "node_modules", "package.json", "package-lock.json"];
 
 fn main() {
-    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web");
+    // Read when the script runs, not when it is compiled: the compiled script is reused for the same
+    // package in another checkout (a git worktree sharing the target folder), whose web/ is its own.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let web = manifest.join("../../web");
     let mut files = Vec::new();
     walk(&web, &web, &mut files);
     files.sort();

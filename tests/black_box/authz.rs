@@ -146,6 +146,12 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
         ),
         (
             Method::GET,
+            format!("/api/v1/jams/{slug}/announcements"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::GET,
             format!("/api/v1/jams/{slug}/audit"),
             Value::Null,
             STAFF_RUNS,

@@ -9,6 +9,7 @@ mod fixtures;
 mod support;
 mod ws;
 
+mod announcements;
 mod authz;
 mod bad_input;
 mod balancer;

@@ -313,6 +313,25 @@ pub async fn insert_announcement(
     Ok(())
 }
 
+/// A jam's announcements, newest first, older than `before` (a cursor: the last id of the previous
+/// page). Ids are UUIDv7, so their order is the order they were sent.
+pub async fn announcements_page(
+    db: &impl ConnectionTrait,
+    jam_id: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<announcements::Model>, StoreError> {
+    let mut query = announcements::Entity::find().filter(announcements::Column::JamId.eq(jam_id));
+    if let Some(before) = before {
+        query = query.filter(announcements::Column::Id.lt(before));
+    }
+    Ok(query
+        .order_by_desc(announcements::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// Counts for the dashboard.
 #[derive(Debug, Clone, Default)]
 pub struct JamCounts {

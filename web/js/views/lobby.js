@@ -28,6 +28,26 @@ export async function lobbyView({ slug }) {
   const jamState = h('span');
   const list = h('ul', { class: 'sessions' });
   const ticker = h('ol', { class: 'ticker', 'aria-live': 'polite', 'aria-relevant': 'additions' });
+  // Announcement history: what was announced before this visitor arrived, newest first.
+  const history = h('ol', { class: 'announcements' });
+  const historyEmpty = h('p', { class: 'muted' }, t('announcements_none'));
+  const historyMore = h('button', { type: 'button', hidden: true }, t('announcements_more'));
+  let historyCursor = null;
+  const historyItem = (a) => h('li', { dataset: { announcementId: a.id } },
+    h('time', { datetime: a.created_at, class: 'muted' }, dateTime(a.created_at)), ' ', h('span', { class: 'prewrap' }, a.text));
+  async function loadHistory() {
+    try {
+      const q = historyCursor ? `?cursor=${enc(historyCursor)}` : '';
+      const pageOf = await api.get(`/jams/${enc(slug)}/announcements${q}`);
+      for (const a of pageOf.items) {
+        if (!history.querySelector(`[data-announcement-id="${a.id}"]`)) history.append(historyItem(a));
+      }
+      historyCursor = pageOf.next_cursor;
+      historyMore.hidden = !historyCursor;
+      historyEmpty.hidden = history.children.length > 0;
+    } catch { /* the live banner still works */ }
+  }
+  historyMore.addEventListener('click', loadHistory);
   const tickerEmpty = h('p', { class: 'muted' }, t('ticker_empty'));
   const countdowns = [];
 
@@ -74,6 +94,10 @@ export async function lobbyView({ slug }) {
       if (ev.kind === 'announcement') {
         banner.hidden = false;
         replace(banner, h('strong', {}, t('announcement')), ' ', ev.text);
+        if (!history.querySelector(`[data-announcement-id="${ev.id}"]`)) {
+          history.prepend(historyItem({ id: ev.id, text: ev.text, created_at: ev.created_at }));
+          historyEmpty.hidden = true;
+        }
       } else if (ev.kind === 'idea.created') addTicker(ev.idea);
       else if (ev.kind === 'session.opened' || ev.kind === 'session.closed') {
         const s = jam.sessions.find((x) => x.id === ev.session_id);
@@ -84,6 +108,7 @@ export async function lobbyView({ slug }) {
   });
   const timer = setInterval(tick, 1000);
   paintSessions();
+  loadHistory();
   online.textContent = t('online_unknown');
 
   const search = h('form', { class: 'search-form', role: 'search', action: paths.search(slug) },
@@ -104,6 +129,8 @@ export async function lobbyView({ slug }) {
       h('section', { 'aria-labelledby': 'l-sessions' }, h('h2', { id: 'l-sessions' }, t('sessions')), list),
       h('section', { 'aria-labelledby': 'l-ticker', class: 'card' },
         h('h2', { id: 'l-ticker' }, t('ticker_title')), tickerEmpty, ticker)),
+    h('section', { 'aria-labelledby': 'l-announcements' },
+      h('h2', { id: 'l-announcements' }, t('announcements_title')), historyEmpty, history, historyMore),
     h('details', { class: 'guidelines' }, h('summary', {}, t('guidelines')),
       h('p', { class: 'prewrap' }, jam.guidelines || t('guidelines_none'))));
   return { el, title: jam.title, destroy() { stop(); clearInterval(timer); } };

@@ -669,6 +669,34 @@ impl PageQuery {
     }
 }
 
+fn announcement_view(row: announcements::Model) -> AnnouncementView {
+    AnnouncementView {
+        id: row.id,
+        jam_id: row.jam_id,
+        text: row.text,
+        created_at: row.created_at,
+    }
+}
+
+/// The announcements sent so far, newest first: someone who arrives after one still reads it.
+pub async fn list_announcements(
+    state: web::Data<AppState>,
+    caller: Caller,
+    slug: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let full = load(&state, &slug).await?;
+    caller.require_member(JamId(full.jam.id))?;
+    let limit = query.limit(&state, 20)?;
+    let rows =
+        jam_store::jams::announcements_page(&state.db, full.jam.id, query.cursor_uuid()?, limit).await?;
+    let next_cursor = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items: Vec<AnnouncementView> = rows.into_iter().map(announcement_view).collect();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
 pub async fn audit_log(
     state: web::Data<AppState>,
     caller: Caller,

@@ -66,6 +66,7 @@ api_routes! {
     post "/jams/{slug}/sessions/{id}/open" => jams::open_session, 200, "Opens a session now (audited)", "facilitator, admin", res SessionView;
     post "/jams/{slug}/sessions/{id}/close" => jams::close_session, 200, "Closes a session now (audited)", "facilitator, admin", res SessionView;
     post "/jams/{slug}/announcements" => jams::announce, 201, "Pushes an announcement live to everyone in the jam", "facilitator, admin", req AnnouncementRequest, res AnnouncementView;
+    get "/jams/{slug}/announcements" => jams::list_announcements, 200, "The announcements sent so far, newest first", "staff; participants of that jam", query ["cursor", "limit"], page AnnouncementView;
     get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
     get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes; addresses that hit the join cap (join_caps_hit)", "staff";
 
