@@ -15,6 +15,8 @@
 //!   day, which caps how many voters one address can mint with a shared invite code.
 //! - `m20261210_000001_admission_invites`: how each audience admits participants (`code`, `invite`,
 //!   `sso`) and personal invites (`invites`, tokens stored hashed, redeemed once, revocable).
+//! - `m20261210_000002_oidc_identities`: OpenID Connect: the participant of a jam and the staff
+//!   account each provider identity (issuer, subject) is, and the sign-ins under way (`oidc_logins`).
 //! - `m20261210_000004_search`: full-text search: `ideas.search_text` rewritten as analysed terms
 //!   (English and French stems, accents folded), indexed by SQLite FTS5 (`ideas_fts`, kept by
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
@@ -38,6 +40,7 @@ mod m20261205_000001_jam_parts_rev;
 mod m20261206_000001_vote_counters;
 mod m20261208_000001_join_counts;
 mod m20261210_000001_admission_invites;
+mod m20261210_000002_oidc_identities;
 mod m20261210_000004_search;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
@@ -54,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_vote_counters::Migration),
             Box::new(m20261208_000001_join_counts::Migration),
             Box::new(m20261210_000001_admission_invites::Migration),
+            Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
         ]
     }

@@ -7,6 +7,7 @@ import { onState } from './live.js';
 import { route, notFound, start, refresh, navigate } from './router.js';
 import { page } from './views/common.js';
 import { joinView } from './views/join.js';
+import { ssoJoinView } from './views/sso.js';
 import { lobbyView } from './views/lobby.js';
 import { sessionView } from './views/session.js';
 import { ideaView } from './views/idea.js';
@@ -26,7 +27,7 @@ function home() {
 }
 
 route('/', home);
-route('/j/:slug', (p, q) => (q.get('code') ? joinView(p, q) : lobbyView(p, q)));
+route('/j/:slug', (p, q) => (q.get('code') ? joinView(p, q) : q.has('audience') ? ssoJoinView(p, q) : lobbyView(p, q)));
 route('/j/:slug/s/:id', sessionView);
 route('/j/:slug/i/:id', ideaView);
 route('/j/:slug/search', searchView);

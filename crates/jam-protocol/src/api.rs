@@ -18,6 +18,18 @@ pub struct Page<T> {
 
 // ---- identity ----
 
+/// `GET /auth/oidc`: the sign-ins this deployment offers, for the web app.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// Participants of `sso` audiences sign in with their organisation account.
+    pub organisation_participants: bool,
+    /// Staff sign in with their organisation account.
+    pub organisation_staff: bool,
+    /// Staff sign in with e-mail and password (`POST /auth/login`).
+    pub password: bool,
+}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 /// `Debug` shows no password (requests may end up in logs).
 #[derive(Clone, Serialize, Deserialize)]

@@ -8,6 +8,8 @@
 //! - `routes`: one handler per endpoint of `docs/api.md`, plus operations endpoints.
 //! - `live`: `GET /api/v1/live`, handing sockets to the hub, and the hub's database authorizer.
 //! - `auth`: sign-in cookies, the `Caller` extractor, argon2id passwords.
+//! - `oidc`: OpenID Connect sign-in against one provider (discovery, PKCE, ID token checks) and the
+//!   claim mappings to audiences and staff roles.
 //! - `signins`: the node's cache of sign-ins, dropped cluster-wide on sign-out through the broker.
 //! - `extract`: strict JSON bodies with problem+json errors (and a deadline to arrive).
 //! - `guard`: connections per address, cross-site refusals, security headers, answer counts.
@@ -33,6 +35,7 @@ pub mod live;
 pub mod login_backoff;
 pub mod methods;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

@@ -30,7 +30,56 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub votes: VoteSettings,
     pub tally: TallySettings,
+    pub oidc: OidcSettings,
     pub search: SearchSettings,
+}
+
+
+/// OpenID Connect sign-in (see `oidc` and `routes::oidc`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// Off: the sign-in routes answer 404 and the web app offers no organisation sign-in.
+    pub enabled: bool,
+    /// The provider's issuer URL; its metadata is read from `/.well-known/openid-configuration`.
+    pub issuer_url: String,
+    pub client_id: String,
+    /// From the environment only (`JAM__OIDC__CLIENT_SECRET`).
+    pub client_secret: Secret,
+    /// Scopes asked for besides `openid`, space-separated.
+    pub scopes: String,
+    /// The claim whose values place a participant in an audience ("" = the audience asked for).
+    pub audience_claim: String,
+    /// Claim value → audience name, first match wins.
+    pub audience_map: Vec<AudienceMapping>,
+    /// The audience when the claim maps to none ("" = refuse).
+    pub default_audience: String,
+    /// Staff may sign in through the provider.
+    pub staff: bool,
+    /// The claim whose values give a staff member's role.
+    pub role_claim: String,
+    /// Claim value → role; the highest matched role wins; no match is refused.
+    pub role_map: Vec<RoleMapping>,
+    /// Staff may sign in with a password (`POST /auth/login`); off leaves the provider only.
+    pub password_login: bool,
+    /// Minutes a sign-in may take between leaving for the provider and coming back.
+    pub login_minutes: i64,
+}
+
+/// One row of `oidc.audience_map`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudienceMapping {
+    pub value: String,
+    pub audience: String,
+}
+
+/// One row of `oidc.role_map`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMapping {
+    pub value: String,
+    pub role: jam_domain::Role,
 }
 
 /// Live tallies (see `jam_tally::ticker`).
@@ -437,6 +486,27 @@ impl Settings {
         if self.limits.joins_per_address_per_day == 0 {
             return fail("limits.joins_per_address_per_day", "must be at least 1");
         }
+        if self.oidc.enabled {
+            let o = &self.oidc;
+            if !(o.issuer_url.starts_with("https://") || o.issuer_url.starts_with("http://")) {
+                return fail("oidc.issuer_url", "must be an http(s) URL when oidc.enabled");
+            }
+            if o.client_id.is_empty() {
+                return fail("oidc.client_id", "must be set when oidc.enabled");
+            }
+            if !(1..=60).contains(&o.login_minutes) {
+                return fail("oidc.login_minutes", "must be between 1 and 60");
+            }
+            if o.staff && o.role_claim.is_empty() {
+                return fail("oidc.role_claim", "must name a claim when oidc.staff");
+            }
+        }
+        if !self.oidc.password_login && !(self.oidc.enabled && self.oidc.staff) {
+            return fail(
+                "oidc.password_login",
+                "may be off only when staff sign in through the provider (oidc.enabled and oidc.staff)",
+            );
+        }
         if self.live.coalesce_ms > 1000 {
             return fail("live.coalesce_ms", "must be at most 1000");
         }
@@ -618,6 +688,30 @@ mod tests {
         .unwrap();
         assert_eq!(s.auth.cookie_name, "__Host-jam_session");
         assert_eq!(load(&[], None).unwrap().auth.cookie_name, "jam_session");
+    }
+
+    #[test]
+    fn oidc_settings_are_checked_when_on() {
+        let err = load(&[("JAM__OIDC__ENABLED", "true")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("oidc.issuer_url"), "{err}");
+        let err = load(&[("JAM__OIDC__PASSWORD_LOGIN", "false")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("oidc.password_login"), "{err}");
+        let s = load(
+            &[
+                ("JAM__OIDC__ENABLED", "true"),
+                ("JAM__OIDC__ISSUER_URL", "https://id.example.org"),
+                ("JAM__OIDC__CLIENT_ID", "openjam"),
+                ("JAM__OIDC__CLIENT_SECRET", "s3cret-from-env"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.oidc.client_secret.expose(), "s3cret-from-env");
+        assert!(!format!("{s:?}").contains("s3cret-from-env"));
     }
 
     #[test]

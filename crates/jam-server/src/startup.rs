@@ -105,7 +105,15 @@ impl Application {
                 max_secs: settings.auth.login_backoff_max_secs,
             },
         ));
+        let oidc = settings.oidc.enabled.then(|| {
+            Arc::new(crate::oidc::Oidc::new(
+                settings.oidc.clone(),
+                &settings.server.public_origin,
+                clock.clone(),
+            ))
+        });
         let state = AppState {
+            oidc,
             hub,
             node_id,
             settings: Arc::new(settings),

@@ -40,6 +40,9 @@ pub struct AppState {
     pub signins: Arc<crate::signins::SignInCache>,
     /// Jams' sessions and audiences as last read, reused while unchanged (one query per jam lookup).
     pub jams: Arc<jam_store::jams::JamCache>,
+    /// OpenID Connect sign-in with the provider's metadata as last read; None when `oidc.enabled`
+    /// is off.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl AppState {

@@ -14,6 +14,8 @@
 //!   database so every node enforces the same cap.
 //! - `moderation`: flags and the hide threshold, the moderation queue, hide/restore/remove, and
 //!   merging a duplicate idea with its votes carried over once per voter.
+//! - `oidc`: OpenID Connect: sign-ins under way (state, nonce, PKCE verifier) and the participant or
+//!   staff account each provider identity is.
 //! - `participants`: people who joined a jam with an invite code.
 //! - `search`: full-text search (SQLite FTS5, PostgreSQL `tsvector`) with facets and keyset pages,
 //!   similar ideas, likely duplicate pairs and a session's top tags.
@@ -43,6 +45,7 @@ pub mod ideas;
 pub mod jams;
 pub mod join_caps;
 pub mod moderation;
+pub mod oidc;
 pub mod participants;
 pub mod schedule;
 pub mod search;

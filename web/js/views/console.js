@@ -7,6 +7,7 @@ import { api, me } from '../api.js';
 import { restart } from '../live.js';
 import { navigate } from '../router.js';
 import { page, errorBox, errorPage, paths, stateBadge, busy } from './common.js';
+import { staffSignIn } from './sso.js';
 
 /** `<input type=datetime-local>` value for a Date, in local time. */
 export function toLocalInput(date) {
@@ -64,7 +65,7 @@ function signInForm() {
 export async function consoleView() {
   const who = await me().catch(() => null);
   if (!who || who.kind !== 'staff') {
-    return { el: page(t('console_sign_in'), signInForm()), title: t('console') };
+    return { el: page(t('console_sign_in'), ...(await staffSignIn(signInForm))), title: t('console') };
   }
   let jams;
   try { jams = await api.get('/jams?limit=100'); } catch (err) { return errorPage(err); }

@@ -20,6 +20,11 @@ pub async fn login(
     req: HttpRequest,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
+    if !state.settings.oidc.password_login {
+        return Err(ApiError::Forbidden(
+            "staff sign in with their organisation account here; password sign-in is off".into(),
+        ));
+    }
     state.limit(Action::Login, &client_ip(&req), state.settings.rate_limits.login)?;
     if body.password.len() > 1024 {
         return Err(ApiError::invalid("password", "is too long"));

@@ -13,6 +13,7 @@ mod access;
 pub mod auth;
 pub mod jams;
 pub mod moderation;
+pub mod oidc;
 pub mod ops;
 pub mod participation;
 pub mod results;
@@ -53,6 +54,9 @@ api_routes! {
     post "/auth/login" => auth::login, 200, "Staff sign-in; sets the session cookie", "anyone", req LoginRequest, res Me;
     post "/auth/logout" => auth::logout, 204, "Ends the session", "signed in";
     get "/me" => auth::me, 200, "Who is signed in", "signed in", res Me;
+    get "/auth/oidc" => oidc::options, 200, "Which sign-ins this deployment offers (organisation sign-in for participants and staff, staff passwords)", "anyone", res SignInOptions;
+    get "/auth/oidc/start" => oidc::start, 303, "Starts a sign-in with the organisation's OpenID provider (code flow with PKCE); without `jam`, a staff sign-in", "anyone", query ["jam", "audience"];
+    get "/auth/oidc/callback" => oidc::callback, 303, "Back from the provider: checks state, nonce and ID token, signs in (one participant per jam and identity), sets the cookie and redirects to the jam or the console", "anyone", query ["code", "state"];
     post "/staff" => auth::create_staff, 201, "Creates a staff account", "admin", req CreateStaffRequest, res StaffView;
 
     post "/jams" => jams::create_jam, 201, "Creates a jam (draft); missing invite codes are generated", "facilitator, admin", req CreateJamRequest, res JamView;
