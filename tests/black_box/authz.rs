@@ -338,6 +338,22 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             STAFF_READS,
         ),
         (Method::GET, "/api/v1/openapi.json".into(), Value::Null, ANYONE),
+        // Organisation sign-in: anyone may ask what is offered; start and callback are for anyone
+        // too, and answer 404 for everyone in this deployment, which does not enable `oidc`
+        // (tests/black_box/oidc.rs covers them with a provider).
+        (Method::GET, "/api/v1/auth/oidc".into(), Value::Null, ANYONE),
+        (
+            Method::GET,
+            format!("/api/v1/auth/oidc/start?jam={slug}"),
+            Value::Null,
+            [Is(404); 6],
+        ),
+        (
+            Method::GET,
+            "/api/v1/auth/oidc/callback?state=s&code=c".into(),
+            Value::Null,
+            [Is(404); 6],
+        ),
         // Destructive rows last: closing the jam ends every write above.
         (
             Method::POST,
