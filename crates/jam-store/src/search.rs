@@ -269,23 +269,41 @@ async fn sqlite_hits(
             if let Some(a) = filter.audience_id {
                 values.push(a.into());
             }
+            // Qualified in the audience form, where `idea_fts_rows` also has an `n`.
+            let q = if filter.audience_id.is_some() { "h." } else { "" };
             let cond = match last_row {
                 Some((SearchCursor::Relevance { score, .. }, n)) => {
                     values.extend([score.into(), score.into(), n.into()]);
-                    "AND (h.score > ? OR (h.score = ? AND h.n < ?))"
+                    format!("AND ({q}score > ? OR ({q}score = ? AND {q}n < ?))")
                 }
-                _ => "",
+                _ => String::new(),
             };
             values.push((take as i64).into());
-            format!(
-                "WITH h AS MATERIALIZED (
-                    SELECT rowid AS n, bm25(ideas_fts, 3.0, 1.0, 2.0, 0.0) AS score
-                    FROM ideas_fts WHERE ideas_fts MATCH ?)
-                 SELECT h.n AS n, h.score AS score, r.idea_id AS idea_id
-                 FROM h JOIN idea_fts_rows r ON r.n = h.n {audience_join}
-                 WHERE 1 = 1 {audience_cond} {cond}
-                 ORDER BY h.score, h.n DESC LIMIT ?"
-            )
+            if filter.audience_id.is_some() {
+                format!(
+                    "WITH h AS MATERIALIZED (
+                        SELECT rowid AS n, bm25(ideas_fts, 3.0, 1.0, 2.0, 0.0) AS score
+                        FROM ideas_fts WHERE ideas_fts MATCH ?)
+                     SELECT h.n AS n, h.score AS score, r.idea_id AS idea_id
+                     FROM h JOIN idea_fts_rows r ON r.n = h.n {audience_join}
+                     WHERE 1 = 1 {audience_cond} {cond}
+                     ORDER BY h.score, h.n DESC LIMIT ?"
+                )
+            } else {
+                // Without an audience every hit qualifies: the page is cut from the index's hits
+                // alone, and only its rows are mapped to ideas.
+                format!(
+                    "WITH h AS MATERIALIZED (
+                        SELECT rowid AS n, bm25(ideas_fts, 3.0, 1.0, 2.0, 0.0) AS score
+                        FROM ideas_fts WHERE ideas_fts MATCH ?),
+                     p AS MATERIALIZED (
+                        SELECT n, score FROM h WHERE 1 = 1 {cond}
+                        ORDER BY score, n DESC LIMIT ?)
+                     SELECT p.n AS n, p.score AS score, r.idea_id AS idea_id
+                     FROM p JOIN idea_fts_rows r ON r.n = p.n
+                     ORDER BY p.score, p.n DESC"
+                )
+            }
         }
         Order::New => {
             if let Some(a) = filter.audience_id {
