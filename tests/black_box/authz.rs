@@ -48,6 +48,17 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     let admin = Client::as_admin(&base).await;
     let exec = Client::as_new_staff(&base, "executive").await;
     let anon = Client::new(&base);
+    // For the people rows: a staff account and a participant that no column signs in as.
+    let spare = admin
+        .post(
+            "/api/v1/staff",
+            json!({ "email": "spare@example.org", "display_name": "Spare", "role": "executive", "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(spare.status, 201, "{}", spare.body);
+    let spare = id(&spare.body);
+    let sock = join(&base, &jam.slug, &jam.codes[0].1, "Sock").await;
+    let sock = id(&sock.get("/api/v1/me").await.body);
 
     let idea = id(&post_idea(&participant, &jam.open, "Shared bikes", "Everywhere.", json!([])).await);
     let comment = participant
@@ -73,6 +84,7 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     const MEMBERS_READ: [Cell; 6] = [Is(401), Pass, Is(404), Pass, Pass, Pass];
     const PARTICIPANT_WRITES: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     const ANYONE: [Cell; 6] = [Pass; 6];
+    const ADMINS: [Cell; 6] = [Is(401), Is(403), Is(403), Is(403), Is(403), Pass];
     // Flags: the author's own item is a 409 (still past authorization), staff are refused.
     const FLAGGERS: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     let t = |h: i64| t0() + Duration::hours(h);
@@ -336,6 +348,32 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             format!("/api/v1/jams/{slug}/results.json"),
             Value::Null,
             STAFF_READS,
+        ),
+        // People: staff accounts are the admins'; a password is the account's own or an admin's.
+        (Method::GET, "/api/v1/staff".into(), Value::Null, ADMINS),
+        (
+            Method::PATCH,
+            format!("/api/v1/staff/{spare}"),
+            json!({ "disabled": false }),
+            ADMINS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/staff/{spare}/password"),
+            json!({ "new_password": "a long enough password" }),
+            ADMINS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/participants?q=a"),
+            Value::Null,
+            STAFF_READS,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jams/{slug}/participants/{sock}/void"),
+            json!({ "reason": "Sock puppet" }),
+            STAFF_RUNS,
         ),
         (Method::GET, "/api/v1/openapi.json".into(), Value::Null, ANYONE),
         // Organisation sign-in: anyone may ask what is offered; start and callback are for anyone

@@ -28,6 +28,7 @@ mod openapi;
 mod operations;
 mod participation;
 mod participation_input;
+mod people;
 mod proxies;
 mod redis_restart;
 mod results;

@@ -71,6 +71,8 @@ impl Deployment {
             ("JAM__RATE_LIMITS__JOIN__COUNT".into(), "100000".into()),
             ("JAM__RATE_LIMITS__WELCOME__COUNT".into(), "100000".into()),
             ("JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY".into(), "100000".into()),
+            // Participants flag the moment they join; tests of the minimum age raise it.
+            ("JAM__MODERATION__FLAG_MIN_AGE_MINUTES".into(), "0".into()),
             ("JAM__SERVER__MAX_CONNECTIONS_PER_ADDRESS".into(), "0".into()),
             ("JAM__RATE_LIMITS__CONNECTIONS__COUNT".into(), "1000000".into()),
         ];

@@ -14,6 +14,7 @@ import { ideaView } from './views/idea.js';
 import { searchView } from './views/search.js';
 import { consoleView, newJamView } from './views/console.js';
 import { consoleJamView } from './views/console_jam.js';
+import { staffView, participantsView } from './views/console_people.js';
 import { resultsView } from './views/results.js';
 
 function home() {
@@ -34,6 +35,8 @@ route('/j/:slug/search', searchView);
 route('/console', consoleView);
 route('/console/new', newJamView);
 route('/console/j/:slug', consoleJamView);
+route('/console/staff', staffView);
+route('/console/j/:slug/participants', participantsView);
 route('/results/:slug', resultsView);
 notFound(() => ({ el: page(t('error_404'), h('p', {}, h('a', { href: '/' }, t('home')))), title: t('error_404') }));
 

@@ -35,5 +35,5 @@ pub use ids::*;
 pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};
 pub use roles::{Principal, Role};
 pub use sentiment::Sentiment;
-pub use status::{BadVote, ItemStatus, VoteValue};
+pub use status::{BadVote, HiddenBy, ItemStatus, VoteValue};
 pub use text::FieldError;

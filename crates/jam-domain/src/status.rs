@@ -73,6 +73,27 @@ impl ItemStatus {
     }
 }
 
+/// Why a hidden idea or comment is hidden: what decides whether it may come back by itself.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(
+    feature = "sea-orm",
+    sea_orm(rs_type = "String", db_type = "String(StringLen::None)")
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HiddenBy {
+    /// The flag threshold hid it: it is visible again when voided flags take it below.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "flags"))]
+    Flags,
+    /// A facilitator hid it by hand: only a facilitator shows it again.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "staff"))]
+    Staff,
+    /// Its author was voided: it waits in the moderation queue for a decision.
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "void"))]
+    Void,
+}
+
 impl fmt::Display for ItemStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -39,8 +39,9 @@ pub(crate) struct Core {
     pub(crate) fanout: Arc<Fanout>,
     /// Set once by `Hub::shutdown`: no new connections, no more presence rounds.
     pub(crate) shutting_down: AtomicBool,
-    /// Every open connection's outbox, so that shutdown can close them all.
-    connections: Mutex<HashMap<u64, Arc<Outbox>>>,
+    /// Every open connection's outbox and sign-in (token hash), so that shutdown can close them
+    /// all, and an ended sign-in its own.
+    connections: Mutex<HashMap<u64, (Arc<Outbox>, Arc<str>)>>,
     next_id: AtomicU64,
     /// Notified whenever a connection ends; `shutdown` waits on it.
     ended: Notify,
@@ -86,9 +87,9 @@ impl Core {
     }
 
     /// Counts in a connection that was let in; returns its id for `connection_ended`.
-    pub(crate) fn connection_started(&self, outbox: Arc<Outbox>) -> u64 {
+    pub(crate) fn connection_started(&self, outbox: Arc<Outbox>, session_id: &str) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.connections).insert(id, outbox);
+        lock(&self.connections).insert(id, (outbox, session_id.into()));
         self.counters.connections.fetch_add(1, Ordering::Relaxed);
         id
     }
@@ -101,10 +102,26 @@ impl Core {
 
     /// Asks every open connection to close now with `code`.
     pub(crate) fn close_all(&self, code: u16) {
-        let outboxes: Vec<Arc<Outbox>> = lock(&self.connections).values().cloned().collect();
+        let outboxes: Vec<Arc<Outbox>> = lock(&self.connections)
+            .values()
+            .map(|(outbox, _)| outbox.clone())
+            .collect();
         for outbox in outboxes {
             outbox.request_close(code);
         }
+    }
+
+    /// Asks the connections of these sign-ins (token hashes) to close now with `code`; how many.
+    pub(crate) fn close_sessions(&self, sessions: &[&str], code: u16) -> usize {
+        let outboxes: Vec<Arc<Outbox>> = lock(&self.connections)
+            .values()
+            .filter(|(_, session)| sessions.contains(&&**session))
+            .map(|(outbox, _)| outbox.clone())
+            .collect();
+        for outbox in &outboxes {
+            outbox.request_close(code);
+        }
+        outboxes.len()
     }
 
     /// Completes when no connection is open.

@@ -24,7 +24,7 @@ use crate::inbound::Inbound;
 use crate::outbox::{LiveBody, Outbox, close, reason};
 use crate::settings::HubSettings;
 use crate::stats::HubStats;
-use crate::topic::{CONTROL_PREFIX, ControlSink, TopicAuthorizer};
+use crate::topic::{CONTROL_PREFIX, ControlSink, SIGNED_OUT, TopicAuthorizer};
 
 /// How long `shutdown` waits for connections to take their 1001 before it returns anyway.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
@@ -131,7 +131,7 @@ impl Hub {
             return Ok(response);
         };
 
-        let id = core.connection_started(outbox.clone());
+        let id = core.connection_started(outbox.clone(), &session_id);
         let reader = Reader::new(core.clone(), id, outbox, principal, session_id);
         actix_web::rt::spawn(async move {
             reader.run(stream).await;
@@ -144,6 +144,13 @@ impl Hub {
     /// returns false). The caller subscribes the broker to the topics it wants.
     pub fn set_control(&self, control: Arc<dyn ControlSink>) -> bool {
         self.core.control.set(control).is_ok()
+    }
+
+    /// Closes this node's live connections of these sign-ins (token hashes) with 4001 at once;
+    /// returns how many. The server calls it for sign-ins it just ended, and every node does on a
+    /// [`SIGNED_OUT`] notice.
+    pub fn end_sign_ins(&self, sessions: &[&str]) -> usize {
+        self.core.close_sessions(sessions, close::SIGNED_OUT)
     }
 
     /// Counters for `/metrics`.
@@ -194,14 +201,31 @@ fn deliver(core: &Core, event: Published) {
 fn broadcast(core: &Core, broker_topic: &str, payload: &[u8]) {
     match tallied_topic(broker_topic) {
         Some(topic) => deliver_tally(core, topic, payload),
-        None if broker_topic.starts_with(CONTROL_PREFIX) => match core.control.get() {
-            Some(control) => control.control(broker_topic, payload),
-            None => tracing::warn!(topic = broker_topic, "dropped a notice: no control sink is set"),
-        },
+        None if broker_topic.starts_with(CONTROL_PREFIX) => {
+            if broker_topic == SIGNED_OUT {
+                end_sign_ins(core, payload);
+            }
+            match core.control.get() {
+                Some(control) => control.control(broker_topic, payload),
+                None => tracing::warn!(topic = broker_topic, "dropped a notice: no control sink is set"),
+            }
+        }
         None => tracing::warn!(
             topic = broker_topic,
             "dropped a broadcast on a topic that carries none"
         ),
+    }
+}
+
+/// Closes the connections of the sign-ins a [`SIGNED_OUT`] notice names.
+fn end_sign_ins(core: &Core, payload: &[u8]) {
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return;
+    };
+    let sessions: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+    let closed = core.close_sessions(&sessions, close::SIGNED_OUT);
+    if closed > 0 {
+        tracing::info!(closed, "closed live connections of ended sign-ins");
     }
 }
 

@@ -77,7 +77,7 @@ pub use frames::MAX_BATCH_BYTES;
 pub use hub::Hub;
 pub use settings::HubSettings;
 pub use stats::HubStats;
-pub use topic::{BadTopic, CONTROL_PREFIX, ControlSink, Topic, TopicAuthorizer};
+pub use topic::{BadTopic, CONTROL_PREFIX, ControlSink, SIGNED_OUT, Topic, TopicAuthorizer};
 
 #[cfg(test)]
 mod tests {

@@ -84,6 +84,11 @@ pub trait ControlSink: Send + Sync {
 /// Broker topics of node-to-node notices start with this.
 pub const CONTROL_PREFIX: &str = "control:";
 
+/// The notice that sign-ins ended (sign-out, a disabled staff account, a voided participant...):
+/// the payload is their token hashes, one per line. Every node's hub closes its live connections of
+/// those sign-ins with 4001 at once, then hands the notice to the control sink (the sign-in cache).
+pub const SIGNED_OUT: &str = "control:signed-out";
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -6,6 +6,8 @@ pub use jam_domain::{ItemStatus, JamState, Role, SessionState, VoteValue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::people::*;
+
 pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};
 
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
@@ -154,6 +156,9 @@ pub struct CreateJamRequest {
     pub voting: Option<Voting>,
     #[serde(default)]
     pub shortlist_size: Option<u32>,
+    /// Flags hide an item at `moderation.hide_after_flags` (default true); false only queues it.
+    #[serde(default)]
+    pub auto_hide: Option<bool>,
 }
 
 /// Every field optional: only those given change.
@@ -168,6 +173,7 @@ pub struct PatchJamRequest {
     pub ends_at: Option<DateTime<Utc>>,
     pub voting: Option<Voting>,
     pub shortlist_size: Option<u32>,
+    pub auto_hide: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -208,6 +214,8 @@ pub struct JamView {
     pub audiences: Vec<AudienceView>,
     pub voting: Voting,
     pub shortlist_size: u32,
+    /// Flags hide an item at the threshold; false sends flagged items to the queue only.
+    pub auto_hide: bool,
     pub sessions: Vec<SessionView>,
     /// The server's time when this was read, so clients can show countdowns without trusting theirs.
     pub now: DateTime<Utc>,

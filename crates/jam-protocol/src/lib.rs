@@ -6,9 +6,11 @@
 //! - `api`: HTTP request and response bodies.
 //! - `search`: bodies of search, similar ideas and likely duplicates (re-exported by `api`).
 //! - `live`: live protocol frames and event payloads.
+//! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
 pub mod live;
+pub mod people;
 pub mod problem;
 pub mod search;
 

@@ -192,11 +192,19 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
     .await
 }
 
-/// Minimum password rules for staff accounts.
-pub fn check_password(password: &str) -> Result<(), ApiError> {
+/// Password rules for staff accounts: `min` (`auth.password_min_chars`) to 256 characters.
+pub fn check_password(password: &str, min: usize) -> Result<(), ApiError> {
+    check_password_field("password", password, min)
+}
+
+/// [`check_password`] for a field of another name.
+pub fn check_password_field(field: &str, password: &str, min: usize) -> Result<(), ApiError> {
     let len = password.chars().count();
-    if !(12..=256).contains(&len) {
-        return Err(ApiError::invalid("password", "must be 12 to 256 characters"));
+    if !(min..=256).contains(&len) {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be {min} to 256 characters"),
+        ));
     }
     Ok(())
 }

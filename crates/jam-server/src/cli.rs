@@ -1,4 +1,5 @@
-//! The `jamd` command line: `serve` (the default), `migrate`, `admin create`, `tally verify`.
+//! The `jamd` command line: `serve` (the default), `migrate`, `admin create | disable | enable |
+//! reset-password`, `tally verify`.
 
 use std::io::BufRead as _;
 
@@ -65,6 +66,23 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Disable a staff account: it cannot sign in, and its sign-ins end on every node (through the
+    /// broker; with the memory broker, nodes notice within `auth.cache_secs` and the live ping).
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled staff account again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a staff account's password (from JAM_ADMIN_PASSWORD or the first line of stdin) and end
+    /// its sign-ins.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Runs the command line; the process exit code is 0 on success.
@@ -84,11 +102,150 @@ pub fn main() -> anyhow::Result<()> {
             Command::Admin {
                 command: AdminCommand::Create { email, role, name },
             } => admin_create(&settings, &email, &role, name.as_deref()).await,
+            Command::Admin {
+                command: AdminCommand::Disable { email },
+            } => admin_change(&settings, &email, Change::Disable).await,
+            Command::Admin {
+                command: AdminCommand::Enable { email },
+            } => admin_change(&settings, &email, Change::Enable).await,
+            Command::Admin {
+                command: AdminCommand::ResetPassword { email },
+            } => admin_change(&settings, &email, Change::Password).await,
             Command::Tally {
                 command: TallyCommand::Verify { jam },
             } => tally_verify(&settings, &jam).await,
         }
     })
+}
+
+/// The new password from JAM_ADMIN_PASSWORD or the first line of stdin, checked.
+fn read_password(settings: &Settings) -> anyhow::Result<String> {
+    let password = match std::env::var("JAM_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let min = settings.auth.password_min_chars;
+    if auth::check_password(&password, min).is_err() {
+        bail!("the password must be {min} to 256 characters");
+    }
+    Ok(password)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Disable,
+    Enable,
+    Password,
+}
+
+/// `jamd admin disable | enable | reset-password`: the change and its audit entry in one
+/// transaction, then the account's sign-ins end on every node through the broker.
+async fn admin_change(settings: &Settings, email: &str, change: Change) -> anyhow::Result<()> {
+    use jam_store::staff::StaffChange;
+    let email = Email::parse("email", email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = match change {
+        Change::Password => Some(read_password(settings)?),
+        _ => None,
+    };
+    let db = connect_db(settings).await?;
+    if settings.database.migrate_on_start {
+        jam_store::migrate(&db).await.context("migrating")?;
+    }
+    let Some(account) = jam_store::staff::by_email(&db, email.as_str()).await? else {
+        bail!("no staff account has the e-mail {}", email.as_str());
+    };
+    let password_hash = match password {
+        Some(p) => Some(auth::hash_password(p).await.map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let now = chrono::Utc::now();
+    let txn = jam_store::votes::begin_write(&db).await?;
+    if change == Change::Disable
+        && account.role == Role::Admin.as_str()
+        && account.disabled_at.is_none()
+        && jam_store::staff::active_admins(&txn).await? <= 1
+    {
+        bail!(
+            "{} is the last active admin: it cannot be disabled",
+            account.email
+        );
+    }
+    let (action, staff_change) = match change {
+        Change::Disable => (
+            "staff.updated",
+            StaffChange {
+                disabled_at: Some(Some(account.disabled_at.unwrap_or(now))),
+                ..Default::default()
+            },
+        ),
+        Change::Enable => (
+            "staff.updated",
+            StaffChange {
+                disabled_at: Some(None),
+                ..Default::default()
+            },
+        ),
+        Change::Password => (
+            "staff.password_changed",
+            StaffChange {
+                password_hash,
+                ..Default::default()
+            },
+        ),
+    };
+    jam_store::staff::update(&txn, account.id, staff_change).await?;
+    let ended = match change {
+        Change::Enable => Vec::new(),
+        Change::Disable | Change::Password => jam_store::auth::end_staff(&txn, account.id, None).await?,
+    };
+    jam_store::audit::record(
+        &txn,
+        jam_store::audit::NewAudit {
+            jam_id: None,
+            actor: Actor::System,
+            action: action.into(),
+            subject_kind: "staff",
+            subject_id: Some(account.id),
+            detail: serde_json::json!({
+                "email": account.email,
+                "by": "cli",
+                "disabled": match change {
+                    Change::Disable => true,
+                    Change::Enable => false,
+                    Change::Password => account.disabled_at.is_some(),
+                },
+                "sign_ins_ended": ended.len(),
+            }),
+            at: now,
+        },
+    )
+    .await?;
+    txn.commit().await.context("saving the change")?;
+    if !ended.is_empty() {
+        let broker = crate::startup::connect_broker(settings).await?;
+        if let Err(error) = broker
+            .broadcast(crate::signins::SIGNED_OUT, bytes::Bytes::from(ended.join("\n")))
+            .await
+        {
+            eprintln!(
+                "warning: the nodes were not told at once ({error}); they notice within auth.cache_secs"
+            );
+        }
+    }
+    let done = match change {
+        Change::Disable => "disabled",
+        Change::Enable => "enabled",
+        Change::Password => "password reset for",
+    };
+    println!("{done} {} ({} sign-ins ended)", account.email, ended.len());
+    Ok(())
 }
 
 async fn admin_create(
@@ -102,20 +259,7 @@ async fn admin_create(
     let default_name = email.as_str().split('@').next().unwrap_or("admin").to_owned();
     let name =
         DisplayName::parse("name", name.unwrap_or(&default_name)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let password = match std::env::var("JAM_ADMIN_PASSWORD") {
-        Ok(p) if !p.is_empty() => p,
-        _ => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("reading the password from stdin")?;
-            line.trim_end_matches(['\r', '\n']).to_owned()
-        }
-    };
-    if auth::check_password(&password).is_err() {
-        bail!("the password must be 12 to 256 characters");
-    }
+    let password = read_password(settings)?;
     let db = connect_db(settings).await?;
     if settings.database.migrate_on_start {
         jam_store::migrate(&db).await.context("migrating")?;

@@ -11,6 +11,7 @@
 //! - `oidc`: OpenID Connect sign-in against one provider (discovery, PKCE, ID token checks) and the
 //!   claim mappings to audiences and staff roles.
 //! - `signins`: the node's cache of sign-ins, dropped cluster-wide on sign-out through the broker.
+//! - `purge`: expired sign-ins deleted periodically by one node under a broker lease.
 //! - `extract`: strict JSON bodies with problem+json errors (and a deadline to arrive).
 //! - `guard`: connections per address, cross-site refusals, security headers, answer counts.
 //! - `hashing`: argon2id on a pool of its own, 503 when full.
@@ -37,6 +38,7 @@ pub mod methods;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod purge;
 pub mod rate_limit;
 pub mod routes;
 pub mod settings;

@@ -139,6 +139,9 @@ pub struct ModerationSettings {
     /// Distinct participants' flags, since a facilitator last decided on the item, that hide a
     /// visible idea or comment until a facilitator decides. At least 1.
     pub hide_after_flags: u32,
+    /// Only participants who joined at least this many minutes before flagging count toward
+    /// `hide_after_flags` (younger flags still reach the queue). 0 counts everyone.
+    pub flag_min_age_minutes: i64,
 }
 
 /// Requests per window for each limited action (see `rate_limit`).
@@ -242,6 +245,10 @@ pub struct AuthSettings {
     pub login_backoff_secs: u32,
     /// The longest wait, in seconds (also how long failures are remembered).
     pub login_backoff_max_secs: u32,
+    /// Shortest staff password, in characters (at least 8; the longest is 256).
+    pub password_min_chars: usize,
+    /// Seconds between purges of expired sign-ins (one node purges, under a broker lease).
+    pub purge_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -509,6 +516,15 @@ impl Settings {
         }
         if self.live.coalesce_ms > 1000 {
             return fail("live.coalesce_ms", "must be at most 1000");
+        }
+        if self.moderation.flag_min_age_minutes < 0 {
+            return fail("moderation.flag_min_age_minutes", "must not be negative");
+        }
+        if !(8..=256).contains(&self.auth.password_min_chars) {
+            return fail("auth.password_min_chars", "must be 8 to 256");
+        }
+        if self.auth.purge_interval_secs == 0 {
+            return fail("auth.purge_interval_secs", "must be at least 1");
         }
         if self.moderation.hide_after_flags == 0 {
             return fail("moderation.hide_after_flags", "must be at least 1");

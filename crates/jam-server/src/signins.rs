@@ -6,6 +6,10 @@
 //! through the broker: a broadcast on [`SIGNED_OUT`] carrying the token hash, which each node's hub
 //! hands to its cache ([`ControlSink`]). When the broker reconnects, notices may have been lost, so
 //! every cache starts over ([`ControlSink::missed`]).
+//!
+//! Ending many sign-ins at once (a staff account disabled or its password changed, a participant
+//! voided) is one notice carrying their hashes, one per line ([`SignInCache::end`]); each node's hub
+//! also closes its live connections of those sign-ins with 4001 when the notice arrives.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -15,8 +19,8 @@ use jam_broker::Broker;
 use jam_hub::ControlSink;
 use jam_store::auth::SignedIn;
 
-/// The broker topic of sign-out notices (payload: the sign-in's token hash).
-pub const SIGNED_OUT: &str = "control:signed-out";
+/// The broker topic of sign-out notices (payload: token hashes, one per line).
+pub const SIGNED_OUT: &str = jam_hub::SIGNED_OUT;
 
 /// Entries beyond which the cache starts over (each is a few hundred bytes; this is about 60 MiB).
 const MAX_ENTRIES: usize = 200_000;
@@ -85,6 +89,26 @@ impl SignInCache {
         }
     }
 
+    /// Ends these sign-ins (their rows already deleted) everywhere: drops them from this node's
+    /// cache, closes this node's live connections of them with 4001, and tells every other node to do
+    /// the same. This node acts at once, so the broker's round trip (or an outage) never delays it.
+    pub async fn end(&self, broker: &dyn Broker, hub: &jam_hub::Hub, token_hashes: &[String]) {
+        if token_hashes.is_empty() {
+            return;
+        }
+        for hash in token_hashes {
+            self.forget(hash);
+        }
+        let refs: Vec<&str> = token_hashes.iter().map(String::as_str).collect();
+        hub.end_sign_ins(&refs);
+        if let Err(error) = broker
+            .broadcast(SIGNED_OUT, bytes::Bytes::from(token_hashes.join("\n")))
+            .await
+        {
+            tracing::warn!(%error, "ended sign-ins not announced to the other nodes; their caches expire them");
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.entries().len()
     }
@@ -97,9 +121,11 @@ impl SignInCache {
 impl ControlSink for SignInCache {
     fn control(&self, topic: &str, payload: &[u8]) {
         if topic == SIGNED_OUT
-            && let Ok(token_hash) = std::str::from_utf8(payload)
+            && let Ok(token_hashes) = std::str::from_utf8(payload)
         {
-            self.forget(token_hash);
+            for token_hash in token_hashes.lines() {
+                self.forget(token_hash);
+            }
         }
     }
 
@@ -162,6 +188,13 @@ mod tests {
         }
         cache.control(SIGNED_OUT, b"a");
         cache.control("control:other", b"b");
+        cache.put("d", &signed_in(3600), t(0));
+        cache.put("e", &signed_in(3600), t(0));
+        cache.control(SIGNED_OUT, b"d\ne");
+        assert!(
+            cache.get("d", t(1)).is_none() && cache.get("e", t(1)).is_none(),
+            "one notice ends several sign-ins"
+        );
         assert!(cache.get("a", t(1)).is_none());
         assert!(
             cache.get("b", t(1)).is_some(),

@@ -39,27 +39,32 @@ pub async fn connect_db(settings: &Settings) -> anyhow::Result<DatabaseConnectio
     .context("cannot open the database (database.url)")
 }
 
+/// Connects to the broker named by the settings (memory or Redis).
+pub async fn connect_broker(settings: &Settings) -> anyhow::Result<Arc<dyn jam_broker::Broker>> {
+    let broker_kind = match settings.broker.kind {
+        BrokerKindSetting::Memory => BrokerKind::Memory,
+        BrokerKindSetting::Redis => BrokerKind::Redis {
+            url: settings.broker.redis_url.expose().to_owned(),
+        },
+    };
+    jam_broker::connect(
+        &broker_kind,
+        BrokerConfig {
+            history_size: settings.broker.history_size,
+            history_ttl: Duration::from_secs(settings.broker.history_ttl_hours * 3600),
+        },
+    )
+    .await
+    .context("cannot reach the broker (broker.kind / broker.redis_url)")
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = connect_db(&settings).await?;
         if settings.database.migrate_on_start {
             jam_store::migrate(&db).await.context("migrating the database")?;
         }
-        let broker_kind = match settings.broker.kind {
-            BrokerKindSetting::Memory => BrokerKind::Memory,
-            BrokerKindSetting::Redis => BrokerKind::Redis {
-                url: settings.broker.redis_url.expose().to_owned(),
-            },
-        };
-        let broker = jam_broker::connect(
-            &broker_kind,
-            BrokerConfig {
-                history_size: settings.broker.history_size,
-                history_ttl: Duration::from_secs(settings.broker.history_ttl_hours * 3600),
-            },
-        )
-        .await
-        .context("cannot reach the broker (broker.kind / broker.redis_url)")?;
+        let broker = connect_broker(&settings).await?;
         let clock = clock::from_settings(&settings.clock);
         let listener = TcpListener::bind(settings.server.bind)
             .with_context(|| format!("cannot listen on {} (server.bind)", settings.server.bind))?;
@@ -162,6 +167,20 @@ impl Application {
                 let _ = stop_rx.await;
             }))
         });
+        // Every node runs the sign-in purge; the broker lease lets one of them purge per interval.
+        let (purge_stop_tx, purge_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let purge = tokio::spawn(
+            crate::purge::Purger {
+                db: self.state.db.clone(),
+                broker: self.state.broker.clone(),
+                clock: self.state.clock.clone(),
+                node_id: self.state.node_id.clone(),
+                interval: Duration::from_secs(self.state.settings.auth.purge_interval_secs),
+            }
+            .run(async move {
+                let _ = purge_stop_rx.await;
+            }),
+        );
         // Every node runs the tally ticker; the broker lease lets one of them publish per tick.
         let (tally_stop_tx, tally_stop_rx) = tokio::sync::oneshot::channel::<()>();
         let tally = tokio::spawn(
@@ -193,6 +212,8 @@ impl Application {
         };
         let _ = stop_tx.send(());
         let _ = tally_stop_tx.send(());
+        let _ = purge_stop_tx.send(());
+        let _ = purge.await;
         if let Some(runner) = runner {
             let _ = runner.await;
         }

@@ -42,6 +42,7 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
             method: j.voting_method,
         },
         shortlist_size: j.shortlist_size.max(0) as u32,
+        auto_hide: j.auto_hide,
         sessions: jam.sessions.iter().map(|s| session_view(jam, s, now)).collect(),
         now,
     }

@@ -64,6 +64,9 @@ pub async fn principal_for(
         let Some(s) = staff::Entity::find_by_id(staff_id).one(db).await? else {
             return Ok(None);
         };
+        if s.disabled_at.is_some() {
+            return Ok(None);
+        }
         let Ok(role) = s.role.parse::<Role>() else {
             return Ok(None);
         };
@@ -76,7 +79,7 @@ pub async fn principal_for(
             expires_at: session.expires_at,
         }));
     }
-    if let Some(p) = participant {
+    if let Some(p) = participant.filter(|p| p.voided_at.is_none()) {
         return Ok(Some(SignedIn {
             principal: Principal::Participant {
                 id: ParticipantId(p.id),
@@ -104,4 +107,47 @@ pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Res
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// Ends the sign-ins of a staff account (all but `keep`, the caller's own, when given); returns
+/// their token hashes, for the caches and live connections of every node.
+pub async fn end_staff(
+    db: &impl ConnectionTrait,
+    staff_id: Uuid,
+    keep: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let mut find = auth_sessions::Entity::find().filter(auth_sessions::Column::StaffId.eq(staff_id));
+    if let Some(keep) = keep {
+        find = find.filter(auth_sessions::Column::Id.ne(keep));
+    }
+    end(db, find).await
+}
+
+/// Ends every sign-in of a participant; returns their token hashes.
+pub async fn end_participant(
+    db: &impl ConnectionTrait,
+    participant_id: Uuid,
+) -> Result<Vec<String>, StoreError> {
+    let find = auth_sessions::Entity::find().filter(auth_sessions::Column::ParticipantId.eq(participant_id));
+    end(db, find).await
+}
+
+async fn end(
+    db: &impl ConnectionTrait,
+    find: sea_orm::Select<auth_sessions::Entity>,
+) -> Result<Vec<String>, StoreError> {
+    use sea_orm::QuerySelect;
+    let hashes: Vec<String> = find
+        .select_only()
+        .column(auth_sessions::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !hashes.is_empty() {
+        auth_sessions::Entity::delete_many()
+            .filter(auth_sessions::Column::Id.is_in(hashes.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(hashes)
 }

@@ -27,6 +27,8 @@
 //!   transactions) and the deployment's id, read and settled by the tally ticker.
 //! - `votes`: one vote per participant per idea and the idea's counters; `cast` writes one vote in
 //!   its own transaction.
+//! - `void`: voiding a participant: their votes and flags removed (counters, leaves and live tallies
+//!   follow), what their flags hid shown again, their posts hidden pending review.
 //! - `vote_writer`: the batched vote writer (group commit): one queue and one writer per node, many
 //!   votes per transaction, each request answered after its batch commits.
 //!
@@ -54,6 +56,8 @@ pub mod tally;
 pub mod tally_dirty;
 pub mod vote_writer;
 pub mod votes;
+
+pub mod void;
 
 pub use jams::JamFull;
 

@@ -11,7 +11,13 @@
 //! - the queue is exactly the items with undecided flags (`flags > 0`) that are still visible or
 //!   hidden; a decision takes an item off it, new flags put it back.
 //!
-//! The flag rows themselves are never deleted: the queue shows the total and the latest reasons.
+//! Only flags that count (their participant had joined `moderation.flag_min_age_minutes` before)
+//! move `hide_flags`, which the threshold reads; every flag moves `flags`, which the queue reads. A
+//! jam with `auto_hide` off hides nothing by flags. `hidden_by` says why a hidden item is hidden
+//! (`flags`, `staff`, `void`), so that voiding a flagger shows again only what flags hid.
+//!
+//! The flag rows themselves are kept (the queue shows the total and the latest reasons); a decision
+//! marks them `decided`. Only voiding their participant deletes them (`crate::void`).
 //!
 //! A merge moves the duplicate's votes to the target, each voter at most once: a voter with no
 //! vote on the target, or a retracted one (`0`), gets the duplicate's vote there; a voter with a
@@ -30,10 +36,11 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use jam_domain::ItemStatus;
+use jam_domain::{HiddenBy, ItemStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -58,24 +65,30 @@ impl Target {
 }
 
 /// The columns moderation touches, which ideas and comments share.
-struct Cols<C> {
-    id: C,
-    status: C,
-    flags: C,
-    updated_at: C,
+pub(crate) struct Cols<C> {
+    pub(crate) id: C,
+    pub(crate) status: C,
+    pub(crate) hidden_by: C,
+    pub(crate) flags: C,
+    pub(crate) hide_flags: C,
+    pub(crate) updated_at: C,
 }
 
-const IDEA: Cols<ideas::Column> = Cols {
+pub(crate) const IDEA: Cols<ideas::Column> = Cols {
     id: ideas::Column::Id,
     status: ideas::Column::Status,
+    hidden_by: ideas::Column::HiddenBy,
     flags: ideas::Column::Flags,
+    hide_flags: ideas::Column::HideFlags,
     updated_at: ideas::Column::UpdatedAt,
 };
 
-const COMMENT: Cols<comments::Column> = Cols {
+pub(crate) const COMMENT: Cols<comments::Column> = Cols {
     id: comments::Column::Id,
     status: comments::Column::Status,
+    hidden_by: comments::Column::HiddenBy,
     flags: comments::Column::Flags,
+    hide_flags: comments::Column::HideFlags,
     updated_at: comments::Column::UpdatedAt,
 };
 
@@ -89,6 +102,8 @@ pub struct NewFlag {
     pub target_id: Uuid,
     pub reason: String,
     pub at: DateTime<Utc>,
+    /// Counts toward the hide threshold (the participant joined long enough before).
+    pub counts: bool,
 }
 
 /// The item right after a flag.
@@ -100,11 +115,16 @@ pub struct Flagged {
     pub hidden_now: bool,
 }
 
-/// Records a flag, counts it on its item and hides a `visible` item once `hide_after` undecided
-/// flags are reached. A second flag by the same participant on the same item is
-/// [`StoreError::Duplicate`] and changes nothing.
-pub async fn flag(db: &impl ConnectionTrait, flag: NewFlag, hide_after: u32) -> Result<Flagged, StoreError> {
-    let (target, target_id, at) = (flag.target, flag.target_id, flag.at);
+/// Records a flag, counts it on its item and, with `hide_after` given (the jam's `auto_hide`),
+/// hides a `visible` item once that many undecided flags that count (`NewFlag::counts`) are
+/// reached. A second flag by the same participant on the same item is [`StoreError::Duplicate`]
+/// and changes nothing.
+pub async fn flag(
+    db: &impl ConnectionTrait,
+    flag: NewFlag,
+    hide_after: Option<u32>,
+) -> Result<Flagged, StoreError> {
+    let (target, target_id, at, counts) = (flag.target, flag.target_id, flag.at, flag.counts);
     flags::Entity::insert(flags::ActiveModel {
         id: Set(flag.id),
         jam_id: Set(flag.jam_id),
@@ -113,14 +133,18 @@ pub async fn flag(db: &impl ConnectionTrait, flag: NewFlag, hide_after: u32) -> 
         target_id: Set(target_id),
         reason: Set(flag.reason),
         created_at: Set(at),
+        counts: Set(counts),
+        decided: Set(false),
     })
     .exec_without_returning(db)
     .await
     .map_err(StoreError::from_insert)?;
-    let hide_after = i32::try_from(hide_after).unwrap_or(i32::MAX);
+    let hide_after = hide_after.map(|h| i32::try_from(h).unwrap_or(i32::MAX));
     match target {
-        Target::Idea => count_flag::<ideas::Entity>(db, &IDEA, target_id, hide_after, at).await,
-        Target::Comment => count_flag::<comments::Entity>(db, &COMMENT, target_id, hide_after, at).await,
+        Target::Idea => count_flag::<ideas::Entity>(db, &IDEA, target_id, counts, hide_after, at).await,
+        Target::Comment => {
+            count_flag::<comments::Entity>(db, &COMMENT, target_id, counts, hide_after, at).await
+        }
     }
 }
 
@@ -128,25 +152,33 @@ async fn count_flag<E: EntityTrait>(
     db: &impl ConnectionTrait,
     c: &Cols<E::Column>,
     id: Uuid,
-    hide_after: i32,
+    counts: bool,
+    hide_after: Option<i32>,
     at: DateTime<Utc>,
 ) -> Result<Flagged, StoreError> {
     E::update_many()
         .col_expr(c.flags, Expr::col(c.flags).add(1))
+        .col_expr(c.hide_flags, Expr::col(c.hide_flags).add(i32::from(counts)))
         .filter(c.id.eq(id))
         .exec(db)
         .await?;
     // One conditional statement, so two flags committing at once cannot both miss the threshold.
-    let hidden_now = E::update_many()
-        .col_expr(c.status, Expr::value(ItemStatus::Hidden))
-        .col_expr(c.updated_at, Expr::value(at))
-        .filter(c.id.eq(id))
-        .filter(c.status.eq(ItemStatus::Visible))
-        .filter(c.flags.gte(hide_after))
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1;
+    let hidden_now = match hide_after {
+        Some(hide_after) if counts => {
+            E::update_many()
+                .col_expr(c.status, Expr::value(ItemStatus::Hidden))
+                .col_expr(c.hidden_by, Expr::value(HiddenBy::Flags))
+                .col_expr(c.updated_at, Expr::value(at))
+                .filter(c.id.eq(id))
+                .filter(c.status.eq(ItemStatus::Visible))
+                .filter(c.hide_flags.gte(hide_after))
+                .exec(db)
+                .await?
+                .rows_affected
+                == 1
+        }
+        _ => false,
+    };
     let flags: i32 = E::find()
         .select_only()
         .column(c.flags)
@@ -220,29 +252,42 @@ async fn decide_on<E: EntityTrait>(
     decision: Decision,
     at: DateTime<Utc>,
 ) -> Result<Decided, StoreError> {
-    let found: Option<(ItemStatus, i32)> = E::find()
+    let found: Option<(ItemStatus, i32, Option<HiddenBy>)> = E::find()
         .select_only()
         .column(c.status)
         .column(c.flags)
+        .column(c.hidden_by)
         .filter(c.id.eq(id))
         .lock(LockType::NoKeyUpdate)
         .into_tuple()
         .one(db)
         .await?;
-    let Some((from, flags)) = found else {
+    let Some((from, flags, hidden_by)) = found else {
         return Ok(Decided::Missing);
     };
     if from == ItemStatus::Merged {
         return Ok(Decided::Merged);
     }
-    if from == decision.status() && flags == 0 {
+    // An item hidden because its author was voided waits for a decision even without flags.
+    let pending = flags > 0 || hidden_by == Some(HiddenBy::Void);
+    if from == decision.status() && !pending {
         return Ok(Decided::Unchanged);
     }
+    let hidden_by = (decision == Decision::Hide).then_some(HiddenBy::Staff);
     E::update_many()
         .col_expr(c.status, Expr::value(decision.status()))
+        .col_expr(c.hidden_by, Expr::value(hidden_by))
         .col_expr(c.flags, Expr::value(0))
+        .col_expr(c.hide_flags, Expr::value(0))
         .col_expr(c.updated_at, Expr::value(at))
         .filter(c.id.eq(id))
+        .exec(db)
+        .await?;
+    // The item's flags so far are decided: they count toward nothing any more.
+    flags::Entity::update_many()
+        .col_expr(flags::Column::Decided, Expr::value(true))
+        .filter(flags::Column::TargetId.eq(id))
+        .filter(flags::Column::Decided.eq(false))
         .exec(db)
         .await?;
     Ok(Decided::Changed { from, flags })
@@ -368,7 +413,11 @@ pub async fn merge(
 
 /// Sets an idea's counters from its vote rows and bumps its `votes_rev` (called with the idea's row
 /// locked, after its vote rows moved).
-async fn recount(db: &impl ConnectionTrait, idea: Uuid, at: DateTime<Utc>) -> Result<Counts, StoreError> {
+pub(crate) async fn recount(
+    db: &impl ConnectionTrait,
+    idea: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
     let (up, down) = crate::votes::recount(db, idea).await?;
     let counts = Counts {
         up: i32::try_from(up).unwrap_or(i32::MAX),
@@ -455,13 +504,22 @@ pub async fn queue(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<(Vec<Queued>, Option<Uuid>), StoreError> {
+    // Undecided flags, or hidden because the author was voided (pending review).
     let mut ideas_q = ideas::Entity::find()
         .filter(ideas::Column::JamId.eq(jam_id))
-        .filter(ideas::Column::Flags.gt(0))
+        .filter(
+            Condition::any()
+                .add(ideas::Column::Flags.gt(0))
+                .add(ideas::Column::HiddenBy.eq(HiddenBy::Void)),
+        )
         .filter(ideas::Column::Status.is_in([ItemStatus::Visible, ItemStatus::Hidden]));
     let mut comments_q = comments::Entity::find()
         .filter(comments::Column::JamId.eq(jam_id))
-        .filter(comments::Column::Flags.gt(0))
+        .filter(
+            Condition::any()
+                .add(comments::Column::Flags.gt(0))
+                .add(comments::Column::HiddenBy.eq(HiddenBy::Void)),
+        )
         .filter(comments::Column::Status.is_in([ItemStatus::Visible, ItemStatus::Hidden]));
     if let Some(after) = after {
         ideas_q = ideas_q.filter(ideas::Column::Id.gt(after));

@@ -418,6 +418,7 @@ mod tests {
             created_by: None,
             created_at: t,
             updated_at: t,
+            auto_hide: true,
             parts_rev: 0,
         }))
         .exec_without_returning(&db)
@@ -457,6 +458,8 @@ mod tests {
             locale: None,
             accepted_guidelines_at: t,
             created_at: t,
+            voided_at: None,
+            address_key: None,
         }))
         .exec_without_returning(&db)
         .await
@@ -471,12 +474,14 @@ mod tests {
             tags: "[]".into(),
             search_text: "idea".into(),
             status: jam_domain::ItemStatus::Visible,
+            hidden_by: None,
             merged_into: None,
             up: 0,
             down: 0,
             voters: 0,
             comments: 0,
             flags: 0,
+            hide_flags: 0,
             votes_rev: 0,
             created_at: t,
             updated_at: t,

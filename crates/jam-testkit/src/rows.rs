@@ -151,6 +151,8 @@ pub fn flag(idea: &ideas::Model, flagger: &participants::Model) -> flags::Model 
         target_id: idea.id,
         reason: "off topic".into(),
         created_at: now(),
+        counts: true,
+        decided: false,
     }
 }
 

@@ -78,6 +78,7 @@ export async function consoleView() {
   const el = page(t('console'),
     h('p', {}, t('signed_in_as', { name: who.display_name, role: t(`role_${who.role}`) })),
     isFacilitator ? h('p', {}, h('a', { href: '/console/new', class: 'button primary' }, t('new_jam'))) : null,
+    h('p', {}, h('a', { href: '/console/staff', dataset: { role: 'staff-link' } }, who.role === 'admin' ? t('manage_staff') : t('your_password'))),
     rows.length ? h('div', { class: 'table-wrap' }, h('table', { class: 'table' },
       h('caption', {}, t('jams')),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('title')), h('th', { scope: 'col' }, t('state')),
@@ -125,6 +126,9 @@ export async function newJamView() {
   const addBtn = h('button', { type: 'button' }, t('add_audience'));
   addBtn.addEventListener('click', () => addAudience().focus());
   const audError = h('p', { class: 'field-error', id: 'aud-error', hidden: true });
+  const autoHide = h('input', { type: 'checkbox', id: 'jam-auto-hide', checked: true, 'aria-describedby': 'jam-auto-hide-hint' });
+  const autoHideWrap = h('div', { class: 'field' }, h('p', {}, autoHide, ' ', h('label', { for: autoHide.id }, t('auto_hide'))),
+    h('p', { class: 'hint', id: 'jam-auto-hide-hint' }, t('auto_hide_hint')));
 
   const submit = h('button', { type: 'submit', class: 'primary' }, t('create_jam'));
   const status = h('div');
@@ -132,7 +136,7 @@ export async function newJamView() {
     f.title.wrap, f.slug.wrap, f.description.wrap, f.guidelines.wrap,
     h('div', { class: 'row' }, f.starts_at.wrap, f.ends_at.wrap),
     h('fieldset', {}, h('legend', {}, t('audiences')), audienceList, addBtn, audError),
-    status, submit);
+    autoHideWrap, status, submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     for (const x of Object.values(f)) setFieldError(x, '');
@@ -147,7 +151,7 @@ export async function newJamView() {
       const jam = await api.post('/jams', {
         slug: f.slug.input.value.trim(), title: f.title.input.value.trim(),
         description: f.description.input.value, guidelines: f.guidelines.input.value,
-        starts_at: f.starts_at.iso(), ends_at: f.ends_at.iso(), audiences,
+        starts_at: f.starts_at.iso(), ends_at: f.ends_at.iso(), audiences, auto_hide: autoHide.checked,
       });
       announce(t('jam_created'));
       navigate(paths.consoleJam(jam.slug));

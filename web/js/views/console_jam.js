@@ -293,7 +293,8 @@ export async function consoleJamView({ slug }) {
     h('h2', { id: `c-${k}-h`, tabindex: '-1' }, t(`section_${k}`)), ...children);
 
   const el = page(jam.title,
-    h('p', {}, h('a', { href: '/console' }, t('back_to_console'))),
+    h('p', {}, h('a', { href: '/console' }, t('back_to_console')), ' · ',
+      h('a', { href: `${paths.consoleJam(jam.slug)}/participants`, dataset: { role: 'participants-link' } }, t('manage_participants'))),
     h('p', { class: 'lead' }, stateEl, ' ', t('jam_schedule', { start: dateTime(jam.starts_at), end: dateTime(jam.ends_at) })),
     h('p', { class: 'actions' }, scheduleBtn, ' ', closeJamBtn), jamStatus,
     nav,

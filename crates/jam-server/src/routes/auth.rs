@@ -42,6 +42,9 @@ pub async fn login(
         state.login_backoff.failed(email.as_str(), state.clock.now());
         return Err(ApiError::Unauthorized);
     };
+    if account.disabled_at.is_some() {
+        return Err(ApiError::Forbidden("this staff account is disabled".into()));
+    }
     state.login_backoff.succeeded(email.as_str());
     let role: Role = account
         .role
@@ -58,6 +61,7 @@ pub async fn login(
         expires_at,
     )
     .await?;
+    jam_store::staff::signed_in(&state.db, account.id, now).await?;
     Metrics::inc(&state.metrics.logins);
     let me = Me {
         kind: PrincipalKind::Staff,
@@ -125,7 +129,9 @@ pub async fn create_staff(
     let name = DisplayName::parse("display_name", &body.display_name)
         .map_err(|e| errors.push(e))
         .ok();
-    if let Err(ApiError::Invalid(mut e)) = auth::check_password(&body.password) {
+    if let Err(ApiError::Invalid(mut e)) =
+        auth::check_password(&body.password, state.settings.auth.password_min_chars)
+    {
         errors.append(&mut e);
     }
     let (Some(email), Some(name), true) = (email, name, errors.is_empty()) else {

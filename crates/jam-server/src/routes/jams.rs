@@ -159,7 +159,8 @@ pub async fn create_jam(
         shortlist_size: shortlist_size as i32,
         created_by: Some(caller_staff_id(&caller)),
     };
-    let jam = jams::Model::draft(new, now);
+    let mut jam = jams::Model::draft(new, now);
+    jam.auto_hide = body.auto_hide.unwrap_or(true);
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     let full = jam_store::jams::insert(&txn, jam, audiences)
         .await
@@ -288,6 +289,9 @@ pub async fn patch_jam(
         }
         jam.shortlist_size = size as i32;
     }
+    if let Some(auto_hide) = body.auto_hide {
+        jam.auto_hide = auto_hide;
+    }
     check_window(&mut check, jam.starts_at, jam.ends_at);
     for (i, s) in full.sessions.iter().enumerate() {
         if s.opens_at < jam.starts_at || s.closes_at > jam.ends_at {
@@ -303,8 +307,9 @@ pub async fn patch_jam(
     }
     check.done()?;
     jam.updated_at = now;
-    let detail =
-        serde_json::json!({ "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title });
+    let detail = serde_json::json!({
+        "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title, "auto_hide": jam.auto_hide,
+    });
     save_jam(
         &state,
         &caller,

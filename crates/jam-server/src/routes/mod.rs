@@ -16,6 +16,7 @@ pub mod moderation;
 pub mod oidc;
 pub mod ops;
 pub mod participation;
+pub mod people;
 pub mod results;
 pub mod search;
 
@@ -58,6 +59,9 @@ api_routes! {
     get "/auth/oidc/start" => oidc::start, 303, "Starts a sign-in with the organisation's OpenID provider (code flow with PKCE); without `jam`, a staff sign-in", "anyone", query ["jam", "audience"];
     get "/auth/oidc/callback" => oidc::callback, 303, "Back from the provider: checks state, nonce and ID token, signs in (one participant per jam and identity), sets the cookie and redirects to the jam or the console", "anyone", query ["code", "state"];
     post "/staff" => auth::create_staff, 201, "Creates a staff account", "admin", req CreateStaffRequest, res StaffView;
+    get "/staff" => people::list_staff, 200, "Lists staff accounts: role, disabled, created, last sign-in", "admin", page StaffAccountView;
+    patch "/staff/{id}" => people::patch_staff, 200, "Changes an account's role or disables it (audited); either ends its sign-ins everywhere (401, live sockets 4001); the last active admin stays (409)", "admin", req PatchStaffRequest, res StaffAccountView;
+    post "/staff/{id}/password" => people::change_password, 200, "Changes a password (the account itself, with its current one) or resets it (an admin); ends the account's other sign-ins (audited)", "the account itself; admin", req PasswordRequest, res PasswordChanged;
 
     post "/jams" => jams::create_jam, 201, "Creates a jam (draft); missing invite codes are generated", "facilitator, admin", req CreateJamRequest, res JamView;
     get "/jams" => jams::list_jams, 200, "Lists jams", "staff", page JamView;
@@ -72,6 +76,8 @@ api_routes! {
     post "/jams/{slug}/announcements" => jams::announce, 201, "Pushes an announcement live to everyone in the jam", "facilitator, admin", req AnnouncementRequest, res AnnouncementView;
     get "/jams/{slug}/announcements" => jams::list_announcements, 200, "The announcements sent so far, newest first", "staff; participants of that jam", query ["cursor", "limit"], page AnnouncementView;
     get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
+    get "/jams/{slug}/participants" => people::list_participants, 200, "Participants with audience, join time, activity counts and joins from the same address; q filters by name", "staff", query ["q", "cursor", "limit"], page ParticipantView;
+    post "/jams/{slug}/participants/{id}/void" => people::void_participant, 200, "Voids a participant (audited, idempotent): votes and flags removed with counts and tallies recomputed, what their flags hid shown again, their posts hidden pending review, sign-ins ended; a published shortlist stays frozen", "facilitator, admin", req VoidRequest, res VoidResult;
     get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes; addresses that hit the join cap (join_caps_hit)", "staff";
 
     get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code", query ["code"], res WelcomeView;

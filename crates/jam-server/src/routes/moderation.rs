@@ -11,7 +11,10 @@
 //!   the first reason. Flagging one's own idea or comment is 409. Merged or removed items take no
 //!   flags (409). Answered 201 with the flag.
 //! - At `moderation.hide_after_flags` undecided flags a visible item becomes `hidden` in the
-//!   flag's transaction, audited as `idea.hidden`/`comment.hidden` by the system.
+//!   flag's transaction, audited as `idea.hidden`/`comment.hidden` by the system. Only flags of
+//!   participants who joined at least `moderation.flag_min_age_minutes` before flagging count
+//!   toward it; younger ones are recorded and put the item in the queue. A jam with `auto_hide` off
+//!   hides nothing by flags: flagged items only wait in the queue.
 //! - Decisions (`hide`, `restore`, `remove`): facilitators and admins, on any item that is not
 //!   merged (409), answered 200 with the item. Each one clears the item's undecided flags, so a
 //!   restored item is hidden again only by new flags from other participants, and the item leaves
@@ -146,6 +149,22 @@ async fn comment_view_of(
     ))
 }
 
+/// Publishes an idea's or a comment's current state (after a change made elsewhere, e.g. a void).
+pub(super) async fn publish_item(state: &AppState, jam: &JamFull, target: Target, id: Uuid) -> ApiResult<()> {
+    match target {
+        Target::Idea => {
+            let idea = reload_idea(state, id).await?;
+            publish_idea(state, &staff_idea_view(state, jam, &idea).await?).await;
+        }
+        Target::Comment => {
+            if let Some(comment) = jam_store::comments::by_id(&state.db, id).await? {
+                publish_comment(state, &comment_view_of(state, jam, &comment).await?).await;
+            }
+        }
+    }
+    Ok(())
+}
+
 // ---- flags ----
 
 pub async fn flag_idea(
@@ -229,6 +248,13 @@ async fn flag(
     }
     let now = state.clock.now();
     let threshold = state.settings.moderation.hide_after_flags;
+    // Only established participants' flags count toward hiding (see the module docs).
+    let min_age = chrono::Duration::minutes(state.settings.moderation.flag_min_age_minutes);
+    let joined_at = jam_store::participants::by_id(&state.db, participant_id)
+        .await?
+        .map(|p| p.created_at)
+        .ok_or(ApiError::Unauthorized)?;
+    let counts = joined_at + min_age <= now;
     let new = NewFlag {
         id: Uuid::now_v7(),
         jam_id: jam.jam.id,
@@ -237,9 +263,11 @@ async fn flag(
         target_id: item.id,
         reason: body.reason,
         at: now,
+        counts,
     };
+    let hide_after = jam.jam.auto_hide.then_some(threshold);
     let txn = jam_store::votes::begin_write(&state.db).await?;
-    let flagged = jam_store::moderation::flag(&txn, new.clone(), threshold)
+    let flagged = jam_store::moderation::flag(&txn, new.clone(), hide_after)
         .await
         .map_err(|e| match e {
             jam_store::StoreError::Duplicate => {

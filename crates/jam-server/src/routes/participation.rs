@@ -240,7 +240,8 @@ pub async fn join(
     if let Some(me) = held_participant(&jam, caller) {
         return Ok(HttpResponse::Ok().json(me));
     }
-    let participant = participants::Model::joined(&audience, name.into_string(), body.locale, now);
+    let mut participant = participants::Model::joined(&audience, name.into_string(), body.locale, now);
+    participant.address_key = Some(address.clone());
     let expires_at = now + Duration::hours(state.settings.auth.participant_session_hours);
     let token = auth::new_token()?;
     let txn = state.db.begin().await.map_err(store_err)?;

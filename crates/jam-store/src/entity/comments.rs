@@ -1,6 +1,6 @@
 //! `comments`: threaded replies on an idea.
 
-use jam_domain::ItemStatus;
+use jam_domain::{HiddenBy, ItemStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,8 +18,13 @@ pub struct Model {
     pub body: String,
     /// Never `Merged`.
     pub status: ItemStatus,
+    /// Why it is hidden (set only while `status` is `hidden`).
+    pub hidden_by: Option<HiddenBy>,
     #[sea_orm(default_value = 0)]
     pub flags: i32,
+    /// The undecided flags that count toward the hide threshold (established participants').
+    #[sea_orm(default_value = 0)]
+    pub hide_flags: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -41,7 +46,9 @@ impl Model {
             author_id,
             body,
             status: ItemStatus::Visible,
+            hidden_by: None,
             flags: 0,
+            hide_flags: 0,
             created_at: now,
             updated_at: now,
         }

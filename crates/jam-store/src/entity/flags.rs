@@ -17,6 +17,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub reason: String,
     pub created_at: DateTimeUtc,
+    /// Counts toward the hide threshold: its participant had joined `moderation.flag_min_age_minutes`
+    /// before flagging.
+    pub counts: bool,
+    /// A facilitator's decision on the item came after it (it no longer counts anywhere).
+    pub decided: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,6 @@
 //! `ideas`: posts in a session, with denormalized counters kept by the writers.
 
-use jam_domain::ItemStatus;
+use jam_domain::{HiddenBy, ItemStatus};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -23,6 +23,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub search_text: String,
     pub status: ItemStatus,
+    /// Why it is hidden (set only while `status` is `hidden`).
+    pub hidden_by: Option<HiddenBy>,
     /// The idea this one was merged into, when `status` is `merged`.
     pub merged_into: Option<Uuid>,
     #[sea_orm(default_value = 0)]
@@ -36,6 +38,9 @@ pub struct Model {
     pub comments: i32,
     #[sea_orm(default_value = 0)]
     pub flags: i32,
+    /// The undecided flags that count toward the hide threshold (established participants').
+    #[sea_orm(default_value = 0)]
+    pub hide_flags: i32,
     /// Bumped by every write that changes the idea's vote rows (the tally's leaf cache key).
     #[sea_orm(default_value = 0)]
     pub votes_rev: i64,
@@ -66,12 +71,14 @@ impl Model {
             title,
             body,
             status: ItemStatus::Visible,
+            hidden_by: None,
             merged_into: None,
             up: 0,
             down: 0,
             voters: 0,
             comments: 0,
             flags: 0,
+            hide_flags: 0,
             votes_rev: 0,
             created_at: now,
             updated_at: now,

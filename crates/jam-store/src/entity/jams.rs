@@ -28,6 +28,8 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Flags hide an item at the threshold; false sends flagged items to the queue only.
+    pub auto_hide: bool,
     /// Bumped by triggers whenever the jam's sessions or audiences change (never written by code:
     /// `jams::update` leaves it out).
     pub parts_rev: i64,
@@ -66,6 +68,7 @@ impl Model {
             created_by: new.created_by,
             created_at: now,
             updated_at: now,
+            auto_hide: true,
             parts_rev: 0,
         }
     }

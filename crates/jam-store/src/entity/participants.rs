@@ -13,6 +13,10 @@ pub struct Model {
     pub locale: Option<String>,
     pub accepted_guidelines_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// Set once a facilitator voided the participant (votes and flags gone, sign-ins ended).
+    pub voided_at: Option<DateTimeUtc>,
+    /// The client address key (`join_counts.address_key`) the participant joined from.
+    pub address_key: Option<String>,
 }
 
 impl Model {
@@ -31,6 +35,8 @@ impl Model {
             locale,
             accepted_guidelines_at: now,
             created_at: now,
+            voided_at: None,
+            address_key: None,
         }
     }
 }

@@ -15,6 +15,10 @@ pub struct Model {
     pub role: String,
     pub password_hash: String,
     pub created_at: DateTimeUtc,
+    /// Set while the account is disabled: it cannot sign in and has no sign-ins.
+    pub disabled_at: Option<DateTimeUtc>,
+    /// The last password sign-in.
+    pub last_sign_in_at: Option<DateTimeUtc>,
 }
 
 impl Model {
@@ -33,6 +37,8 @@ impl Model {
             role,
             password_hash,
             created_at: now,
+            disabled_at: None,
+            last_sign_in_at: None,
         }
     }
 }
