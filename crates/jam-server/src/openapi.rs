@@ -64,16 +64,22 @@ fn method_of(name: &str) -> HttpMethod {
     }
 }
 
-/// A query parameter's schema: `limit` is a page size (1 to `limits.page_max`, 200 by default);
-/// the others are text.
+/// A query parameter's schema: `limit` is a page size (1 to `limits.page_max`, 200 by default),
+/// `cursor` the id a previous page named; the others are text, absent rather than empty.
 fn query_schema(name: &str) -> RefOr<Schema> {
+    use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
+    let builder = utoipa::openapi::ObjectBuilder::new();
     match name {
-        "limit" => utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::Integer)
+        "limit" => builder
+            .schema_type(Type::Integer)
             .minimum(Some(1))
             .maximum(Some(200))
             .into(),
-        _ => String::schema(),
+        "cursor" => builder
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .into(),
+        _ => builder.schema_type(Type::String).min_length(Some(1)).into(),
     }
 }
 
