@@ -13,6 +13,9 @@
 //!   update in one round trip.
 //! - `m20261208_000001_join_counts`: `join_counts`, new participants per jam, client address and UTC
 //!   day, which caps how many voters one address can mint with a shared invite code.
+//! - `m20261210_000006_sentiment`: each idea's and comment's sentiment (label and score, written
+//!   with the post), the mood alert's state per jam (`mood_alerts`), and the `(jam_id, created_at)`
+//!   indexes the mood series reads by.
 //! - `m20261210_000003_staff_void`: disabled staff and their last sign-in, voided participants and
 //!   the address they joined from, why an item is hidden, flags that count toward the threshold,
 //!   and the jam's `auto_hide`.
@@ -42,6 +45,7 @@ mod m20261203_000001_tally_leaves;
 mod m20261205_000001_jam_parts_rev;
 mod m20261206_000001_vote_counters;
 mod m20261208_000001_join_counts;
+mod m20261210_000006_sentiment;
 mod m20261210_000003_staff_void;
 mod m20261210_000001_admission_invites;
 mod m20261210_000002_oidc_identities;
@@ -60,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_jam_parts_rev::Migration),
             Box::new(m20261206_000001_vote_counters::Migration),
             Box::new(m20261208_000001_join_counts::Migration),
+            Box::new(m20261210_000006_sentiment::Migration),
             Box::new(m20261210_000003_staff_void::Migration),
             Box::new(m20261210_000001_admission_invites::Migration),
             Box::new(m20261210_000002_oidc_identities::Migration),

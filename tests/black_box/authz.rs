@@ -349,6 +349,18 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             Value::Null,
             STAFF_READS,
         ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/mood?bucket_minutes=60"),
+            Value::Null,
+            STAFF_READS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/mood?session={}", jam.open),
+            Value::Null,
+            STAFF_READS,
+        ),
         // People: staff accounts are the admins'; a password is the account's own or an admin's.
         (Method::GET, "/api/v1/staff".into(), Value::Null, ADMINS),
         (

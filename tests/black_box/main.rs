@@ -23,6 +23,7 @@ mod limits;
 mod live;
 mod loadgen;
 mod moderation;
+mod mood;
 mod oidc;
 mod openapi;
 mod operations;

@@ -14,6 +14,8 @@ pub enum Topic {
     Jam(Uuid),
     Session(Uuid),
     Idea(Uuid),
+    /// `staff:{jam_id}`: the jam's staff-only events (mood alerts).
+    Staff(Uuid),
 }
 
 impl Topic {
@@ -31,7 +33,7 @@ impl std::error::Error for BadTopic {}
 
 impl fmt::Display for BadTopic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("expected jam:{uuid}, session:{uuid} or idea:{uuid}")
+        f.write_str("expected jam:{uuid}, session:{uuid}, idea:{uuid} or staff:{uuid}")
     }
 }
 
@@ -45,6 +47,7 @@ impl FromStr for Topic {
             "jam" => Ok(Topic::Jam(id)),
             "session" => Ok(Topic::Session(id)),
             "idea" => Ok(Topic::Idea(id)),
+            "staff" => Ok(Topic::Staff(id)),
             _ => Err(BadTopic),
         }
     }
@@ -56,6 +59,7 @@ impl fmt::Display for Topic {
             Topic::Jam(id) => write!(f, "jam:{id}"),
             Topic::Session(id) => write!(f, "session:{id}"),
             Topic::Idea(id) => write!(f, "idea:{id}"),
+            Topic::Staff(id) => write!(f, "staff:{id}"),
         }
     }
 }

@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 pub use jam_domain::ranking::Method;
-pub use jam_domain::{ItemStatus, JamState, Role, SessionState, VoteValue};
+pub use jam_domain::{ItemStatus, JamState, Role, Sentiment, SessionState, VoteValue};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use crate::people::*;
 
+pub use crate::mood::{MoodAlertView, MoodBucket, MoodThread, MoodView};
 pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};
 
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
@@ -371,6 +372,13 @@ pub struct IdeaView {
     pub comments: u32,
     /// The caller's own vote: `1`, `-1`, or `0` for none (always `0` in live events).
     pub my_vote: i8,
+    /// The idea's mood (title and body), scored when posted or edited; absent for ideas older
+    /// than the mood feature.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sentiment: Option<Sentiment>,
+    /// The mood's score in [-1, 1] (negative below 0).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sentiment_score: Option<f64>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -392,6 +400,12 @@ pub struct CommentView {
     pub body: String,
     pub created_at: DateTime<Utc>,
     pub status: ItemStatus,
+    /// The comment's mood, scored when posted; absent for comments older than the mood feature.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sentiment: Option<Sentiment>,
+    /// The mood's score in [-1, 1] (negative below 0).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sentiment_score: Option<f64>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -50,6 +50,20 @@ pub enum Event {
     /// A comment changed (hide, restore, remove), on `idea:{id}`.
     #[serde(rename = "comment.updated")]
     CommentUpdated { comment: Box<CommentView> },
+    /// The jam's negative share rose above `pulse.negative_alert_share` over the last
+    /// `pulse.alert_window_minutes`: once per crossing, on `staff:{jam_id}` only.
+    #[serde(rename = "mood.alert")]
+    MoodAlert {
+        jam_id: Uuid,
+        /// The negative share over the window when it fired, in [0, 1].
+        negative_share: f64,
+        threshold: f64,
+        window_minutes: u32,
+        /// Posts (ideas and comments) in the window.
+        posts: u32,
+        /// The server-clock minute it fired at.
+        at: DateTime<Utc>,
+    },
 }
 
 /// Topic names.
@@ -59,6 +73,11 @@ pub fn jam_topic(jam_id: Uuid) -> String {
 
 pub fn session_topic(session_id: Uuid) -> String {
     format!("session:{session_id}")
+}
+
+/// The jam's staff-only topic (mood alerts): readable by staff, never by participants.
+pub fn staff_topic(jam_id: Uuid) -> String {
+    format!("staff:{jam_id}")
 }
 
 pub fn idea_topic(idea_id: Uuid) -> String {

@@ -21,6 +21,8 @@
 //! - `web_app`: the static browser app with its Content-Security-Policy.
 //! - `openapi`: the OpenAPI 3.1 document, built from the route table.
 //! - `methods`: `HEAD` for every `GET`, 405 with `Allow` for a known path's other methods.
+//! - `mood_alert`: the negative-mood alert, evaluated per server-clock minute by one node under a
+//!   broker lease.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
@@ -36,6 +38,7 @@ pub mod live;
 pub mod login_backoff;
 pub mod methods;
 pub mod metrics;
+pub mod mood_alert;
 pub mod oidc;
 pub mod openapi;
 pub mod purge;

@@ -103,7 +103,7 @@ impl DbAuthorizer {
 
     async fn jam_of(&self, topic: &Topic) -> Option<Uuid> {
         let id = match *topic {
-            Topic::Jam(id) => return Some(id),
+            Topic::Jam(id) | Topic::Staff(id) => return Some(id),
             Topic::Session(id) | Topic::Idea(id) => id,
         };
         if let Some(jam) = self.jam_of.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
@@ -116,7 +116,7 @@ impl DbAuthorizer {
                 .ok()
                 .flatten()
                 .map(|i| i.jam_id),
-            Topic::Jam(_) => None,
+            Topic::Jam(_) | Topic::Staff(_) => None,
         }?;
         self.jam_of
             .lock()
@@ -129,6 +129,10 @@ impl DbAuthorizer {
 #[async_trait]
 impl TopicAuthorizer for DbAuthorizer {
     async fn can_read(&self, principal: &Principal, topic: &Topic) -> bool {
+        // The staff topic carries what participants must not see (mood alerts).
+        if matches!(topic, Topic::Staff(_)) && !principal.is_staff() {
+            return false;
+        }
         match self.jam_of(topic).await {
             Some(jam) => principal.is_member_of(jam.into()),
             None => false,

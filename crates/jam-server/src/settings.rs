@@ -32,6 +32,55 @@ pub struct Settings {
     pub tally: TallySettings,
     pub oidc: OidcSettings,
     pub search: SearchSettings,
+    pub pulse: PulseSettings,
+    pub smtp: SmtpSettings,
+}
+
+/// Sending personal invites by e-mail (see `mail`). Off while `host` is empty: invites bound to
+/// addresses stay `pending` and the facilitator hands out the CSV's links.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// The sender, e.g. `OpenJam <jam@example.org>`.
+    pub from: String,
+    /// Empty: no authentication.
+    pub username: String,
+    /// From the environment only (`JAM__SMTP__PASSWORD`).
+    pub password: Secret,
+    pub tls: SmtpTls,
+    /// Seconds one message may take (connect, TLS, send) before it is recorded as failed (1 to 300).
+    pub timeout_secs: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587); refused if the server cannot.
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+}
+
+/// The jam's pulse (issue 16): the mood alert (see `mood_alert`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulseSettings {
+    /// The alert fires when the negative share of the posts of the last `alert_window_minutes` is
+    /// above this (0 to 1, exclusive).
+    pub negative_alert_share: f64,
+    /// The window the negative share is measured over, in minutes (1 to 1440).
+    pub alert_window_minutes: u32,
+    /// Fewest posts in the window for the share to count (at least 1): a handful of posts at the
+    /// start of a jam raises nothing.
+    pub alert_min_posts: u32,
+    /// Milliseconds between the alert's evaluations (10 to 60000); each evaluates every server-clock
+    /// minute since the last.
+    pub alert_tick_ms: u64,
 }
 
 
@@ -478,6 +527,22 @@ impl Settings {
                 "must be between 10 and 1000 (live tallies converge within 2 s)",
             );
         }
+        let pulse = &self.pulse;
+        if !(pulse.negative_alert_share > 0.0 && pulse.negative_alert_share < 1.0) {
+            return fail(
+                "pulse.negative_alert_share",
+                "must be between 0 and 1 (exclusive)",
+            );
+        }
+        if !(1..=1440).contains(&pulse.alert_window_minutes) {
+            return fail("pulse.alert_window_minutes", "must be between 1 and 1440");
+        }
+        if pulse.alert_min_posts == 0 {
+            return fail("pulse.alert_min_posts", "must be at least 1");
+        }
+        if !(10..=60_000).contains(&pulse.alert_tick_ms) {
+            return fail("pulse.alert_tick_ms", "must be between 10 and 60000");
+        }
         if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
             return fail("clock.file", "must name a file when clock.kind = \"file\"");
         }
@@ -646,6 +711,30 @@ mod tests {
         .unwrap();
         assert_eq!(s.server.bind.port(), 0);
         assert_eq!(s.broker.kind, BrokerKindSetting::Redis);
+    }
+
+    #[test]
+    fn the_mood_alert_settings_are_checked_by_name() {
+        let s = load(&[], None).unwrap();
+        assert_eq!(s.pulse.negative_alert_share, 0.5);
+        assert_eq!(s.pulse.alert_window_minutes, 30);
+        for (key, value, name) in [
+            (
+                "JAM__PULSE__NEGATIVE_ALERT_SHARE",
+                "1.5",
+                "pulse.negative_alert_share",
+            ),
+            (
+                "JAM__PULSE__ALERT_WINDOW_MINUTES",
+                "0",
+                "pulse.alert_window_minutes",
+            ),
+            ("JAM__PULSE__ALERT_MIN_POSTS", "0", "pulse.alert_min_posts"),
+            ("JAM__PULSE__ALERT_TICK_MS", "5", "pulse.alert_tick_ms"),
+        ] {
+            let err = load(&[(key, value)], None).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]

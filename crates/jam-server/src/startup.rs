@@ -197,6 +197,26 @@ impl Application {
                 let _ = tally_stop_rx.await;
             }),
         );
+        // Every node runs the mood alert; the broker lease lets one of them evaluate per tick.
+        let (mood_stop_tx, mood_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let pulse = &self.state.settings.pulse;
+        let mood = tokio::spawn(
+            crate::mood_alert::MoodAlert::new(
+                self.state.db.clone(),
+                self.state.broker.clone(),
+                self.state.clock.clone(),
+                crate::mood_alert::AlertConfig {
+                    node_id: self.state.node_id.clone(),
+                    tick: Duration::from_millis(pulse.alert_tick_ms),
+                    share: pulse.negative_alert_share,
+                    window_minutes: pulse.alert_window_minutes,
+                    min_posts: pulse.alert_min_posts,
+                },
+            )
+            .run(async move {
+                let _ = mood_stop_rx.await;
+            }),
+        );
         tracing::info!(port = self.port, "jamd listening");
         let handle = self.server.handle();
         let mut server = std::pin::pin!(self.server);
@@ -218,6 +238,8 @@ impl Application {
             let _ = runner.await;
         }
         let _ = tally.await;
+        let _ = mood_stop_tx.send(());
+        let _ = mood.await;
         // Every vote already accepted is written and answered before the pool closes.
         self.state.votes.shutdown().await;
         self.state.db.close_by_ref().await.ok();

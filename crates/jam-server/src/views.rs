@@ -78,6 +78,8 @@ pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaV
         score: shown_score(count(idea.up), count(idea.down)),
         comments: count(idea.comments),
         my_vote: my_vote.clamp(-1, 1) as i8,
+        sentiment: idea.sentiment,
+        sentiment_score: idea.sentiment_score,
     }
 }
 
@@ -90,5 +92,7 @@ pub fn comment_view(comment: &comments::Model, author: AuthorView) -> CommentVie
         body: comment.body.clone(),
         created_at: comment.created_at,
         status: comment.status,
+        sentiment: comment.sentiment,
+        sentiment_score: comment.sentiment_score,
     }
 }

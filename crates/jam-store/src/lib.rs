@@ -12,6 +12,8 @@
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
 //! - `join_caps`: the cap on new participants per jam, client address and UTC day, counted in the
 //!   database so every node enforces the same cap.
+//! - `mood`: posts' sentiments by time for the mood series, the most negative and positive ideas,
+//!   and the mood alert's state per jam.
 //! - `moderation`: flags and the hide threshold, the moderation queue, hide/restore/remove, and
 //!   merging a duplicate idea with its votes carried over once per voter.
 //! - `oidc`: OpenID Connect: sign-ins under way (state, nonce, PKCE verifier) and the participant or
@@ -47,6 +49,7 @@ pub mod ideas;
 pub mod jams;
 pub mod join_caps;
 pub mod moderation;
+pub mod mood;
 pub mod oidc;
 pub mod participants;
 pub mod schedule;

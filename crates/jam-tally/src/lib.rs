@@ -34,8 +34,8 @@ pub use compute::{
 pub use digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder, Vote, digest_of};
 pub use error::TallyError;
 pub use export::{
-    Basis, ExportHeader, ExportRow, XlsxOptions, csv_columns, format_score, guard_formula, write_csv,
-    write_json, write_xlsx,
+    Basis, ExportHeader, ExportRow, MoodHour, XlsxOptions, csv_columns, format_score, guard_formula,
+    write_csv, write_json, write_xlsx,
 };
 pub use jam_domain::ItemStatus;
 pub use load::{

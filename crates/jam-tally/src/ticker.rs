@@ -486,6 +486,8 @@ mod tests {
             created_at: t,
             updated_at: t,
             edited_at: None,
+            sentiment: None,
+            sentiment_score: None,
         }))
         .exec_without_returning(&db)
         .await

@@ -303,6 +303,50 @@ fn the_xlsx_has_the_four_sheets_and_a_chart() {
 }
 
 #[test]
+fn the_xlsx_gains_the_hourly_mood_series_as_a_sheet_when_given() {
+    let (ideas, curation) = fixture();
+    let params = Params {
+        method: Method::Wilson,
+        shortlist_size: 3,
+    };
+    let results = compute(ideas, &curation, &params, t0() + Duration::hours(5));
+    let mut header = ExportHeader::new(
+        &results,
+        Uuid::from_u128(77),
+        "Jam",
+        ShortlistState::Draft,
+        Digest([0; 32]),
+        vec!["employee".to_owned()],
+    );
+    header.mood_hourly = vec![
+        jam_tally::MoodHour {
+            start: t0(),
+            negative: 3,
+            neutral: 0,
+            positive: 1,
+        },
+        jam_tally::MoodHour {
+            start: t0() + Duration::hours(1),
+            negative: 0,
+            neutral: 0,
+            positive: 0,
+        },
+    ];
+    let mut xlsx = Vec::new();
+    write_xlsx(&mut xlsx, &header, &results.ideas, &XlsxOptions::default()).unwrap();
+    let mood = sheet(&xlsx, "Mood");
+    let rows: Vec<Vec<String>> = mood.rows().map(|r| r.iter().map(cell).collect()).collect();
+    assert_eq!(
+        rows[0],
+        ["Hour (UTC)", "Negative", "Neutral", "Positive", "Negative share"]
+    );
+    assert_eq!(rows[1][0], t0().format("%Y-%m-%d %H:%M").to_string());
+    assert_eq!(&rows[1][1..], ["3", "0", "1", "0.75"]);
+    assert_eq!(&rows[2][1..4], ["0", "0", "0"]);
+    assert_eq!(rows.len(), 3);
+}
+
+#[test]
 fn the_xlsx_all_ideas_sheet_matches_the_json_cell_for_cell() {
     for method in METHODS {
         let exported = export(method);

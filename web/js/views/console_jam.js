@@ -11,6 +11,7 @@ import { page, errorBox, errorPage, paths, stateBadge, busy } from './common.js'
 import { dateField, showFieldErrors } from './console.js';
 import { barChart, lineChart } from './charts.js';
 import { mergePicker, duplicatesList } from './similar.js';
+import { moodPanel } from './mood.js';
 
 const STATS_EVERY = 5000;
 
@@ -277,8 +278,9 @@ export async function consoleJamView({ slug }) {
   });
   refreshQueue.addEventListener('click', loadQueue);
 
+  const mood = moodPanel(jam);
   const nav = h('nav', { class: 'toc', 'aria-label': t('sections') }, h('ul', {},
-    ['sessions', 'audiences', 'announcements', 'dashboard', 'moderation', 'shortlist'].map((k) =>
+    ['sessions', 'audiences', 'announcements', 'dashboard', 'mood', 'moderation', 'shortlist'].map((k) =>
       h('li', {}, h('a', { href: `#c-${k}`, class: 'toc-link' }, t(`section_${k}`))))));
   nav.addEventListener('click', (e) => {
     const a = e.target.closest('a.toc-link');
@@ -302,7 +304,8 @@ export async function consoleJamView({ slug }) {
     section('audiences', h('p', { class: 'muted' }, t('invite_links_hint')), audiences),
     section('announcements', annForm),
     section('dashboard', dash),
+    section('mood', mood.el),
     section('moderation', refreshQueue, queue, duplicates.el),
     section('shortlist', shortlist));
-  return { el, title: jam.title, destroy() { stopJam(); clearInterval(statsTimer); } };
+  return { el, title: jam.title, destroy() { stopJam(); clearInterval(statsTimer); mood.destroy(); } };
 }

@@ -13,6 +13,7 @@ mod access;
 pub mod auth;
 pub mod jams;
 pub mod moderation;
+pub mod mood;
 pub mod oidc;
 pub mod ops;
 pub mod participation;
@@ -111,6 +112,7 @@ api_routes! {
     get "/jams/{slug}/results.csv" => results::results_csv, 200, "Every visible idea ranked, per audience, with method and digest (RFC 4180, UTF-8)", "executive, facilitator, admin";
     get "/jams/{slug}/results.xlsx" => results::results_xlsx, 200, "The results as a workbook: shortlist with chart, all ideas, by audience, method", "executive, facilitator, admin";
     get "/jams/{slug}/results.json" => results::results_json, 200, "The results as one JSON document", "executive, facilitator, admin";
+    get "/jams/{slug}/mood" => mood::mood, 200, "The mood series: posts (ideas and comments) per sentiment label per bucket, the negative-mood alert, and the most negative and most positive visible ideas of the window from..to", "executive, facilitator, admin", query ["bucket_minutes", "session", "from", "to", "limit"], res MoodView;
 
     get "/live" => crate::live::connect, 101, "Upgrades to the live protocol (WebSocket, shared/spec/live.md); Origin must be the public origin", "signed in";
 }

@@ -370,7 +370,10 @@ pub async fn create_idea(
     let now = state.clock.now();
     let session = session_of(&jam, session_id)?;
     require_open(&jam, session, now)?;
-    let idea = ideas::Model::posted(session, author_id, body.title, body.body, &tags, now);
+    let mut idea = ideas::Model::posted(session, author_id, body.title, body.body, &tags, now);
+    let mood = jam_pulse::mood::score_idea(&idea.title, &idea.body, None);
+    idea.sentiment = Some(mood.label);
+    idea.sentiment_score = Some(mood.score);
     jam_store::ideas::insert(&state.db, idea.clone()).await?;
     let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
     let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
@@ -480,6 +483,7 @@ pub async fn patch_idea(
         Some(_) => tags,
         None => serde_json::from_str(&idea.tags).unwrap_or_default(),
     };
+    let mood = jam_pulse::mood::score_idea(&title, &text, None);
     let edit = IdeaEdit {
         search_text: jam_store::ideas::search_text(&title, &text, &tags),
         tags: serde_json::to_string(&tags).map_err(|e| ApiError::Internal(e.into()))?,
@@ -488,6 +492,7 @@ pub async fn patch_idea(
         at: now,
     };
     jam_store::ideas::edit(&state.db, idea.id, edit).await?;
+    jam_store::mood::set_idea(&state.db, idea.id, mood.label, mood.score).await?;
     let idea = jam_store::ideas::by_id(&state.db, idea.id)
         .await?
         .ok_or_else(|| ApiError::not_found("idea"))?;
@@ -546,7 +551,10 @@ pub async fn create_comment(
     }
     let now = state.clock.now();
     require_open(&jam, session_of(&jam, idea.session_id)?, now)?;
-    let comment = comments::Model::posted(&idea, body.parent_id, author_id, body.body, now);
+    let mut comment = comments::Model::posted(&idea, body.parent_id, author_id, body.body, now);
+    let mood = jam_pulse::mood::score(&comment.body, None);
+    comment.sentiment = Some(mood.label);
+    comment.sentiment_score = Some(mood.score);
     let txn = state.db.begin().await.map_err(store_err)?;
     jam_store::comments::insert(&txn, comment.clone()).await?;
     txn.commit().await.map_err(store_err)?;

@@ -458,7 +458,7 @@ async fn download(
             (ranked, ShortlistState::Draft, digest)
         }
     };
-    let header = ExportHeader::new(
+    let mut header = ExportHeader::new(
         &ranked.ranking,
         jam.jam.id,
         jam.jam.title.clone(),
@@ -466,6 +466,20 @@ async fn download(
         digest,
         jam.audiences.iter().map(|a| a.name.clone()).collect(),
     );
+    if format == Format::Xlsx {
+        // The hourly mood series (issue 16): every scored post up to now, in hours on the hour.
+        let now = state.clock.now();
+        let posts = jam_store::mood::posts(&state.db, jam.jam.id, None, None, now).await?;
+        header.mood_hourly = jam_store::mood::buckets(&posts, 60, now)
+            .into_iter()
+            .map(|(start, [negative, neutral, positive])| jam_tally::MoodHour {
+                start,
+                negative,
+                neutral,
+                positive,
+            })
+            .collect();
+    }
 
     // Unnamed: the file is gone when the last handle closes, even if the process dies.
     let file = tempfile::tempfile().map_err(|e| ApiError::Internal(e.into()))?;

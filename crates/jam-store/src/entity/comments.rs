@@ -3,7 +3,7 @@
 use jam_domain::{HiddenBy, ItemStatus};
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "comments")]
 pub struct Model {
     /// v7, so `(idea_id, id)` pages a thread oldest first.
@@ -27,6 +27,10 @@ pub struct Model {
     pub hide_flags: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The post's mood (`jam-pulse`), written with it; null for posts older than the column.
+    pub sentiment: Option<Sentiment>,
+    /// The mood's score in [-1, 1] (negative below 0).
+    pub sentiment_score: Option<f64>,
 }
 
 impl Model {
@@ -51,6 +55,8 @@ impl Model {
             hide_flags: 0,
             created_at: now,
             updated_at: now,
+            sentiment: None,
+            sentiment_score: None,
         }
     }
 }
@@ -98,5 +104,9 @@ impl Related<super::participants::Entity> for Entity {
         Relation::Author.def()
     }
 }
+
+// `sentiment_score` is a float, but never NaN (the analyser clamps a finite score), so equality
+// stays reflexive.
+impl Eq for Model {}
 
 impl ActiveModelBehavior for ActiveModel {}

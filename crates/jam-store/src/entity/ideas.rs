@@ -3,7 +3,7 @@
 use jam_domain::{HiddenBy, ItemStatus};
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "ideas")]
 pub struct Model {
     /// v7, so `(session_id, id)` and `(jam_id, id)` page ideas in posting order.
@@ -48,6 +48,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Last edit by the author, if any.
     pub edited_at: Option<DateTimeUtc>,
+    /// The post's mood (`jam-pulse`), written with it; null for posts older than the column.
+    pub sentiment: Option<Sentiment>,
+    /// The mood's score in [-1, 1] (negative below 0).
+    pub sentiment_score: Option<f64>,
 }
 
 impl Model {
@@ -83,6 +87,8 @@ impl Model {
             created_at: now,
             updated_at: now,
             edited_at: None,
+            sentiment: None,
+            sentiment_score: None,
         }
     }
 }
@@ -157,5 +163,9 @@ impl Related<super::votes::Entity> for Entity {
         Relation::Votes.def()
     }
 }
+
+// `sentiment_score` is a float, but never NaN (the analyser clamps a finite score), so equality
+// stays reflexive.
+impl Eq for Model {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -26,6 +26,7 @@ pub mod ideas;
 pub mod invites;
 pub mod jams;
 pub mod join_counts;
+pub mod mood_alerts;
 pub mod oidc_logins;
 pub mod participant_identities;
 pub mod participants;

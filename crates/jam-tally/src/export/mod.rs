@@ -45,6 +45,19 @@ pub struct ExportHeader {
     /// here are left out of the per-audience columns.
     pub audiences: Vec<String>,
     pub curation: Curation,
+    /// The jam's mood per hour (UTC), for the XLSX's "Mood" sheet (left out when empty, and from the
+    /// CSV and JSON).
+    #[serde(skip)]
+    pub mood_hourly: Vec<MoodHour>,
+}
+
+/// Posts (ideas and comments) per sentiment label in one hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoodHour {
+    pub start: DateTime<Utc>,
+    pub negative: u32,
+    pub neutral: u32,
+    pub positive: u32,
 }
 
 /// What an [`ExportHeader`] takes from a tally, whole ([`Results`]) or streamed ([`Ranking`]).
@@ -101,6 +114,7 @@ impl ExportHeader {
             digest,
             audiences,
             curation: basis.curation.clone(),
+            mood_hourly: Vec::new(),
         }
     }
 }

@@ -148,8 +148,37 @@ where
     workbook.push_worksheet(all);
     workbook.push_worksheet(by_audience);
     workbook.push_worksheet(method_sheet);
+    if !header.mood_hourly.is_empty() {
+        let mut mood_sheet = Worksheet::new();
+        mood_sheet.set_name("Mood")?;
+        write_mood(&mut mood_sheet, header, &formats)?;
+        workbook.push_worksheet(mood_sheet);
+    }
     workbook.save_to_writer(out)?;
     Ok(count)
+}
+
+/// The hourly mood series: one row per hour, the counts per label and the negative share.
+fn write_mood(sheet: &mut Worksheet, header: &ExportHeader, formats: &Formats) -> Result<(), XlsxError> {
+    let names: Vec<String> = ["Hour (UTC)", "Negative", "Neutral", "Positive", "Negative share"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    write_header_row(sheet, &names, &formats.bold)?;
+    let share = Format::new().set_num_format("0.0%");
+    for (i, hour) in header.mood_hourly.iter().enumerate() {
+        let at = RowNum::try_from(i + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
+        sheet.write_string(at, 0, hour.start.format("%Y-%m-%d %H:%M").to_string())?;
+        sheet.write_number(at, 1, f64::from(hour.negative))?;
+        sheet.write_number(at, 2, f64::from(hour.neutral))?;
+        sheet.write_number(at, 3, f64::from(hour.positive))?;
+        let total = hour.negative + hour.neutral + hour.positive;
+        if total > 0 {
+            sheet.write_number_with_format(at, 4, f64::from(hour.negative) / f64::from(total), &share)?;
+        }
+    }
+    sheet.set_column_width(0, 18)?;
+    Ok(())
 }
 
 fn last_col(columns: usize) -> Result<ColNum, XlsxError> {
