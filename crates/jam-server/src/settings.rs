@@ -33,37 +33,6 @@ pub struct Settings {
     pub oidc: OidcSettings,
     pub search: SearchSettings,
     pub pulse: PulseSettings,
-    pub smtp: SmtpSettings,
-}
-
-/// Sending personal invites by e-mail (see `mail`). Off while `host` is empty: invites bound to
-/// addresses stay `pending` and the facilitator hands out the CSV's links.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpSettings {
-    pub host: String,
-    pub port: u16,
-    /// The sender, e.g. `OpenJam <jam@example.org>`.
-    pub from: String,
-    /// Empty: no authentication.
-    pub username: String,
-    /// From the environment only (`JAM__SMTP__PASSWORD`).
-    pub password: Secret,
-    pub tls: SmtpTls,
-    /// Seconds one message may take (connect, TLS, send) before it is recorded as failed (1 to 300).
-    pub timeout_secs: u64,
-}
-
-/// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain text (a relay on the same host or network only).
-    None,
-    /// Plain connection upgraded with STARTTLS (usually port 587); refused if the server cannot.
-    Starttls,
-    /// TLS from the first byte (usually port 465).
-    Tls,
 }
 
 /// The jam's pulse (issue 16): the mood alert (see `mood_alert`).
