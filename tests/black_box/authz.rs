@@ -78,6 +78,13 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     )
     .await);
     let (slug, open, later, code) = (&jam.slug, &jam.open, &jam.later, &jam.codes[0].1);
+    // An unused invite of the family audience to revoke (its code is rotated there too, so the
+    // employee code the other rows use keeps working).
+    let family = format!("/api/v1/jams/{slug}/audiences/family");
+    let issued = fac.post(&format!("{family}/invites"), json!({ "count": 1 })).await;
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let listed = fac.get(&format!("{family}/invites")).await;
+    let invite = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
 
     const STAFF_RUNS: [Cell; 6] = [Is(401), Is(403), Is(403), Pass, Is(403), Pass];
     const STAFF_READS: [Cell; 6] = [Is(401), Is(403), Is(403), Pass, Pass, Pass];
@@ -173,6 +180,36 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             format!("/api/v1/jams/{slug}/stats"),
             Value::Null,
             STAFF_READS,
+        ),
+        (
+            Method::PATCH,
+            family.clone(),
+            json!({ "admission": "code" }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("{family}/rotate-code"),
+            json!({}),
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("{family}/invites"),
+            json!({ "count": 1 }),
+            STAFF_RUNS,
+        ),
+        (
+            Method::GET,
+            format!("{family}/invites"),
+            Value::Null,
+            STAFF_RUNS,
+        ),
+        (
+            Method::POST,
+            format!("{family}/invites/{invite}/revoke"),
+            json!({}),
+            STAFF_RUNS,
         ),
         (
             Method::GET,

@@ -6,6 +6,8 @@ pub use jam_domain::{ItemStatus, JamState, Role, Sentiment, SessionState, VoteVa
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::invites::*;
+
 pub use crate::people::*;
 
 pub use crate::mood::{MoodAlertView, MoodBucket, MoodThread, MoodView};
@@ -138,6 +140,9 @@ pub struct AudienceInput {
     /// The audience's shared code: 10 to 64 letters, digits, `-` or `_`; generated when missing.
     #[serde(default)]
     pub invite_code: Option<String>,
+    /// How participants join: `code` (default), `invite` or `sso`.
+    #[serde(default)]
+    pub admission: Option<Admission>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -187,6 +192,9 @@ pub struct AudienceView {
     /// Where an invitee lands (`/j/{slug}?code=…`); staff only, since it carries the code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub join_path: Option<String>,
+    /// How participants join this audience.
+    #[serde(default)]
+    pub admission: Admission,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -298,7 +306,12 @@ pub struct WelcomeView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
+    /// The audience's shared code (`code` audiences); empty or missing with `invite_token`.
+    #[serde(default)]
     pub invite_code: String,
+    /// The token of a personal invite link (`invite` audiences), instead of a code.
+    #[serde(default)]
+    pub invite_token: Option<String>,
     pub display_name: String,
     /// Must be `true`: joining means accepting the jam's guidelines.
     pub accept_guidelines: bool,

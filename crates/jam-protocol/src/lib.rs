@@ -11,6 +11,7 @@
 //! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
+pub mod invites;
 pub mod live;
 pub mod mood;
 pub mod people;

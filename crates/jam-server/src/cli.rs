@@ -35,10 +35,36 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Personal invites to an audience.
+    Invites {
+        #[command(subcommand)]
+        command: InvitesCommand,
+    },
     /// Check published results.
     Tally {
         #[command(subcommand)]
         command: TallyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum InvitesCommand {
+    /// Issue one-time invite links and print them as CSV (email,link) on stdout; the links are
+    /// not stored (only their hashes) and never shown again. With --emails and [smtp] configured,
+    /// each address is also sent its link.
+    Issue {
+        /// The jam's slug.
+        #[arg(long)]
+        jam: String,
+        /// The audience's name.
+        #[arg(long)]
+        audience: String,
+        /// How many anonymous invites.
+        #[arg(long, conflicts_with = "emails", required_unless_present = "emails")]
+        count: Option<u32>,
+        /// A file with one e-mail address per line (blank lines and # comments skipped).
+        #[arg(long)]
+        emails: Option<std::path::PathBuf>,
     },
 }
 
@@ -114,6 +140,15 @@ pub fn main() -> anyhow::Result<()> {
             Command::Tally {
                 command: TallyCommand::Verify { jam },
             } => tally_verify(&settings, &jam).await,
+            Command::Invites {
+                command:
+                    InvitesCommand::Issue {
+                        jam,
+                        audience,
+                        count,
+                        emails,
+                    },
+            } => routes::invites::cli_issue(&settings, &jam, &audience, count, emails.as_deref()).await,
         }
     })
 }

@@ -35,6 +35,7 @@ pub mod extract;
 pub mod guard;
 pub mod hashing;
 pub mod live;
+pub mod mail;
 pub mod login_backoff;
 pub mod methods;
 pub mod metrics;

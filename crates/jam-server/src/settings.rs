@@ -32,6 +32,7 @@ pub struct Settings {
     pub tally: TallySettings,
     pub oidc: OidcSettings,
     pub search: SearchSettings,
+    pub smtp: SmtpSettings,
     pub pulse: PulseSettings,
 }
 
@@ -98,6 +99,36 @@ pub struct AudienceMapping {
 pub struct RoleMapping {
     pub value: String,
     pub role: jam_domain::Role,
+}
+
+/// Sending personal invites by e-mail (see `mail`). Off while `host` is empty: invites bound to
+/// addresses stay `pending` and the facilitator hands out the CSV's links.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// The sender, e.g. `OpenJam <jam@example.org>`.
+    pub from: String,
+    /// Empty: no authentication.
+    pub username: String,
+    /// From the environment only (`JAM__SMTP__PASSWORD`).
+    pub password: Secret,
+    pub tls: SmtpTls,
+    /// Seconds one message may take (connect, TLS, send) before it is recorded as failed (1 to 300).
+    pub timeout_secs: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587); refused if the server cannot.
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
 }
 
 /// Live tallies (see `jam_tally::ticker`).
@@ -364,6 +395,8 @@ pub struct Limits {
     /// the address on the dashboard. Counted in the database, so the cap holds across the cluster.
     /// At least 1.
     pub joins_per_address_per_day: u32,
+    /// Most personal invites one request (or one `jamd invites issue`) may issue. At least 1.
+    pub invites_per_request: usize,
 }
 
 /// A string that never shows in logs or `Debug` output.
@@ -523,6 +556,15 @@ impl Settings {
                 "limits.max_body_bytes",
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
+        }
+        if !self.smtp.host.is_empty() && !self.smtp.from.contains('@') {
+            return fail("smtp.from", "must be an e-mail address when smtp.host is set");
+        }
+        if !(1..=300).contains(&self.smtp.timeout_secs) {
+            return fail("smtp.timeout_secs", "must be 1 to 300");
+        }
+        if self.limits.invites_per_request == 0 {
+            return fail("limits.invites_per_request", "must be at least 1");
         }
         if self.limits.joins_per_address_per_day == 0 {
             return fail("limits.joins_per_address_per_day", "must be at least 1");

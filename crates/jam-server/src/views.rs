@@ -36,6 +36,7 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
                 name: a.name.clone(),
                 invite_code: staff.then(|| a.invite_code.clone()),
                 join_path: staff.then(|| format!("/j/{}?code={}", j.slug, a.invite_code)),
+                admission: a.admission,
             })
             .collect(),
         voting: Voting {

@@ -251,6 +251,7 @@ pub async fn list(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<JamFull>,
 pub struct NewAudience {
     pub name: String,
     pub invite_code: String,
+    pub admission: jam_domain::Admission,
 }
 
 /// Inserts a draft jam with its audiences. `StoreError::Duplicate` for a taken slug or invite code.
@@ -265,7 +266,8 @@ pub async fn insert(
         .map_err(StoreError::from_insert)?;
     let mut out = Vec::new();
     for (position, a) in new_audiences.into_iter().enumerate() {
-        let model = audiences::Model::new(jam.id, a.name, a.invite_code, position as i32);
+        let model =
+            audiences::Model::new(jam.id, a.name, a.invite_code, position as i32).admitting(a.admission);
         audiences::Entity::insert(audiences::ActiveModel::from(model.clone()))
             .exec_without_returning(db)
             .await

@@ -9,6 +9,8 @@
 //! - `auth`: sign-ins keyed by the hash of their cookie token, shared by every node.
 //! - `comments`: threaded replies on an idea; counted on the idea in the same transaction.
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors.
+//! - `invites`: personal invites (found by their token's hash, redeemed once, revoked), an
+//!   audience's admission mode and shared code.
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
 //! - `join_caps`: the cap on new participants per jam, client address and UTC day, counted in the
 //!   database so every node enforces the same cap.
@@ -46,6 +48,7 @@ pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod ideas;
+pub mod invites;
 pub mod jams;
 pub mod join_caps;
 pub mod moderation;

@@ -140,6 +140,7 @@ pub async fn create_jam(
         audiences.push(jam_store::jams::NewAudience {
             name: a.name.clone(),
             invite_code: code,
+            admission: a.admission.unwrap_or_default(),
         });
     }
     check.done()?;

@@ -11,6 +11,7 @@ use crate::openapi::{RouteDoc, page, schema};
 
 mod access;
 pub mod auth;
+pub mod invites;
 pub mod jams;
 pub mod moderation;
 pub mod mood;
@@ -79,6 +80,11 @@ api_routes! {
     get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
     get "/jams/{slug}/participants" => people::list_participants, 200, "Participants with audience, join time, activity counts and joins from the same address; q filters by name", "staff", query ["q", "cursor", "limit"], page ParticipantView;
     post "/jams/{slug}/participants/{id}/void" => people::void_participant, 200, "Voids a participant (audited, idempotent): votes and flags removed with counts and tallies recomputed, what their flags hid shown again, their posts hidden pending review, sign-ins ended; a published shortlist stays frozen", "facilitator, admin", req VoidRequest, res VoidResult;
+    patch "/jams/{slug}/audiences/{audience}" => invites::patch_audience, 200, "Sets how the audience admits participants: code, invite or sso (audited); until the jam closes", "facilitator, admin", req PatchAudienceRequest, res AudienceView;
+    post "/jams/{slug}/audiences/{audience}/rotate-code" => invites::rotate_code, 200, "Replaces the audience's shared code (audited); the old one stops admitting at once, on every node", "facilitator, admin", res RotatedCode;
+    post "/jams/{slug}/audiences/{audience}/invites" => invites::issue_invites, 201, "Issues one-time personal invites, count or one per e-mail address (e-mailed when SMTP is configured); answers the links as CSV (email,link), shown only this once", "facilitator, admin", req IssueInvitesRequest;
+    get "/jams/{slug}/audiences/{audience}/invites" => invites::list_invites, 200, "The audience's invites: used, unused, revoked, e-mail and its sending status; never the tokens", "facilitator, admin", res InviteList;
+    post "/jams/{slug}/audiences/{audience}/invites/{id}/revoke" => invites::revoke_invite, 200, "Revokes an unused invite (audited); a used one is 409", "facilitator, admin", res InviteView;
     get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes; addresses that hit the join cap (join_caps_hit)", "staff";
 
     get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code", query ["code"], res WelcomeView;

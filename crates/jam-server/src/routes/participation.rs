@@ -29,6 +29,7 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::invites::{self, Admit};
 use super::access::{
     can_see, jam_by_id, jam_by_slug, load_idea, parse_id, participant_id, publish, require_member, store_err,
     viewer,
@@ -89,13 +90,8 @@ pub(super) async fn load_session(state: &AppState, caller: &Caller, raw: &str) -
 #[serde(deny_unknown_fields)]
 pub struct WelcomeQuery {
     pub code: Option<String>,
-}
-
-fn audience_for_code<'a>(jam: &'a JamFull, code: &str) -> ApiResult<&'a jam_store::entity::audiences::Model> {
-    jam.audiences
-        .iter()
-        .find(|a| !code.is_empty() && a.invite_code == code)
-        .ok_or_else(|| ApiError::Forbidden("this invite code does not open this jam".into()))
+    /// A personal invite's token, instead of a code.
+    pub invite: Option<String>,
 }
 
 /// Each lookup tries an invite code, so lookups are limited per client address and jam: guessing a
@@ -109,7 +105,9 @@ pub async fn welcome(
     let jam = jam_by_slug(&state, &slug).await?;
     let key = format!("{} {}", jam.jam.id, address_key(&client_ip(&req)));
     state.limit(Action::Welcome, &key, state.settings.rate_limits.welcome)?;
-    let audience = audience_for_code(&jam, query.code.as_deref().unwrap_or_default())?;
+    let code = query.code.as_deref().unwrap_or_default();
+    let admit = invites::admit(&state, &jam, code, query.invite.as_deref()).await?;
+    let audience = admit.audience();
     let now = state.clock.now();
     let j = &jam.jam;
     Ok(HttpResponse::Ok().json(WelcomeView {
@@ -207,7 +205,8 @@ pub async fn join(
     let address = address_key(&client_ip(&req));
     state.limit(Action::Join, &address, state.settings.rate_limits.join)?;
     let jam = jam_by_slug(&state, &slug).await?;
-    let audience = audience_for_code(&jam, &body.invite_code)?.clone();
+    let admit = invites::admit(&state, &jam, &body.invite_code, body.invite_token.as_deref()).await?;
+    let audience = admit.audience().clone();
     let now = state.clock.now();
     if matches!(jam.state(now), JamState::Closed | JamState::Published) {
         return Err(ApiError::Conflict(
@@ -237,6 +236,10 @@ pub async fn join(
     };
     // After the checks, so a bad request gets its 4xx whoever sends it; before the cap, so coming
     // back never counts as a new participant.
+    // A used invite answers 409 except to the browser that redeemed it.
+    if let Admit::Invite(_, invite) = &admit {
+        invites::check_redeemed(invite, caller.as_ref().map(|c| &c.principal))?;
+    }
     if let Some(me) = held_participant(&jam, caller) {
         return Ok(HttpResponse::Ok().json(me));
     }
@@ -250,11 +253,23 @@ pub async fn join(
         address_key: address,
         day: now.date_naive(),
     };
-    if !take_join_slot(&state, &txn, &key, now).await? {
+    // An invite admits one person, so it takes no slot of the address's cap; it is bound to the
+    // participant in the same transaction (a second browser racing with the link gets 409).
+    let invite = match &admit {
+        Admit::Invite(_, invite) => Some(invite.id),
+        Admit::Code(_) => None,
+    };
+    if invite.is_none() && !take_join_slot(&state, &txn, &key, now).await? {
         txn.commit().await.map_err(store_err)?;
         return Err(join_capped(now));
     }
     jam_store::participants::insert(&txn, participant.clone()).await?;
+    if let Some(invite_id) = invite
+        && !jam_store::invites::redeem(&txn, invite_id, participant.id, now).await?
+    {
+        txn.rollback().await.map_err(store_err)?;
+        return Err(ApiError::Conflict("this invite was already used".into()));
+    }
     jam_store::auth::create(
         &txn,
         &auth::token_hash(&token),
@@ -271,7 +286,7 @@ pub async fn join(
             action: "participant.joined".into(),
             subject_kind: "participant",
             subject_id: Some(participant.id),
-            detail: serde_json::json!({ "audience": audience.name, "display_name": participant.display_name }),
+            detail: serde_json::json!({ "audience": audience.name, "display_name": participant.display_name, "invite": invite }),
             at: now,
         },
     )
