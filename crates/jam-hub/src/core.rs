@@ -24,6 +24,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// An open connection: its outbox and its sign-in (token hash).
+type Open = (Arc<Outbox>, Arc<str>);
+
 /// The state of one node's hub. Readers hold it strongly (a connection keeps it alive); the fan-out
 /// task, the broker sink and the presence reporter hold it weakly.
 pub(crate) struct Core {
@@ -41,7 +44,7 @@ pub(crate) struct Core {
     pub(crate) shutting_down: AtomicBool,
     /// Every open connection's outbox and sign-in (token hash), so that shutdown can close them
     /// all, and an ended sign-in its own.
-    connections: Mutex<HashMap<u64, (Arc<Outbox>, Arc<str>)>>,
+    connections: Mutex<HashMap<u64, Open>>,
     next_id: AtomicU64,
     /// Notified whenever a connection ends; `shutdown` waits on it.
     ended: Notify,
