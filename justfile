@@ -55,6 +55,13 @@ bench-tally *args:
 bench-fairness *args:
     cargo run --release -p jam-tally --example bench_fairness -- {{args}}
 
+# Impressions: sustained impressions/s through the impression writer (group commit) with 200 reporting
+# browsers of 20 ideas each, on SQLite and PostgreSQL (JAM_TEST_DATABASE_URL, defaulting to the local
+# server; a fresh database is created and dropped), and every impression accounted for (the writer's
+# counters, the answers, the rows and the ideas' counters agree). Markdown table.
+bench-impressions *args:
+    JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-store --example bench_impressions -- {{args}}
+
 # Live hub: idle memory per connection, broadcasts to 19,000 subscribers at 1/10/50 events/s, abusive
 # clients, and a 6-node cluster on PostgreSQL + Redis with a vote storm (jam-loadgen). `--small` runs
 # tiny sizes in under 2 minutes; options at the top of scripts/bench-hub.sh. Prints a markdown table.

@@ -26,6 +26,8 @@
 //! - `m20261210_000004_search`: full-text search: `ideas.search_text` rewritten as analysed terms
 //!   (English and French stems, accents folded), indexed by SQLite FTS5 (`ideas_fts`, kept by
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
+//! - `m20261210_000007_fairness`: impressions (one row per participant and idea seen) and
+//!   `ideas.impressions`, their count (issue 17).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -50,6 +52,7 @@ mod m20261210_000003_staff_void;
 mod m20261210_000001_admission_invites;
 mod m20261210_000002_oidc_identities;
 mod m20261210_000004_search;
+mod m20261210_000007_fairness;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -69,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000001_admission_invites::Migration),
             Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
+            Box::new(m20261210_000007_fairness::Migration),
         ]
     }
 }

@@ -11,6 +11,8 @@
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors.
 //! - `invites`: personal invites (found by their token's hash, redeemed once, revoked), an
 //!   audience's admission mode and shared code.
+//! - `impressions`: the impression writer (group commit, one row per participant and idea seen,
+//!   counted on `ideas.impressions` in the same transaction).
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
 //! - `join_caps`: the cap on new participants per jam, client address and UTC day, counted in the
 //!   database so every node enforces the same cap.
@@ -48,6 +50,7 @@ pub mod audit;
 pub mod auth;
 pub mod comments;
 pub mod ideas;
+pub mod impressions;
 pub mod invites;
 pub mod jams;
 pub mod join_caps;

@@ -30,7 +30,7 @@ async fn postgres() -> Option<TestDb> {
     TestDb::postgres("PostgreSQL schema tests").await
 }
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -38,6 +38,7 @@ const TABLES: [&str; 19] = [
     "comments",
     "flags",
     "ideas",
+    "impressions",
     "jams",
     "join_counts",
     "participants",

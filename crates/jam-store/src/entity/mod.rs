@@ -23,6 +23,7 @@ pub mod auth_sessions;
 pub mod comments;
 pub mod flags;
 pub mod ideas;
+pub mod impressions;
 pub mod invites;
 pub mod jams;
 pub mod join_counts;
