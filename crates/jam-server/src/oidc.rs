@@ -452,7 +452,8 @@ mod tests {
     #[test]
     fn the_audience_table_holds() {
         // (audience_claim, default, claims, asked) → audience or refusal
-        let cases: &[(&str, &str, Value, Option<&str>, Result<&str, &str>)] = &[
+        type Case<'a> = (&'a str, &'a str, Value, Option<&'a str>, Result<&'a str, &'a str>);
+        let cases: &[Case] = &[
             ("", "", json!({}), Some("employee"), Ok("employee")),
             ("", "family", json!({}), None, Ok("family")),
             ("", "", json!({}), None, Err("names no audience")),
