@@ -32,6 +32,25 @@ pub struct Settings {
     pub tally: TallySettings,
     pub oidc: OidcSettings,
     pub search: SearchSettings,
+    pub smtp: SmtpSettings,
+    pub pulse: PulseSettings,
+}
+
+/// The jam's pulse (issue 16): the mood alert (see `mood_alert`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PulseSettings {
+    /// The alert fires when the negative share of the posts of the last `alert_window_minutes` is
+    /// above this (0 to 1, exclusive).
+    pub negative_alert_share: f64,
+    /// The window the negative share is measured over, in minutes (1 to 1440).
+    pub alert_window_minutes: u32,
+    /// Fewest posts in the window for the share to count (at least 1): a handful of posts at the
+    /// start of a jam raises nothing.
+    pub alert_min_posts: u32,
+    /// Milliseconds between the alert's evaluations (10 to 60000); each evaluates every server-clock
+    /// minute since the last.
+    pub alert_tick_ms: u64,
 }
 
 /// OpenID Connect sign-in (see `oidc` and `routes::oidc`).
@@ -79,6 +98,36 @@ pub struct AudienceMapping {
 pub struct RoleMapping {
     pub value: String,
     pub role: jam_domain::Role,
+}
+
+/// Sending personal invites by e-mail (see `mail`). Off while `host` is empty: invites bound to
+/// addresses stay `pending` and the facilitator hands out the CSV's links.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    /// The sender, e.g. `OpenJam <jam@example.org>`.
+    pub from: String,
+    /// Empty: no authentication.
+    pub username: String,
+    /// From the environment only (`JAM__SMTP__PASSWORD`).
+    pub password: Secret,
+    pub tls: SmtpTls,
+    /// Seconds one message may take (connect, TLS, send) before it is recorded as failed (1 to 300).
+    pub timeout_secs: u64,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network only).
+    None,
+    /// Plain connection upgraded with STARTTLS (usually port 587); refused if the server cannot.
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
 }
 
 /// Live tallies (see `jam_tally::ticker`).
@@ -138,6 +187,9 @@ pub struct ModerationSettings {
     /// Distinct participants' flags, since a facilitator last decided on the item, that hide a
     /// visible idea or comment until a facilitator decides. At least 1.
     pub hide_after_flags: u32,
+    /// Only participants who joined at least this many minutes before flagging count toward
+    /// `hide_after_flags` (younger flags still reach the queue). 0 counts everyone.
+    pub flag_min_age_minutes: i64,
 }
 
 /// Requests per window for each limited action (see `rate_limit`).
@@ -241,6 +293,10 @@ pub struct AuthSettings {
     pub login_backoff_secs: u32,
     /// The longest wait, in seconds (also how long failures are remembered).
     pub login_backoff_max_secs: u32,
+    /// Shortest staff password, in characters (at least 8; the longest is 256).
+    pub password_min_chars: usize,
+    /// Seconds between purges of expired sign-ins (one node purges, under a broker lease).
+    pub purge_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -338,6 +394,8 @@ pub struct Limits {
     /// the address on the dashboard. Counted in the database, so the cap holds across the cluster.
     /// At least 1.
     pub joins_per_address_per_day: u32,
+    /// Most personal invites one request (or one `jamd invites issue`) may issue. At least 1.
+    pub invites_per_request: usize,
 }
 
 /// A string that never shows in logs or `Debug` output.
@@ -470,6 +528,22 @@ impl Settings {
                 "must be between 10 and 1000 (live tallies converge within 2 s)",
             );
         }
+        let pulse = &self.pulse;
+        if !(pulse.negative_alert_share > 0.0 && pulse.negative_alert_share < 1.0) {
+            return fail(
+                "pulse.negative_alert_share",
+                "must be between 0 and 1 (exclusive)",
+            );
+        }
+        if !(1..=1440).contains(&pulse.alert_window_minutes) {
+            return fail("pulse.alert_window_minutes", "must be between 1 and 1440");
+        }
+        if pulse.alert_min_posts == 0 {
+            return fail("pulse.alert_min_posts", "must be at least 1");
+        }
+        if !(10..=60_000).contains(&pulse.alert_tick_ms) {
+            return fail("pulse.alert_tick_ms", "must be between 10 and 60000");
+        }
         if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
             return fail("clock.file", "must name a file when clock.kind = \"file\"");
         }
@@ -481,6 +555,15 @@ impl Settings {
                 "limits.max_body_bytes",
                 "must be at least 1024 (and limits.page_max at least 1)",
             );
+        }
+        if !self.smtp.host.is_empty() && !self.smtp.from.contains('@') {
+            return fail("smtp.from", "must be an e-mail address when smtp.host is set");
+        }
+        if !(1..=300).contains(&self.smtp.timeout_secs) {
+            return fail("smtp.timeout_secs", "must be 1 to 300");
+        }
+        if self.limits.invites_per_request == 0 {
+            return fail("limits.invites_per_request", "must be at least 1");
         }
         if self.limits.joins_per_address_per_day == 0 {
             return fail("limits.joins_per_address_per_day", "must be at least 1");
@@ -508,6 +591,15 @@ impl Settings {
         }
         if self.live.coalesce_ms > 1000 {
             return fail("live.coalesce_ms", "must be at most 1000");
+        }
+        if self.moderation.flag_min_age_minutes < 0 {
+            return fail("moderation.flag_min_age_minutes", "must not be negative");
+        }
+        if !(8..=256).contains(&self.auth.password_min_chars) {
+            return fail("auth.password_min_chars", "must be 8 to 256");
+        }
+        if self.auth.purge_interval_secs == 0 {
+            return fail("auth.purge_interval_secs", "must be at least 1");
         }
         if self.moderation.hide_after_flags == 0 {
             return fail("moderation.hide_after_flags", "must be at least 1");
@@ -629,6 +721,30 @@ mod tests {
         .unwrap();
         assert_eq!(s.server.bind.port(), 0);
         assert_eq!(s.broker.kind, BrokerKindSetting::Redis);
+    }
+
+    #[test]
+    fn the_mood_alert_settings_are_checked_by_name() {
+        let s = load(&[], None).unwrap();
+        assert_eq!(s.pulse.negative_alert_share, 0.5);
+        assert_eq!(s.pulse.alert_window_minutes, 30);
+        for (key, value, name) in [
+            (
+                "JAM__PULSE__NEGATIVE_ALERT_SHARE",
+                "1.5",
+                "pulse.negative_alert_share",
+            ),
+            (
+                "JAM__PULSE__ALERT_WINDOW_MINUTES",
+                "0",
+                "pulse.alert_window_minutes",
+            ),
+            ("JAM__PULSE__ALERT_MIN_POSTS", "0", "pulse.alert_min_posts"),
+            ("JAM__PULSE__ALERT_TICK_MS", "5", "pulse.alert_tick_ms"),
+        ] {
+            let err = load(&[(key, value)], None).unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
     }
 
     #[test]
