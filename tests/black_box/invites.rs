@@ -78,10 +78,10 @@ async fn admission_is_set_at_creation_and_a_shared_code_of_an_invite_or_sso_audi
     let r = fac.post("/api/v1/jams/admit/schedule", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
-    // An unknown mode is a clear 400.
+    // An unknown mode is a clear 422.
     let mut bad = jam_body("admit-bad", t0(), t0() + chrono::Duration::days(3));
     bad["audiences"][0]["admission"] = json!("magic");
-    fac.post("/api/v1/jams", bad).await.assert_problem(400);
+    fac.post("/api/v1/jams", bad).await.assert_problem(422);
 
     let anon = node.client();
     let r = anon
@@ -130,7 +130,7 @@ async fn admission_is_set_at_creation_and_a_shared_code_of_an_invite_or_sso_audi
     );
     fac.patch(path, json!({ "admission": "nope" }))
         .await
-        .assert_problem(400);
+        .assert_problem(422);
     fac.patch(
         "/api/v1/jams/admit/audiences/nobody",
         json!({ "admission": "code" }),
@@ -261,7 +261,7 @@ async fn an_invite_is_redeemed_once_given_back_to_its_browser_refused_to_others_
         assert!(actions.contains(&action.to_owned()), "{action} in {actions:?}");
     }
 
-    // Bad requests are clear problems.
+    // Bad requests are clear problems (422, the field named).
     let invites = format!("{audiences}/invites");
     for bad in [
         json!({}),
@@ -270,7 +270,7 @@ async fn an_invite_is_redeemed_once_given_back_to_its_browser_refused_to_others_
         json!({ "emails": ["not-an-address"] }),
         json!({ "emails": ["a@example.org", "A@example.org"] }),
     ] {
-        jam.fac.post(&invites, bad).await.assert_problem(400);
+        jam.fac.post(&invites, bad).await.assert_problem(422);
     }
     // Participants and other staff roles may not issue or list.
     a.post(&invites, json!({ "count": 1 })).await.assert_problem(403);
