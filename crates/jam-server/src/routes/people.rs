@@ -191,14 +191,14 @@ pub async fn change_password(
         check.fail("current_password", "is required to change your own password");
     }
     check.done()?;
-    if let (true, Some(current)) = (own, body.current_password) {
-        if current.len() > 1024 || !auth::verify_password(current, Some(target.password_hash.clone())).await?
-        {
-            return Err(ApiError::invalid(
-                "current_password",
-                "is not your current password",
-            ));
-        }
+    if let (true, Some(current)) = (own, body.current_password)
+        && (current.len() > 1024
+            || !auth::verify_password(current, Some(target.password_hash.clone())).await?)
+    {
+        return Err(ApiError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
     }
     let hash = auth::hash_password(body.new_password).await?;
     let now = state.clock.now();
