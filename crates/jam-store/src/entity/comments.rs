@@ -1,6 +1,6 @@
 //! `comments`: threaded replies on an idea.
 
-use jam_domain::{HiddenBy, ItemStatus};
+use jam_domain::{HiddenBy, ItemStatus, Sentiment};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]

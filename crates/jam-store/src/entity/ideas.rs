@@ -1,6 +1,6 @@
 //! `ideas`: posts in a session, with denormalized counters kept by the writers.
 
-use jam_domain::{HiddenBy, ItemStatus};
+use jam_domain::{HiddenBy, ItemStatus, Sentiment};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
