@@ -47,11 +47,11 @@ mod m20261203_000001_tally_leaves;
 mod m20261205_000001_jam_parts_rev;
 mod m20261206_000001_vote_counters;
 mod m20261208_000001_join_counts;
-mod m20261210_000006_sentiment;
-mod m20261210_000003_staff_void;
 mod m20261210_000001_admission_invites;
 mod m20261210_000002_oidc_identities;
+mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
+mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.

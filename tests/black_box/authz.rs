@@ -81,7 +81,9 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     // An unused invite of the family audience to revoke (its code is rotated there too, so the
     // employee code the other rows use keeps working).
     let family = format!("/api/v1/jams/{slug}/audiences/family");
-    let issued = fac.post(&format!("{family}/invites"), json!({ "count": 1 })).await;
+    let issued = fac
+        .post(&format!("{family}/invites"), json!({ "count": 1 }))
+        .await;
     assert_eq!(issued.status, 201, "{}", issued.body);
     let listed = fac.get(&format!("{family}/invites")).await;
     let invite = listed.body["items"][0]["id"].as_str().unwrap().to_owned();
@@ -199,12 +201,7 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             json!({ "count": 1 }),
             STAFF_RUNS,
         ),
-        (
-            Method::GET,
-            format!("{family}/invites"),
-            Value::Null,
-            STAFF_RUNS,
-        ),
+        (Method::GET, format!("{family}/invites"), Value::Null, STAFF_RUNS),
         (
             Method::POST,
             format!("{family}/invites/{invite}/revoke"),

@@ -30,7 +30,7 @@ async fn postgres() -> Option<TestDb> {
     TestDb::postgres("PostgreSQL schema tests").await
 }
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 25] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -39,13 +39,18 @@ const TABLES: [&str; 20] = [
     "flags",
     "ideas",
     "impressions",
+    "invites",
     "jams",
     "join_counts",
+    "mood_alerts",
+    "oidc_logins",
+    "participant_identities",
     "participants",
     "sessions",
     "shortlist_curation",
     "shortlist_snapshots",
     "staff",
+    "staff_identities",
     "tally_deployment",
     "tally_dirty",
     "tally_leaves",

@@ -29,11 +29,11 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::invites::{self, Admit};
 use super::access::{
     can_see, jam_by_id, jam_by_slug, load_idea, parse_id, participant_id, publish, require_member, store_err,
     viewer,
 };
+use super::invites::{self, Admit};
 use crate::auth::{self, Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
