@@ -535,6 +535,8 @@ async fn a_bad_state_a_bad_nonce_and_an_expired_id_token_are_refused_with_a_clea
     assert_refused(&bare, 403, "no state");
 }
 
+/// (start URL, account) → Ok(audience or role) | Err((status, words of the problem)).
+type MappingCase<'a> = (String, &'a str, Result<&'a str, (u16, &'a str)>);
 #[actix_rt::test]
 async fn the_claim_mapping_table_holds() {
     let Some(provider) = Provider::start(0, "a") else {
@@ -547,7 +549,7 @@ async fn the_claim_mapping_table_holds() {
     };
     let staff = "/api/v1/auth/oidc/start".to_owned();
     // (start, account) → Ok(audience or role) | Err((status, words of the problem))
-    let cases: Vec<(String, &str, Result<&str, (u16, &str)>)> = vec![
+    let cases: Vec<MappingCase> = vec![
         (jam(Some("employee")), "alice", Ok("employee")),
         (jam(None), "alice", Ok("employee")),
         (jam(None), "bob", Ok("client")),

@@ -254,7 +254,8 @@ mod tests {
     }
 
     fn t0() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 3600, 0).unwrap()
+        // 2027-01-15 08:00 UTC: a whole hour (1.8e9 is a multiple of 3,600).
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
 
     fn post(minute: i64, label: Sentiment) -> Post {

@@ -258,7 +258,8 @@ mod tests {
     use super::*;
 
     fn at(minute: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 - 1_800_000_000 % 3600 + minute * 60, 0).unwrap_or_default()
+        // From 2027-01-15 08:00 UTC, a whole hour (1.8e9 is a multiple of 3,600).
+        DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap_or_default()
     }
 
     #[test]
