@@ -111,6 +111,10 @@ export default async function oidcSuite({ newPage, shoot, axe }) {
       await admin.post('/jams', { ...jam, audiences: [{ name: 'employee' }] });
       execFileSync('sqlite3', [path.join(server.dir, 'jam.db'), "UPDATE audiences SET admission = 'sso' WHERE name = 'employee'"]);
     }
+    await admin.post(`/jams/${slug}/sessions`, {
+      title: 'Ideas', description: 'Open now.',
+      opens_at: new Date(now - 60e3).toISOString(), closes_at: new Date(now + 86400e3).toISOString(),
+    });
     await admin.post(`/jams/${slug}/schedule`);
 
     await test('a participant of an sso audience signs in with their organisation (fr)', async () => {
