@@ -41,6 +41,7 @@ pub use sea_orm_migration::MigratorTrait;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+mod columns;
 mod m20261127_000001_initial;
 mod m20261201_000001_tally_dirty;
 mod m20261203_000001_tally_leaves;

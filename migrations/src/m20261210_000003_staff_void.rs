@@ -20,6 +20,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add, drop};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -62,15 +64,6 @@ enum Flags {
 enum Jams {
     Table,
     AutoHide,
-}
-
-/// One column per statement: SQLite alters one column at a time.
-fn add(table: impl IntoIden, column: &mut ColumnDef) -> TableAlterStatement {
-    Table::alter().table(table).add_column(&mut *column).to_owned()
-}
-
-fn drop(table: impl IntoIden, column: impl IntoIden) -> TableAlterStatement {
-    Table::alter().table(table).drop_column(column).to_owned()
 }
 
 #[async_trait::async_trait]

@@ -12,6 +12,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::columns::{add, drop};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -47,15 +49,6 @@ enum MoodAlerts {
 enum Jams {
     Table,
     Id,
-}
-
-/// One column per statement: SQLite alters one column at a time.
-fn add(table: impl IntoIden, column: &mut ColumnDef) -> TableAlterStatement {
-    Table::alter().table(table).add_column(&mut *column).to_owned()
-}
-
-fn drop(table: impl IntoIden, column: impl IntoIden) -> TableAlterStatement {
-    Table::alter().table(table).drop_column(column).to_owned()
 }
 
 #[async_trait::async_trait]
