@@ -409,10 +409,12 @@ await test('the console and every page work in French, and no script errors were
 // Feature suites: every web/e2e/suites/*.mjs, in name order. Each exports a default
 // `async (ctx) => {}` that declares its own tests with `test` from lib.mjs, against the same jamd
 // and browser (they run after the main flow above, whose jam and pages are in `state`).
+// JAM_E2E_SUITES (a regular expression on the file name) runs only the matching suites.
 const SUITES = path.join(path.dirname(new URL(import.meta.url).pathname), 'suites');
 const ctx = { server, origin, browser, newPage, shoot, axe, localInput, pageErrors, state, fac, a, b };
 if (existsSync(SUITES)) {
-  for (const file of readdirSync(SUITES).filter((f) => f.endsWith('.mjs')).sort()) {
+  const only = new RegExp(process.env.JAM_E2E_SUITES || '.');
+  for (const file of readdirSync(SUITES).filter((f) => f.endsWith('.mjs') && only.test(f)).sort()) {
     const suite = await import(pathToFileURL(path.join(SUITES, file)).href);
     await suite.default(ctx);
   }
