@@ -11,6 +11,14 @@
 //!   `VACUUM` (its key is a UUID, not an integer), which would point the index at other ideas.
 //!   Triggers on `ideas` keep both in step with every insert, every change of `search_text`,
 //!   `status` or `session_id`, and every delete, in the write's own transaction.
+//!   The insert and update triggers run only when every row the idea points at exists. A statement
+//!   whose foreign key check fails (at its end, after the triggers) would otherwise have written to
+//!   FTS5 first, and SQLite 3.51's FTS5 then keeps a read of the database open on that connection
+//!   after the failed statement: its next write, once another connection has written, fails with
+//!   SQLITE_BUSY_SNAPSHOT, and its reads see the old snapshot (`tests/fts_snapshots.rs` in
+//!   jam-store shows both). The guard makes such a statement fail before touching FTS5. The delete
+//!   trigger has no such guard: ideas are deleted only with their jam, whose cascade deletes what
+//!   points at them in the same statement.
 //! - PostgreSQL: `ideas.search_tsv`, a stored generated `tsvector` of the same three lines with the
 //!   `'simple'` configuration (no further stemming), weighted A (title), C (body) and B (tag keys),
 //!   and a GIN index on it.
@@ -43,6 +51,10 @@ const SQLITE_UP: &[&str] = &[
         'j' || lower(hex(i.jam_id)) || ' s' || lower(hex(i.session_id)) || ' x' || i.status
      FROM ideas i JOIN idea_fts_rows r ON r.idea_id = i.id",
     "CREATE TRIGGER ideas_fts_insert AFTER INSERT ON ideas
+     FOR EACH ROW WHEN EXISTS (SELECT 1 FROM jams WHERE id = NEW.jam_id)
+        AND EXISTS (SELECT 1 FROM sessions WHERE id = NEW.session_id)
+        AND EXISTS (SELECT 1 FROM participants WHERE id = NEW.author_id)
+        AND (NEW.merged_into IS NULL OR EXISTS (SELECT 1 FROM ideas WHERE id = NEW.merged_into))
      BEGIN
         INSERT INTO idea_fts_rows (idea_id) VALUES (NEW.id);
         INSERT INTO ideas_fts (rowid, title, body, tags, meta) VALUES (
@@ -55,8 +67,12 @@ const SQLITE_UP: &[&str] = &[
             'j' || lower(hex(NEW.jam_id)) || ' s' || lower(hex(NEW.session_id)) || ' x' || NEW.status);
      END",
     "CREATE TRIGGER ideas_fts_update AFTER UPDATE OF search_text, status, session_id ON ideas
-     FOR EACH ROW WHEN NEW.search_text IS NOT OLD.search_text OR NEW.status IS NOT OLD.status
-        OR NEW.session_id IS NOT OLD.session_id
+     FOR EACH ROW WHEN (NEW.search_text IS NOT OLD.search_text OR NEW.status IS NOT OLD.status
+        OR NEW.session_id IS NOT OLD.session_id)
+        AND EXISTS (SELECT 1 FROM jams WHERE id = NEW.jam_id)
+        AND EXISTS (SELECT 1 FROM sessions WHERE id = NEW.session_id)
+        AND EXISTS (SELECT 1 FROM participants WHERE id = NEW.author_id)
+        AND (NEW.merged_into IS NULL OR EXISTS (SELECT 1 FROM ideas WHERE id = NEW.merged_into))
      BEGIN
         DELETE FROM ideas_fts WHERE rowid = (SELECT n FROM idea_fts_rows WHERE idea_id = NEW.id);
         INSERT INTO ideas_fts (rowid, title, body, tags, meta) VALUES (
