@@ -16,7 +16,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, text = false) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -32,6 +32,7 @@ async function request(method, path, body) {
   }
   if (response.status === 204) return null;
   const type = response.headers.get('Content-Type') || '';
+  if (text && response.ok) return response.text();
   const data = type.includes('json') ? await response.json().catch(() => null) : null;
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
@@ -42,6 +43,8 @@ export const api = {
   post: (path, body) => request('POST', path, body === undefined ? {} : body),
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
+  /** A POST whose answer is text (a CSV), not JSON. */
+  postText: (path, body) => request('POST', path, body === undefined ? {} : body, true),
 };
 
 /** Query string from an object, skipping empty values. */

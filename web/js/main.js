@@ -29,6 +29,7 @@ function home() {
 
 route('/', home);
 route('/j/:slug', (p, q) => (q.get('code') ? joinView(p, q) : q.has('audience') ? ssoJoinView(p, q) : lobbyView(p, q)));
+route('/j/:slug/join', joinView);
 route('/j/:slug/s/:id', sessionView);
 route('/j/:slug/i/:id', ideaView);
 route('/j/:slug/search', searchView);

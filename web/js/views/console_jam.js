@@ -12,6 +12,7 @@ import { dateField, showFieldErrors } from './console.js';
 import { barChart, lineChart } from './charts.js';
 import { mergePicker, duplicatesList } from './similar.js';
 import { moodPanel } from './mood.js';
+import { audiencesPanel } from './audiences.js';
 
 const STATS_EVERY = 5000;
 
@@ -44,7 +45,7 @@ export async function consoleJamView({ slug }) {
   }
 
   // ---- audiences ----
-  const audiences = h('ul', { class: 'plain invite-links' });
+  const audiences = audiencesPanel(slug, jam);
 
   // ---- sessions ----
   const sessions = h('ul', { class: 'sessions' });
@@ -244,11 +245,6 @@ export async function consoleJamView({ slug }) {
     replace(stateEl, stateBadge('jam', jam.state));
     scheduleBtn.hidden = jam.state !== 'draft';
     closeJamBtn.hidden = !(jam.state === 'live' || jam.state === 'scheduled');
-    replace(audiences, jam.audiences.map((a) => {
-      const url = a.join_path ? new URL(a.join_path, location.origin).href : '';
-      return h('li', {}, h('strong', {}, a.name), ': ',
-        url ? h('a', { href: url, class: 'invite-link', dataset: { audience: a.name } }, url) : t('no_invite'));
-    }));
     replace(sessions, jam.sessions.map((s) => {
       const openBtn = h('button', { type: 'button', dataset: { role: 'open-session' } }, t('open_now'));
       const closeBtn = h('button', { type: 'button', dataset: { role: 'close-session' } }, t('close_now'));
@@ -301,7 +297,7 @@ export async function consoleJamView({ slug }) {
     h('p', { class: 'actions' }, scheduleBtn, ' ', closeJamBtn), jamStatus,
     nav,
     section('sessions', sessionStatus, sessions, sessionForm),
-    section('audiences', h('p', { class: 'muted' }, t('invite_links_hint')), audiences),
+    section('audiences', h('p', { class: 'muted' }, t('invite_links_hint')), audiences.el),
     section('announcements', annForm),
     section('dashboard', dash),
     section('mood', mood.el),

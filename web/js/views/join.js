@@ -1,5 +1,6 @@
-// The invite page `/j/{slug}?code=…`: what the jam is, its guidelines, and the join form
-// (display name, language, acceptance).
+// The invite page: `/j/{slug}?code=…` (an audience's shared code) or `/j/{slug}/join?invite=…` (a
+// personal invite link): what the jam is, its guidelines, and the join form (display name,
+// language, acceptance). A browser already signed in to this jam goes straight to its lobby.
 
 import { h, field, setFieldError, announce } from '../dom.js';
 import { t, lang, setLang, LANGUAGES, dateTime } from '../i18n.js';
@@ -10,11 +11,21 @@ import { page, errorBox, errorPage, paths, busy, stateBadge } from './common.js'
 
 export async function joinView({ slug }, query) {
   const code = query.get('code') || '';
+  const invite = query.get('invite') || '';
+  const admission = invite ? `invite=${enc(invite)}` : `code=${enc(code)}`;
   let welcome;
   try {
-    welcome = await api.get(`/jams/${enc(slug)}/welcome?code=${enc(code)}`);
+    welcome = await api.get(`/jams/${enc(slug)}/welcome?${admission}`);
   } catch (err) {
+    if (invite && err.status === 403) {
+      return { el: page(t('error_title'), h('p', { class: 'alert alert-error', role: 'alert' }, t('invite_invalid'))), title: t('error_title') };
+    }
     return errorPage(err);
+  }
+  const held = await me().catch(() => null);
+  if (held?.jam_id === welcome.id) {
+    navigate(paths.lobby(slug), { replace: true });
+    return { el: h('div'), title: welcome.title };
   }
   const name = field({ id: 'display-name', label: t('join_display_name'), required: true,
     hint: t('join_display_name_hint'), attrs: { autocomplete: 'nickname', maxlength: 80 } });
@@ -46,7 +57,7 @@ export async function joinView({ slug }, query) {
     busy(submit, true);
     try {
       await api.post(`/jams/${enc(slug)}/join`, {
-        invite_code: code, display_name: name.input.value.trim(), accept_guidelines: true, locale: lang(),
+        invite_code: code, ...(invite ? { invite_token: invite } : {}), display_name: name.input.value.trim(), accept_guidelines: true, locale: lang(),
       });
       await me(true);
       restart();
@@ -56,7 +67,9 @@ export async function joinView({ slug }, query) {
     } catch (err) {
       if (err.fields?.display_name) setFieldError(name, err.fields.display_name);
       if (err.fields?.accept_guidelines) { acceptError.textContent = err.fields.accept_guidelines; acceptError.hidden = false; }
-      status.replaceChildren(errorBox(err));
+      status.replaceChildren(invite && err.status === 409
+        ? h('p', { class: 'alert alert-error', role: 'alert' }, t('invite_used'))
+        : errorBox(err));
       busy(submit, false);
     }
   });
