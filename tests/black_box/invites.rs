@@ -502,3 +502,49 @@ async fn an_unreachable_smtp_server_is_recorded_as_failed_in_the_list() {
         "{item}"
     );
 }
+
+#[actix_rt::test]
+async fn an_operator_issues_invites_from_the_command_line_and_each_link_admits_once() {
+    let jam = live_jam(Deployment::sqlite(t0()), "cli-invites").await;
+    let audience = format!("/api/v1/jams/{}/audiences/employee", jam.slug);
+    let r = jam.fac.patch(&audience, json!({ "admission": "invite" })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let (ok, out) = jam.d.run(
+        &["invites", "issue", "--jam", &jam.slug, "--audience", "employee", "--count", "2"],
+        None,
+    );
+    assert!(ok, "jamd invites issue failed: {out}");
+    let tokens: Vec<String> = out
+        .lines()
+        .filter_map(|l| l.split_once("/join?invite=").map(|(_, token)| token.trim().to_owned()))
+        .collect();
+    assert_eq!(tokens.len(), 2, "two links on stdout: {out}");
+    assert_ne!(tokens[0], tokens[1]);
+
+    // The list counts them, and each admits one browser.
+    let list = jam.fac.get(&format!("{audience}/invites")).await;
+    assert_eq!((list.body["total"].as_u64(), list.body["unused"].as_u64()), (Some(2), Some(2)), "{}", list.body);
+    let path = format!("/api/v1/jams/{}/join", jam.slug);
+    let mut a = jam.node.client();
+    let r = a.post_keep(&path, redeem_body(&tokens[0], "From the CLI")).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let mut b = jam.node.client();
+    b.post_keep(&path, redeem_body(&tokens[0], "Second browser"))
+        .await
+        .assert_problem(409);
+
+    // A wrong audience or jam is a clear failure, and issues nothing.
+    let (ok, out) = jam.d.run(
+        &["invites", "issue", "--jam", &jam.slug, "--audience", "nobody", "--count", "1"],
+        None,
+    );
+    assert!(!ok && out.contains("nobody"), "unknown audience: {out}");
+    let (ok, out) = jam.d.run(
+        &["invites", "issue", "--jam", "no-such-jam", "--audience", "employee", "--count", "1"],
+        None,
+    );
+    assert!(!ok && out.contains("no-such-jam"), "unknown jam: {out}");
+    let list = jam.fac.get(&format!("{audience}/invites")).await;
+    assert_eq!(list.body["total"].as_u64(), Some(2), "{}", list.body);
+}
