@@ -35,6 +35,13 @@ admin email role="admin":
 bench-votes *args:
     JAM_TEST_DATABASE_URL="${JAM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" cargo run --release -p jam-store --example bench_votes -- {{args}}
 
+# Joins (issue 14): 20,000 fresh browsers joining one node with the shared code, then 20,000 personal
+# invites issued and redeemed, by 100 compiled closed-loop clients (jam-loadgen join-bench), on SQLite
+# and PostgreSQL (a fresh database, dropped after). Goal per phase: all admitted in ≤ 60 s, p99 ≤
+# 500 ms. Arguments go to the script, e.g. `just bench-join --small` or `just bench-join --no-postgres`.
+bench-join *args:
+    bash scripts/bench-join.sh {{args}}
+
 # N jamd nodes (default 3) on ports 8081… against PostgreSQL (database openjam_cluster, created if
 # missing) and Redis; prints their URLs and stops them on Ctrl-C. Settings: see scripts/cluster.sh.
 cluster n="3":

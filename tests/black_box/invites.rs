@@ -511,20 +511,37 @@ async fn an_operator_issues_invites_from_the_command_line_and_each_link_admits_o
     assert_eq!(r.status, 200, "{}", r.body);
 
     let (ok, out) = jam.d.run(
-        &["invites", "issue", "--jam", &jam.slug, "--audience", "employee", "--count", "2"],
+        &[
+            "invites",
+            "issue",
+            "--jam",
+            &jam.slug,
+            "--audience",
+            "employee",
+            "--count",
+            "2",
+        ],
         None,
     );
     assert!(ok, "jamd invites issue failed: {out}");
     let tokens: Vec<String> = out
         .lines()
-        .filter_map(|l| l.split_once("/join?invite=").map(|(_, token)| token.trim().to_owned()))
+        .filter_map(|l| {
+            l.split_once("/join?invite=")
+                .map(|(_, token)| token.trim().to_owned())
+        })
         .collect();
     assert_eq!(tokens.len(), 2, "two links on stdout: {out}");
     assert_ne!(tokens[0], tokens[1]);
 
     // The list counts them, and each admits one browser.
     let list = jam.fac.get(&format!("{audience}/invites")).await;
-    assert_eq!((list.body["total"].as_u64(), list.body["unused"].as_u64()), (Some(2), Some(2)), "{}", list.body);
+    assert_eq!(
+        (list.body["total"].as_u64(), list.body["unused"].as_u64()),
+        (Some(2), Some(2)),
+        "{}",
+        list.body
+    );
     let path = format!("/api/v1/jams/{}/join", jam.slug);
     let mut a = jam.node.client();
     let r = a.post_keep(&path, redeem_body(&tokens[0], "From the CLI")).await;
@@ -536,12 +553,30 @@ async fn an_operator_issues_invites_from_the_command_line_and_each_link_admits_o
 
     // A wrong audience or jam is a clear failure, and issues nothing.
     let (ok, out) = jam.d.run(
-        &["invites", "issue", "--jam", &jam.slug, "--audience", "nobody", "--count", "1"],
+        &[
+            "invites",
+            "issue",
+            "--jam",
+            &jam.slug,
+            "--audience",
+            "nobody",
+            "--count",
+            "1",
+        ],
         None,
     );
     assert!(!ok && out.contains("nobody"), "unknown audience: {out}");
     let (ok, out) = jam.d.run(
-        &["invites", "issue", "--jam", "no-such-jam", "--audience", "employee", "--count", "1"],
+        &[
+            "invites",
+            "issue",
+            "--jam",
+            "no-such-jam",
+            "--audience",
+            "employee",
+            "--count",
+            "1",
+        ],
         None,
     );
     assert!(!ok && out.contains("no-such-jam"), "unknown jam: {out}");

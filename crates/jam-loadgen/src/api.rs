@@ -35,6 +35,11 @@ impl Api {
         self.cookie = Some(cookie.to_owned());
     }
 
+    /// Forgets the cookie: the next request is a new browser's.
+    pub fn clear_cookie(&mut self) {
+        self.cookie = None;
+    }
+
     pub fn cookie(&self) -> Option<&str> {
         self.cookie.as_deref()
     }

@@ -11,6 +11,7 @@
 //! - `abuse`: clients that break the protocol's rules, and what the server answered.
 //! - `stats`: counts and HdrHistograms in shards; `/proc` samples of the server (one pid, or every
 //!   process of a command such as `postgres`); acknowledged votes timed to the tallies that show them.
+//! - `joins`: the join benchmark: a crowd of fresh browsers joining by code, then by personal invite.
 //! - `run`: one process's run: set-up, ramp, then the phases on a fixed timeline.
 //! - `report`: the markdown summary of a run, the hub benchmark's table over several runs, and the
 //!   vote benchmark's rows and goals (`scripts/bench-vote-http.sh`).
@@ -24,6 +25,7 @@ pub mod abuse;
 pub mod api;
 pub mod drive;
 pub mod http;
+pub mod joins;
 pub mod live;
 pub mod net;
 pub mod report;

@@ -62,6 +62,40 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         postgres: Vec<PathBuf>,
     },
+    /// The join benchmark (`scripts/bench-join.sh`): code joins, then invite redemptions, each a
+    /// fresh browser, by closed-loop clients; writes its rows as JSON.
+    JoinBench {
+        #[command(flatten)]
+        server: Server,
+        /// The backend the node runs on, for the table.
+        #[arg(long)]
+        backend: String,
+        /// Code joins (0 skips the phase).
+        #[arg(long, default_value_t = 20_000)]
+        joins: usize,
+        /// Invites issued and redeemed (0 skips the phase).
+        #[arg(long, default_value_t = 20_000)]
+        invites: usize,
+        /// Most invites per issuing request (the node's `limits.invites_per_request`).
+        #[arg(long, default_value_t = 5000)]
+        invites_per_request: usize,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        /// Source addresses 127.0.0.FIRST… the clients are spread over.
+        #[arg(long, default_value_t = 2)]
+        source_first: u8,
+        #[arg(long, default_value_t = 100)]
+        source_count: u8,
+        /// Where to write the rows (JSON).
+        #[arg(long)]
+        json: PathBuf,
+    },
+    /// Prints the join benchmark's table (markdown) from `join-bench` outputs.
+    JoinTable {
+        #[arg(long, required = true, value_delimiter = ',')]
+        reports: Vec<PathBuf>,
+    },
     /// Prints the offered rates (comma-separated) at multiples of what a probe run's vote storm
     /// had acknowledged per second: the node's sustained rate when the probe offered more.
     VoteRates {
@@ -197,6 +231,48 @@ fn main() -> anyhow::Result<()> {
                 vote_ideas,
             ))?;
             println!("{}", serde_json::to_string_pretty(&fixture)?);
+        }
+        Command::JoinBench {
+            server,
+            backend,
+            joins,
+            invites,
+            invites_per_request,
+            clients,
+            source_first,
+            source_count,
+            json,
+        } => {
+            let opts = jam_loadgen::joins::JoinOptions {
+                addr: *server.nodes.first().context("no node")?,
+                origin: server.origin,
+                email: server.email,
+                password: server.password,
+                backend,
+                joins,
+                invites,
+                invites_per_request,
+                clients,
+                sources: Sources {
+                    first: source_first,
+                    count: source_count,
+                },
+            };
+            let rows = runtime.block_on(jam_loadgen::joins::run(&opts))?;
+            print!("{}", jam_loadgen::joins::table(&rows));
+            std::fs::write(&json, serde_json::to_vec_pretty(&rows)?)
+                .with_context(|| format!("writing {}", json.display()))?;
+        }
+        Command::JoinTable { reports } => {
+            let mut rows = Vec::new();
+            for path in &reports {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let mut part: Vec<jam_loadgen::joins::PhaseRow> =
+                    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+                rows.append(&mut part);
+            }
+            print!("{}", jam_loadgen::joins::table(&rows));
         }
         Command::Run(args) => {
             let fixture = match &args.fixture {
