@@ -621,3 +621,50 @@ async fn bad_flags_and_unknown_or_malformed_ids_get_the_documented_errors() {
         .await
         .assert_problem(401);
 }
+
+#[actix_rt::test]
+async fn the_edit_of_a_hidden_idea_reaches_no_other_participant_live() {
+    let jam = live_jam(Deployment::sqlite(t0()), "hidden-edit").await;
+    let base = jam.node.base.clone();
+    let code = &jam.codes[0].1;
+    let ada = join(&base, &jam.slug, code, "Ada").await;
+    let eve = join(&base, &jam.slug, code, "Eve").await;
+    let idea = id(&post_idea(&ada, &jam.open, "Rude title", "Rude body", json!([])).await);
+    assert_eq!(decide(&jam.fac, "idea", &idea, "hide").await.status, 200);
+
+    let mut live = crate::ws::LiveClient::connect(&eve).await;
+    let session = format!("session:{}", jam.open);
+    let idea_topic = format!("idea:{idea}");
+    assert_eq!(live.subscribe(&session, None).await["type"], "subscribed");
+    // Whether or not Eve may follow the hidden idea's own topic, nothing of the edit arrives there.
+    live.subscribe(&idea_topic, None).await;
+
+    let r = ada
+        .patch(
+            &format!("/api/v1/ideas/{idea}"),
+            json!({ "title": "Secret new title" }),
+        )
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.body["title"].as_str()),
+        (200, Some("Secret new title")),
+        "{}",
+        r.body
+    );
+    // A later visible idea marks the end: everything Eve got before it is checked.
+    let marker = id(&post_idea(&ada, &jam.open, "Marker idea", "After the edit", json!([])).await);
+    loop {
+        let m = live.recv().await;
+        assert!(!m.to_string().contains("Secret new title"), "leaked to Eve: {m}");
+        if crate::ws::event_kind(&m) == "idea.created" && m["event"]["idea"]["id"] == marker.as_str() {
+            break;
+        }
+    }
+    // Staff still read the new text.
+    let staff_view = jam.fac.get(&format!("/api/v1/ideas/{idea}")).await;
+    assert_eq!(
+        staff_view.body["title"], "Secret new title",
+        "{}",
+        staff_view.body
+    );
+}

@@ -513,18 +513,22 @@ pub async fn patch_idea(
         .ok_or_else(|| ApiError::not_found("idea"))?;
     let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
     let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
-    let event = Event::IdeaUpdated {
-        idea: Box::new(IdeaView {
-            my_vote: 0,
-            ..view.clone()
-        }),
-    };
-    publish(
-        &state,
-        &[idea_topic(idea.id), session_topic(idea.session_id)],
-        &event,
-    )
-    .await;
+    // A hidden idea's text is for staff and its author only: its edit goes to no public topic
+    // (the author has it in this answer; staff read it from the queue).
+    if !idea.status.is_withheld() {
+        let event = Event::IdeaUpdated {
+            idea: Box::new(IdeaView {
+                my_vote: 0,
+                ..view.clone()
+            }),
+        };
+        publish(
+            &state,
+            &[idea_topic(idea.id), session_topic(idea.session_id)],
+            &event,
+        )
+        .await;
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 
