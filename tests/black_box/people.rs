@@ -519,3 +519,37 @@ async fn the_command_line_disables_enables_and_resets_a_staff_account() {
     let (ok, out) = d.run(&["admin", "enable", "--email", "nobody@example.org"], None);
     assert!(!ok && out.contains("no staff account"), "{out}");
 }
+
+#[actix_rt::test]
+async fn signing_out_closes_the_sign_ins_live_connections_at_once() {
+    let jam = live_jam(Deployment::sqlite(t0()), "sign-out-live").await;
+    let base = jam.node.base.clone();
+    let ada = join(&base, &jam.slug, &jam.codes[0].1, "Ada").await;
+    let eve = join(&base, &jam.slug, &jam.codes[0].1, "Eve").await;
+    let topic = format!("jam:{}", jam.jam_id);
+    let mut ada_live = LiveClient::connect(&ada).await;
+    assert_eq!(ada_live.subscribe(&topic, None).await["type"], "subscribed");
+    let mut eve_live = LiveClient::connect(&eve).await;
+    assert_eq!(eve_live.subscribe(&topic, None).await["type"], "subscribed");
+
+    let started = Instant::now();
+    assert_eq!(ada.post("/api/v1/auth/logout", json!({})).await.status, 204);
+    let code = close_code(&mut ada_live, StdDuration::from_secs(1)).await;
+    println!(
+        "sign-out: live socket closed with {code:?} {:?} after the request",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(4001));
+    ada.get("/api/v1/me").await.assert_problem(401);
+    // Another participant's connection stays open and live.
+    let r = jam
+        .fac
+        .post(
+            &format!("/api/v1/jams/{}/announcements", jam.slug),
+            json!({ "text": "Still here?" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let m = eve_live.recv_until(|m| event_kind(m) == "announcement").await;
+    assert_eq!(m["event"]["text"], "Still here?", "{m}");
+}

@@ -77,18 +77,6 @@ impl SignInCache {
         self.entries().remove(token_hash);
     }
 
-    /// Drops the entry here and tells every other node to drop it. Call it after the sign-in's row
-    /// is gone, so that no node reads it back into its cache.
-    pub async fn sign_out(&self, broker: &dyn Broker, token_hash: &str) {
-        self.forget(token_hash);
-        if let Err(error) = broker
-            .broadcast(SIGNED_OUT, bytes::Bytes::from(token_hash.to_owned()))
-            .await
-        {
-            tracing::warn!(%error, "sign-out not announced to the other nodes; their caches expire it");
-        }
-    }
-
     /// Ends these sign-ins (their rows already deleted) everywhere: drops them from this node's
     /// cache, closes this node's live connections of them with 4001, and tells every other node to do
     /// the same. This node acts at once, so the broker's round trip (or an outage) never delays it.

@@ -78,9 +78,15 @@ pub async fn login(
 
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     jam_store::auth::delete(&state.db, &caller.session_id).await?;
+    // Its live connections close too (4001), on every node: a signed-out tab must not keep
+    // receiving the jam.
     state
         .signins
-        .sign_out(state.broker.as_ref(), &caller.session_id)
+        .end(
+            state.broker.as_ref(),
+            &state.hub,
+            std::slice::from_ref(&caller.session_id),
+        )
         .await;
     Ok(HttpResponse::NoContent()
         .cookie(auth::cleared_cookie(&state))

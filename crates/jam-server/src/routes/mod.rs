@@ -55,7 +55,7 @@ macro_rules! api_routes {
 
 api_routes! {
     post "/auth/login" => auth::login, 200, "Staff sign-in; sets the session cookie", "anyone", req LoginRequest, res Me;
-    post "/auth/logout" => auth::logout, 204, "Ends the session", "signed in";
+    post "/auth/logout" => auth::logout, 204, "Ends the sign-in; its live connections close with 4001 on every node", "signed in";
     get "/me" => auth::me, 200, "Who is signed in", "signed in", res Me;
     get "/auth/oidc" => oidc::options, 200, "Which sign-ins this deployment offers (organisation sign-in for participants and staff, staff passwords)", "anyone", res SignInOptions;
     get "/auth/oidc/start" => oidc::start, 303, "Starts a sign-in with the organisation's OpenID provider (code flow with PKCE); without `jam`, a staff sign-in", "anyone", query ["jam", "audience"];
