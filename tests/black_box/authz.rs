@@ -93,6 +93,8 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     const MEMBERS_READ: [Cell; 6] = [Is(401), Pass, Is(404), Pass, Pass, Pass];
     const PARTICIPANT_WRITES: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     const ANYONE: [Cell; 6] = [Pass; 6];
+    // The inbox is each participant's own (any jam's); staff have none.
+    const INBOX_OWNERS: [Cell; 6] = [Is(401), Pass, Pass, Is(403), Is(403), Is(403)];
     const ADMINS: [Cell; 6] = [Is(401), Is(403), Is(403), Is(403), Is(403), Pass];
     // Flags: the author's own item is a 409 (still past authorization), staff are refused.
     const FLAGGERS: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
@@ -285,6 +287,36 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             format!("/api/v1/ideas/{idea}/vote"),
             json!({ "value": 1 }),
             PARTICIPANT_WRITES,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/ideas/{idea}/follow"),
+            Value::Null,
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/ideas/{idea}/follow"),
+            Value::Null,
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/notifications".into(),
+            Value::Null,
+            INBOX_OWNERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/me/notifications/read".into(),
+            json!({}),
+            INBOX_OWNERS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/mentions?q=Ad"),
+            Value::Null,
+            MEMBERS_READ,
         ),
         (
             Method::POST,

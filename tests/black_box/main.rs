@@ -18,6 +18,7 @@ mod cluster;
 mod crowd;
 mod hardening;
 mod identity;
+mod inbox;
 mod invites;
 mod jams;
 mod limits;

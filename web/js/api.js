@@ -42,6 +42,7 @@ export const api = {
   post: (path, body) => request('POST', path, body === undefined ? {} : body),
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
+  del: (path) => request('DELETE', path),
 };
 
 /** Query string from an object, skipping empty values. */

@@ -11,6 +11,8 @@
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors.
 //! - `invites`: personal invites (found by their token's hash, redeemed once, revoked), an
 //!   audience's admission mode and shared code.
+//! - `inbox`: follows, notification rows, the read watermark, inbox pages (notifications merged
+//!   with announcements) and the names `@mentions` resolve against (issue 18).
 //! - `impressions`: the impression writer (group commit, one row per participant and idea seen,
 //!   counted on `ideas.impressions` in the same transaction).
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
@@ -51,6 +53,7 @@ pub mod auth;
 pub mod comments;
 pub mod ideas;
 pub mod impressions;
+pub mod inbox;
 pub mod invites;
 pub mod jams;
 pub mod join_caps;

@@ -12,10 +12,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jam_domain::ranking::Method;
-use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
+use jam_domain::{AudienceId, IdeaId, JamId, NotificationKind, ParticipantId, VoteValue};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, ideas, jams, participants, sessions,
-    shortlist_curation, shortlist_snapshots, staff, tally_leaves, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
+    notifications, participants, sessions, shortlist_curation, shortlist_snapshots, staff, tally_leaves,
+    transitions, votes,
 };
 use uuid::Uuid;
 
@@ -228,5 +229,28 @@ pub fn tally_leaf(idea: &ideas::Model) -> tally_leaves::Model {
         rev: idea.votes_rev,
         votes: 0,
         leaf: vec![0; 32],
+    }
+}
+
+/// `recipient` hears that someone replied to the idea (no comment, actor or excerpt).
+pub fn notification(idea: &ideas::Model, recipient: &participants::Model) -> notifications::Model {
+    notifications::Model::about(recipient.id, NotificationKind::Reply, idea, now())
+}
+
+/// `follower` follows the idea.
+pub fn follow(idea: &ideas::Model, follower: &participants::Model) -> follows::Model {
+    follows::Model {
+        idea_id: idea.id,
+        participant_id: follower.id,
+        created_at: now(),
+    }
+}
+
+/// The participant's inbox with nothing read yet.
+pub fn inbox(participant: &participants::Model) -> inboxes::Model {
+    inboxes::Model {
+        participant_id: participant.id,
+        read_until: None,
+        updated_at: now(),
     }
 }
