@@ -30,6 +30,7 @@
 //!   `ideas.impressions`, their count (issue 17).
 //! - `m20261213_000001_notifications`: the inbox (issue 18): `notifications` (one row per person
 //!   told), `follows` (participant and idea) and `inboxes` (how far each participant has read).
+//! - `m20261213_000002_polls`: quick polls (`polls`) and one answer per participant (`poll_answers`).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -57,6 +58,7 @@ mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
 mod m20261213_000001_notifications;
+mod m20261213_000002_polls;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -78,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000004_search::Migration),
             Box::new(m20261210_000007_fairness::Migration),
             Box::new(m20261213_000001_notifications::Migration),
+            Box::new(m20261213_000002_polls::Migration),
         ]
     }
 }

@@ -99,6 +99,16 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     // Flags: the author's own item is a 409 (still past authorization), staff are refused.
     const FLAGGERS: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     let t = |h: i64| t0() + Duration::hours(h);
+    let poll = fac
+        .post(
+            &format!("/api/v1/sessions/{open}/polls"),
+            json!({ "question": "Lunch?", "options": ["Yes", "No"], "closes_at": t(1) }),
+        )
+        .await;
+    assert_eq!(poll.status, 201, "{}", poll.body);
+    let poll = id(&poll.body);
+    // Asking a poll: the session must be readable (404 otherwise), then facilitators and admins only.
+    const POLL_ASKERS: [Cell; 6] = [Is(401), Is(403), Is(404), Pass, Is(403), Pass];
     let rows: Vec<Row> = vec![
         (
             Method::GET,
@@ -286,6 +296,24 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             Method::PUT,
             format!("/api/v1/ideas/{idea}/vote"),
             json!({ "value": 1 }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{open}/polls"),
+            json!({ "question": "Coffee?", "options": ["Yes", "No"], "closes_at": t(2) }),
+            POLL_ASKERS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{open}/polls"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/polls/{poll}/answer"),
+            json!({ "option": 0 }),
             PARTICIPANT_WRITES,
         ),
         (

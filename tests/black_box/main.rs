@@ -32,6 +32,7 @@ mod operations;
 mod participation;
 mod participation_input;
 mod people;
+mod polls;
 mod proxies;
 mod redis_restart;
 mod results;

@@ -10,6 +10,7 @@ pub use crate::inbox::*;
 pub use crate::invites::*;
 
 pub use crate::people::*;
+pub use crate::polls::*;
 
 pub use crate::mood::{MoodAlertView, MoodBucket, MoodThread, MoodView};
 pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};

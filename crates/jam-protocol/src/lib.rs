@@ -2,6 +2,7 @@
 //! server, the load generator and the tests. Requests reject unknown fields; responses may grow.
 //!
 //! Layout:
+//! - `polls`: quick polls (re-exported by `api`).
 //! - `problem`: RFC 9457 problem details, the body of every error.
 //! - `api`: HTTP request and response bodies.
 //! - `search`: bodies of search, similar ideas and likely duplicates (re-exported by `api`).
@@ -17,6 +18,7 @@ pub mod invites;
 pub mod live;
 pub mod mood;
 pub mod people;
+pub mod polls;
 pub mod problem;
 pub mod search;
 

@@ -5,7 +5,7 @@ use jam_domain::{JamState, SessionState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{CommentView, IdeaView, NotificationView};
+use crate::api::{CommentView, IdeaView, NotificationView, PollView};
 
 /// The payload of an `event` frame, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,12 @@ pub enum Event {
     /// `jam:{id}` as `announcement`; the inbox merges them).
     #[serde(rename = "notification")]
     Notification { notification: Box<NotificationView> },
+    /// A facilitator asked the session a quick poll, on `session:{id}`.
+    #[serde(rename = "poll.created")]
+    PollCreated { poll: Box<PollView> },
+    /// A poll's results changed (absolute counts), on `session:{id}`.
+    #[serde(rename = "poll.updated")]
+    PollUpdated { poll: Box<PollView> },
     /// The jam's negative share rose above `pulse.negative_alert_share` over the last
     /// `pulse.alert_window_minutes`: once per crossing, on `staff:{jam_id}` only.
     #[serde(rename = "mood.alert")]

@@ -399,6 +399,10 @@ pub struct Limits {
     /// Most `@name` mentions read in one idea or comment (more are left as plain text), and so the
     /// most people one post notifies by mention. 0 turns mentions off.
     pub mentions_max: usize,
+    /// Longest poll question in characters (several lines).
+    pub poll_question_max: usize,
+    /// Longest poll option in characters (one line).
+    pub poll_option_max: usize,
 }
 
 /// A string that never shows in logs or `Debug` output.

@@ -24,6 +24,7 @@
 //!   merging a duplicate idea with its votes carried over once per voter.
 //! - `oidc`: OpenID Connect: sign-ins under way (state, nonce, PKCE verifier) and the participant or
 //!   staff account each provider identity is.
+//! - `polls`: quick polls, one answer per participant, results counted from the answers.
 //! - `participants`: people who joined a jam with an invite code.
 //! - `search`: full-text search (SQLite FTS5, PostgreSQL `tsvector`) with facets and keyset pages,
 //!   similar ideas, likely duplicate pairs and a session's top tags.
@@ -61,6 +62,7 @@ pub mod moderation;
 pub mod mood;
 pub mod oidc;
 pub mod participants;
+pub mod polls;
 pub mod schedule;
 pub mod search;
 pub mod staff;

@@ -10,8 +10,8 @@ use jam_domain::VoteValue;
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
     announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
-    notifications, participants, sessions, shortlist_curation, shortlist_snapshots, staff, tally_leaves,
-    transitions, votes,
+    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, transitions, votes,
 };
 use jam_store::{StoreError, is_foreign_key_violation, is_unique_violation};
 use jam_testkit::db::settings;
@@ -31,7 +31,7 @@ async fn postgres() -> Option<TestDb> {
     TestDb::postgres("PostgreSQL schema tests").await
 }
 
-const TABLES: [&str; 28] = [
+const TABLES: [&str; 30] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -50,6 +50,8 @@ const TABLES: [&str; 28] = [
     "oidc_logins",
     "participant_identities",
     "participants",
+    "poll_answers",
+    "polls",
     "sessions",
     "shortlist_curation",
     "shortlist_snapshots",
@@ -371,6 +373,27 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
             .await
             .unwrap(),
         Some(inbox)
+    );
+
+    let poll = rows::poll(&f.session).with(|p| p.created_by = Some(f.staff.id));
+    insert(db, &poll).await.unwrap();
+    assert_eq!(
+        polls::Entity::find_by_id(poll.id).one(db).await.unwrap(),
+        Some(poll.clone())
+    );
+    assert_eq!(poll.option_list(), ["Yes", "No"]);
+    let answer = rows::poll_answer(&poll, &f.participant);
+    insert(db, &answer).await.unwrap();
+    assert_eq!(
+        poll_answers::Entity::find_by_id((poll.id, f.participant.id))
+            .one(db)
+            .await
+            .unwrap(),
+        Some(answer.clone())
+    );
+    assert!(
+        insert(db, &answer).await.is_err(),
+        "one answer per participant and poll"
     );
 
     // The relations the queries use.

@@ -15,8 +15,8 @@ use jam_domain::ranking::Method;
 use jam_domain::{AudienceId, IdeaId, JamId, NotificationKind, ParticipantId, VoteValue};
 use jam_store::entity::{
     announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
-    notifications, participants, sessions, shortlist_curation, shortlist_snapshots, staff, tally_leaves,
-    transitions, votes,
+    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, transitions, votes,
 };
 use uuid::Uuid;
 
@@ -252,5 +252,27 @@ pub fn inbox(participant: &participants::Model) -> inboxes::Model {
         participant_id: participant.id,
         read_until: None,
         updated_at: now(),
+    }
+}
+
+/// A yes/no poll to the session, open for an hour, asked by nobody in particular.
+pub fn poll(session: &sessions::Model) -> polls::Model {
+    polls::Model::asked(
+        session,
+        "Shall we?".into(),
+        &["Yes".into(), "No".into()],
+        now() + Duration::hours(1),
+        None,
+        now(),
+    )
+}
+
+/// The participant's answer "Yes" (option 0) to the poll.
+pub fn poll_answer(poll: &polls::Model, participant: &participants::Model) -> poll_answers::Model {
+    poll_answers::Model {
+        poll_id: poll.id,
+        participant_id: participant.id,
+        choice: 0,
+        created_at: now(),
     }
 }

@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod ops;
 pub mod participation;
 pub mod people;
+pub mod polls;
 pub mod results;
 pub mod search;
 
@@ -126,6 +127,10 @@ api_routes! {
     put "/ideas/{id}/follow" => inbox::follow, 200, "Follows an idea: its new comments reach the caller's inbox (an author follows their own idea from the start)", "participant of that jam", res FollowView;
     delete "/ideas/{id}/follow" => inbox::unfollow, 200, "Stops following an idea", "participant of that jam", res FollowView;
     get "/jams/{slug}/mentions" => inbox::mentions, 200, "The @name picker: up to 8 of the jam's participants whose display name starts with q", "members", query ["q"], page MentionCandidate;
+
+    post "/sessions/{id}/polls" => polls::create, 201, "Asks the session a quick poll: a question, 2 to 6 options, open until closes_at; pushed live (poll.created)", "facilitator, admin", req CreatePollRequest, res PollView;
+    get "/sessions/{id}/polls" => polls::list, 200, "The session's polls, newest first, with results and the caller's own answer", "members", page PollView;
+    post "/polls/{id}/answer" => polls::answer, 200, "Answers a poll once while it is open (by the server's clock); the results go out live (poll.updated)", "participant of that jam", req AnswerPollRequest, res PollView;
 
     get "/live" => crate::live::connect, 101, "Upgrades to the live protocol (WebSocket, shared/spec/live.md); Origin must be the public origin", "signed in";
 }

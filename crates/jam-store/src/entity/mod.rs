@@ -34,6 +34,8 @@ pub mod notifications;
 pub mod oidc_logins;
 pub mod participant_identities;
 pub mod participants;
+pub mod poll_answers;
+pub mod polls;
 pub mod sessions;
 pub mod shortlist_curation;
 pub mod shortlist_snapshots;
