@@ -93,10 +93,22 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     const MEMBERS_READ: [Cell; 6] = [Is(401), Pass, Is(404), Pass, Pass, Pass];
     const PARTICIPANT_WRITES: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     const ANYONE: [Cell; 6] = [Pass; 6];
+    // The inbox is each participant's own (any jam's); staff have none.
+    const INBOX_OWNERS: [Cell; 6] = [Is(401), Pass, Pass, Is(403), Is(403), Is(403)];
     const ADMINS: [Cell; 6] = [Is(401), Is(403), Is(403), Is(403), Is(403), Pass];
     // Flags: the author's own item is a 409 (still past authorization), staff are refused.
     const FLAGGERS: [Cell; 6] = [Is(401), Pass, Is(404), Is(403), Is(403), Is(403)];
     let t = |h: i64| t0() + Duration::hours(h);
+    let poll = fac
+        .post(
+            &format!("/api/v1/sessions/{open}/polls"),
+            json!({ "question": "Lunch?", "options": ["Yes", "No"], "closes_at": t(1) }),
+        )
+        .await;
+    assert_eq!(poll.status, 201, "{}", poll.body);
+    let poll = id(&poll.body);
+    // Asking a poll: the session must be readable (404 otherwise), then facilitators and admins only.
+    const POLL_ASKERS: [Cell; 6] = [Is(401), Is(403), Is(404), Pass, Is(403), Pass];
     let rows: Vec<Row> = vec![
         (
             Method::GET,
@@ -285,6 +297,54 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
             format!("/api/v1/ideas/{idea}/vote"),
             json!({ "value": 1 }),
             PARTICIPANT_WRITES,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{open}/polls"),
+            json!({ "question": "Coffee?", "options": ["Yes", "No"], "closes_at": t(2) }),
+            POLL_ASKERS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{open}/polls"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/polls/{poll}/answer"),
+            json!({ "option": 0 }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/ideas/{idea}/follow"),
+            Value::Null,
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/ideas/{idea}/follow"),
+            Value::Null,
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::GET,
+            "/api/v1/me/notifications".into(),
+            Value::Null,
+            INBOX_OWNERS,
+        ),
+        (
+            Method::POST,
+            "/api/v1/me/notifications/read".into(),
+            json!({}),
+            INBOX_OWNERS,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/mentions?q=Ad"),
+            Value::Null,
+            MEMBERS_READ,
         ),
         (
             Method::POST,

@@ -43,6 +43,7 @@ export const api = {
   post: (path, body) => request('POST', path, body === undefined ? {} : body),
   put: (path, body) => request('PUT', path, body),
   patch: (path, body) => request('PATCH', path, body),
+  del: (path) => request('DELETE', path),
   /** A POST whose answer is text (a CSV), not JSON. */
   postText: (path, body) => request('POST', path, body === undefined ? {} : body, true),
 };

@@ -3,15 +3,16 @@
 import { h, replace } from './dom.js';
 import { t, lang, setLang, onLangChange, LANGUAGES } from './i18n.js';
 import { api, me } from './api.js';
-import { onState } from './live.js';
+import { onState, subscribe } from './live.js';
 import { route, notFound, start, refresh, navigate } from './router.js';
-import { page } from './views/common.js';
+import { page, paths } from './views/common.js';
 import { joinView } from './views/join.js';
 import { ssoJoinView } from './views/sso.js';
 import { lobbyView } from './views/lobby.js';
 import { sessionView } from './views/session.js';
 import { ideaView } from './views/idea.js';
 import { searchView } from './views/search.js';
+import { inboxView } from './views/inbox.js';
 import { consoleView, newJamView } from './views/console.js';
 import { consoleJamView } from './views/console_jam.js';
 import { staffView, participantsView } from './views/console_people.js';
@@ -33,6 +34,7 @@ route('/j/:slug/join', joinView);
 route('/j/:slug/s/:id', sessionView);
 route('/j/:slug/i/:id', ideaView);
 route('/j/:slug/search', searchView);
+route('/j/:slug/inbox', inboxView);
 route('/console', consoleView);
 route('/console/new', newJamView);
 route('/console/j/:slug', consoleJamView);
@@ -63,8 +65,15 @@ function paintState(st) {
   status.hidden = st === 'idle';
 }
 
+let paintToken = 0;
+/** Stops the header's live inbox count. */
+let inboxWatch = null;
 async function paintUser() {
+  const mine = ++paintToken;
   const who = await me().catch(() => null);
+  if (mine !== paintToken) return; // a newer paint is under way
+  inboxWatch?.();
+  inboxWatch = null;
   replace(userBox);
   if (!who) return;
   const out = h('button', { type: 'button', class: 'link' }, t('sign_out'));
@@ -75,9 +84,42 @@ async function paintUser() {
     navigate('/');
   });
   userBox.append(h('span', {}, who.display_name));
+  if (who.kind === 'participant') paintInbox(who, mine);
   if (who.kind === 'staff') userBox.append(h('a', { href: '/console' }, t('console')));
   userBox.append(out);
 }
+
+// The inbox link with its unread count, for a participant on one of their jam's pages.
+async function paintInbox(who, mine) {
+  const m = /^\/j\/([^/]+)/.exec(location.pathname);
+  if (!m) return;
+  const slug = decodeURIComponent(m[1]);
+  let unread = 0;
+  const badge = h('span', { class: 'badge badge-unread', dataset: { role: 'unread-badge' }, hidden: true });
+  const label = h('span', { class: 'visually-hidden' });
+  const link = h('a', { href: paths.inbox(slug), dataset: { role: 'inbox-link' } }, t('inbox_title'), ' ', badge, label);
+  const paint = () => {
+    badge.textContent = String(unread);
+    badge.hidden = unread === 0;
+    label.textContent = unread ? t('inbox_unread', { count: unread }) : '';
+    badge.setAttribute('aria-hidden', 'true');
+  };
+  userBox.prepend(link);
+  try { unread = (await api.get('/me/notifications?limit=1')).unread; } catch { return; }
+  if (mine !== paintToken) return;
+  paint();
+  const stopMe = subscribe(`me:${who.id}`, (msg) => {
+    if (msg.type === 'event' && msg.event.kind === 'notification') { unread += 1; paint(); }
+  });
+  const stopJam = subscribe(`jam:${who.jam_id}`, (msg) => {
+    if (msg.type === 'event' && msg.event.kind === 'announcement') { unread += 1; paint(); }
+  });
+  const onRead = (e) => { unread = e.detail; paint(); };
+  document.addEventListener('openjam:unread', onRead);
+  inboxWatch = () => { stopMe(); stopJam(); document.removeEventListener('openjam:unread', onRead); };
+}
+// Another page may belong to another jam, or to none.
+document.addEventListener('openjam:navigated', () => paintUser());
 
 langSelect.addEventListener('change', () => setLang(langSelect.value));
 onLangChange(() => { paintHeader(); refresh(); });

@@ -48,6 +48,7 @@ export async function render() {
     heading.focus({ preventScroll: true });
   }
   window.scrollTo(0, 0);
+  document.dispatchEvent(new CustomEvent('openjam:navigated'));
 }
 
 export function notFound(view) { routes.notFound = view; }

@@ -12,6 +12,9 @@
 //! - `fairness`: the exposure-aware score, the discover order, Bradley–Terry and its pair sampler,
 //!   Spearman's ρ (issue 17).
 //! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
+//! - `notify`: what an inbox entry reports, who hears of a new comment, and `@name` mentions
+//!   (issue 18).
+//! - `polls`: quick polls' bounds and whether one takes answers at a given time.
 //! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
 //! - `terms`: the text analysis of search and similar ideas (words, English and French stems, folded
@@ -22,6 +25,8 @@ pub mod clock;
 pub mod fairness;
 pub mod ids;
 pub mod lifecycle;
+pub mod notify;
+pub mod polls;
 pub mod ranking;
 pub mod roles;
 pub mod sentiment;
@@ -33,6 +38,8 @@ pub use admission::{Admission, MailStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::*;
 pub use lifecycle::{JamState, JamTimes, ManualAction, SessionState, SessionTimes};
+pub use notify::NotificationKind;
+pub use polls::PollState;
 pub use roles::{Principal, Role};
 pub use sentiment::Sentiment;
 pub use status::{BadVote, HiddenBy, ItemStatus, VoteValue};

@@ -8,7 +8,7 @@ use jam_domain::Principal;
 use uuid::Uuid;
 
 /// A topic a client may subscribe to. Parsed from and displayed as `jam:{uuid}`, `session:{uuid}`,
-/// `idea:{uuid}`; the displayed form (lower-case, hyphenated) is the one name used with the broker.
+/// `idea:{uuid}`, `staff:{uuid}`, `me:{uuid}`; the displayed form (lower-case, hyphenated) is the one name used with the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
     Jam(Uuid),
@@ -16,6 +16,8 @@ pub enum Topic {
     Idea(Uuid),
     /// `staff:{jam_id}`: the jam's staff-only events (mood alerts).
     Staff(Uuid),
+    /// `me:{participant_id}`: one participant's inbox; readable by that participant only.
+    Me(Uuid),
 }
 
 impl Topic {
@@ -25,7 +27,7 @@ impl Topic {
     }
 }
 
-/// The name is not `jam:{uuid}`, `session:{uuid}` or `idea:{uuid}`.
+/// The name is not one of the topics above.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadTopic;
 
@@ -33,7 +35,7 @@ impl std::error::Error for BadTopic {}
 
 impl fmt::Display for BadTopic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("expected jam:{uuid}, session:{uuid}, idea:{uuid} or staff:{uuid}")
+        f.write_str("expected jam:{uuid}, session:{uuid}, idea:{uuid}, staff:{uuid} or me:{uuid}")
     }
 }
 
@@ -48,6 +50,7 @@ impl FromStr for Topic {
             "session" => Ok(Topic::Session(id)),
             "idea" => Ok(Topic::Idea(id)),
             "staff" => Ok(Topic::Staff(id)),
+            "me" => Ok(Topic::Me(id)),
             _ => Err(BadTopic),
         }
     }
@@ -60,6 +63,7 @@ impl fmt::Display for Topic {
             Topic::Session(id) => write!(f, "session:{id}"),
             Topic::Idea(id) => write!(f, "idea:{id}"),
             Topic::Staff(id) => write!(f, "staff:{id}"),
+            Topic::Me(id) => write!(f, "me:{id}"),
         }
     }
 }
@@ -101,7 +105,13 @@ mod tests {
     #[test]
     fn topics_round_trip_through_their_names() {
         let id = Uuid::new_v4();
-        for topic in [Topic::Jam(id), Topic::Session(id), Topic::Idea(id)] {
+        for topic in [
+            Topic::Jam(id),
+            Topic::Session(id),
+            Topic::Idea(id),
+            Topic::Staff(id),
+            Topic::Me(id),
+        ] {
             assert_eq!(topic.to_string().parse::<Topic>(), Ok(topic));
         }
     }

@@ -153,7 +153,8 @@ const FORBIDDEN: Uuid = Uuid::from_u128(0xdead);
 #[async_trait]
 impl TopicAuthorizer for TestAuthorizer {
     async fn can_read(&self, _principal: &Principal, topic: &Topic) -> bool {
-        let (Topic::Jam(id) | Topic::Session(id) | Topic::Idea(id) | Topic::Staff(id)) = topic;
+        let (Topic::Jam(id) | Topic::Session(id) | Topic::Idea(id) | Topic::Staff(id) | Topic::Me(id)) =
+            topic;
         *id != FORBIDDEN
     }
     async fn still_signed_in(&self, session_id: &str) -> bool {

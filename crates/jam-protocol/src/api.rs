@@ -6,9 +6,11 @@ pub use jam_domain::{ItemStatus, JamState, Role, Sentiment, SessionState, VoteVa
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use crate::inbox::*;
 pub use crate::invites::*;
 
 pub use crate::people::*;
+pub use crate::polls::*;
 
 pub use crate::mood::{MoodAlertView, MoodBucket, MoodThread, MoodView};
 pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};
@@ -392,6 +394,10 @@ pub struct IdeaView {
     /// The mood's score in [-1, 1] (negative below 0).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sentiment_score: Option<f64>,
+    /// Whether the caller follows the idea: given by `GET /ideas/{id}` to a participant, absent
+    /// elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub following: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

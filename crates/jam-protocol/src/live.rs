@@ -5,7 +5,7 @@ use jam_domain::{JamState, SessionState};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{CommentView, IdeaView};
+use crate::api::{CommentView, IdeaView, NotificationView, PollView};
 
 /// The payload of an `event` frame, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +50,16 @@ pub enum Event {
     /// A comment changed (hide, restore, remove), on `idea:{id}`.
     #[serde(rename = "comment.updated")]
     CommentUpdated { comment: Box<CommentView> },
+    /// A new entry of the caller's inbox, on `me:{participant_id}` only (announcements come on
+    /// `jam:{id}` as `announcement`; the inbox merges them).
+    #[serde(rename = "notification")]
+    Notification { notification: Box<NotificationView> },
+    /// A facilitator asked the session a quick poll, on `session:{id}`.
+    #[serde(rename = "poll.created")]
+    PollCreated { poll: Box<PollView> },
+    /// A poll's results changed (absolute counts), on `session:{id}`.
+    #[serde(rename = "poll.updated")]
+    PollUpdated { poll: Box<PollView> },
     /// The jam's negative share rose above `pulse.negative_alert_share` over the last
     /// `pulse.alert_window_minutes`: once per crossing, on `staff:{jam_id}` only.
     #[serde(rename = "mood.alert")]
@@ -78,6 +88,11 @@ pub fn session_topic(session_id: Uuid) -> String {
 /// The jam's staff-only topic (mood alerts): readable by staff, never by participants.
 pub fn staff_topic(jam_id: Uuid) -> String {
     format!("staff:{jam_id}")
+}
+
+/// A participant's own topic (their inbox): readable by that participant only.
+pub fn me_topic(participant_id: Uuid) -> String {
+    format!("me:{participant_id}")
 }
 
 pub fn idea_topic(idea_id: Uuid) -> String {

@@ -105,6 +105,8 @@ impl DbAuthorizer {
         let id = match *topic {
             Topic::Jam(id) | Topic::Staff(id) => return Some(id),
             Topic::Session(id) | Topic::Idea(id) => id,
+            // Answered by `can_read` without a jam.
+            Topic::Me(_) => return None,
         };
         if let Some(jam) = self.jam_of.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Some(*jam);
@@ -116,7 +118,7 @@ impl DbAuthorizer {
                 .ok()
                 .flatten()
                 .map(|i| i.jam_id),
-            Topic::Jam(_) | Topic::Staff(_) => None,
+            Topic::Jam(_) | Topic::Staff(_) | Topic::Me(_) => None,
         }?;
         self.jam_of
             .lock()
@@ -132,6 +134,10 @@ impl TopicAuthorizer for DbAuthorizer {
         // The staff topic carries what participants must not see (mood alerts).
         if matches!(topic, Topic::Staff(_)) && !principal.is_staff() {
             return false;
+        }
+        // A participant's inbox is theirs alone (staff have none).
+        if let Topic::Me(id) = *topic {
+            return matches!(principal, Principal::Participant { id: me, .. } if me.0 == id);
         }
         match self.jam_of(topic).await {
             Some(jam) => principal.is_member_of(jam.into()),

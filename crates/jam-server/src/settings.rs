@@ -396,6 +396,13 @@ pub struct Limits {
     pub joins_per_address_per_day: u32,
     /// Most personal invites one request (or one `jamd invites issue`) may issue. At least 1.
     pub invites_per_request: usize,
+    /// Most `@name` mentions read in one idea or comment (more are left as plain text), and so the
+    /// most people one post notifies by mention. 0 turns mentions off.
+    pub mentions_max: usize,
+    /// Longest poll question in characters (several lines).
+    pub poll_question_max: usize,
+    /// Longest poll option in characters (one line).
+    pub poll_option_max: usize,
 }
 
 /// A string that never shows in logs or `Debug` output.

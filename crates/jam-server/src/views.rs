@@ -81,6 +81,7 @@ pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaV
         my_vote: my_vote.clamp(-1, 1) as i8,
         sentiment: idea.sentiment,
         sentiment_score: idea.sentiment_score,
+        following: None,
     }
 }
 

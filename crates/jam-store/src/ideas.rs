@@ -145,6 +145,22 @@ pub struct IdeaEdit {
     pub at: DateTime<Utc>,
 }
 
+/// The ideas with these ids (those that exist), in id order.
+pub async fn by_ids(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<Vec<ideas::Model>, StoreError> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(ideas::Entity::find()
+        .filter(ideas::Column::Id.is_in(ids))
+        .order_by_asc(ideas::Column::Id)
+        .all(db)
+        .await?)
+}
+
 pub async fn edit(db: &impl ConnectionTrait, id: Uuid, edit: IdeaEdit) -> Result<(), StoreError> {
     ideas::Entity::update_many()
         .col_expr(ideas::Column::Title, Expr::value(edit.title))

@@ -11,6 +11,8 @@
 //! - `ideas`: posting, editing, the `hot`/`top`/`new` feeds with keyset cursors.
 //! - `invites`: personal invites (found by their token's hash, redeemed once, revoked), an
 //!   audience's admission mode and shared code.
+//! - `inbox`: follows, notification rows, the read watermark, inbox pages (notifications merged
+//!   with announcements) and the names `@mentions` resolve against (issue 18).
 //! - `impressions`: the impression writer (group commit, one row per participant and idea seen,
 //!   counted on `ideas.impressions` in the same transaction).
 //! - `jams`: jams with audiences and sessions; facilitators' writes; dashboard counts.
@@ -22,6 +24,7 @@
 //!   merging a duplicate idea with its votes carried over once per voter.
 //! - `oidc`: OpenID Connect: sign-ins under way (state, nonce, PKCE verifier) and the participant or
 //!   staff account each provider identity is.
+//! - `polls`: quick polls, one answer per participant, results counted from the answers.
 //! - `participants`: people who joined a jam with an invite code.
 //! - `search`: full-text search (SQLite FTS5, PostgreSQL `tsvector`) with facets and keyset pages,
 //!   similar ideas, likely duplicate pairs and a session's top tags.
@@ -51,6 +54,7 @@ pub mod auth;
 pub mod comments;
 pub mod ideas;
 pub mod impressions;
+pub mod inbox;
 pub mod invites;
 pub mod jams;
 pub mod join_caps;
@@ -58,6 +62,7 @@ pub mod moderation;
 pub mod mood;
 pub mod oidc;
 pub mod participants;
+pub mod polls;
 pub mod schedule;
 pub mod search;
 pub mod staff;

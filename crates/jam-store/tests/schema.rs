@@ -9,8 +9,9 @@
 use jam_domain::VoteValue;
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, ideas, jams, participants, sessions,
-    shortlist_curation, shortlist_snapshots, staff, tally_leaves, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
+    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, transitions, votes,
 };
 use jam_store::{StoreError, is_foreign_key_violation, is_unique_violation};
 use jam_testkit::db::settings;
@@ -30,22 +31,27 @@ async fn postgres() -> Option<TestDb> {
     TestDb::postgres("PostgreSQL schema tests").await
 }
 
-const TABLES: [&str; 25] = [
+const TABLES: [&str; 30] = [
     "announcements",
     "audiences",
     "audit_log",
     "auth_sessions",
     "comments",
     "flags",
+    "follows",
     "ideas",
     "impressions",
+    "inboxes",
     "invites",
     "jams",
     "join_counts",
     "mood_alerts",
+    "notifications",
     "oidc_logins",
     "participant_identities",
     "participants",
+    "poll_answers",
+    "polls",
     "sessions",
     "shortlist_curation",
     "shortlist_snapshots",
@@ -336,6 +342,60 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
         Some(snapshot)
     );
 
+    let notification = rows::notification(&f.idea, &f.participant).with(|n| {
+        n.kind = jam_domain::NotificationKind::Mention;
+        n.comment_id = Some(comment.id);
+        n.actor_name = Some("Bob".into());
+        n.excerpt = Some("Ask @Ada, ünïcødé.".into());
+    });
+    insert(db, &notification).await.unwrap();
+    assert_eq!(
+        notifications::Entity::find_by_id(notification.id)
+            .one(db)
+            .await
+            .unwrap(),
+        Some(notification)
+    );
+    let follow = rows::follow(&f.idea, &f.participant);
+    insert(db, &follow).await.unwrap();
+    assert_eq!(
+        follows::Entity::find_by_id((f.idea.id, f.participant.id))
+            .one(db)
+            .await
+            .unwrap(),
+        Some(follow)
+    );
+    let inbox = rows::inbox(&f.participant).with(|i| i.read_until = Some(id()));
+    insert(db, &inbox).await.unwrap();
+    assert_eq!(
+        inboxes::Entity::find_by_id(f.participant.id)
+            .one(db)
+            .await
+            .unwrap(),
+        Some(inbox)
+    );
+
+    let poll = rows::poll(&f.session).with(|p| p.created_by = Some(f.staff.id));
+    insert(db, &poll).await.unwrap();
+    assert_eq!(
+        polls::Entity::find_by_id(poll.id).one(db).await.unwrap(),
+        Some(poll.clone())
+    );
+    assert_eq!(poll.option_list(), ["Yes", "No"]);
+    let answer = rows::poll_answer(&poll, &f.participant);
+    insert(db, &answer).await.unwrap();
+    assert_eq!(
+        poll_answers::Entity::find_by_id((poll.id, f.participant.id))
+            .one(db)
+            .await
+            .unwrap(),
+        Some(answer.clone())
+    );
+    assert!(
+        insert(db, &answer).await.is_err(),
+        "one answer per participant and poll"
+    );
+
     // The relations the queries use.
     let (idea, session) = ideas::Entity::find_by_id(f.idea.id)
         .find_also_related(sessions::Entity)
@@ -543,6 +603,11 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
     insert(db, &participant_sign_in).await.unwrap();
     let audit = rows::audit(&f.jam);
     insert(db, &audit).await.unwrap();
+    insert(db, &rows::notification(&f.idea, &f.participant))
+        .await
+        .unwrap();
+    insert(db, &rows::follow(&f.idea, &f.participant)).await.unwrap();
+    insert(db, &rows::inbox(&f.participant)).await.unwrap();
 
     // Deleting a staff account ends its sign-ins and keeps the jam it created.
     staff::Entity::delete_by_id(f.staff.id).exec(db).await.unwrap();
@@ -606,6 +671,23 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(left, 0, "sign-ins of the deleted jam's participants");
+    let left = notifications::Entity::find()
+        .filter(notifications::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "notifications of the deleted jam");
+    let left = follows::Entity::find()
+        .filter(follows::Column::ParticipantId.eq(f.participant.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "follows of the deleted jam's participants");
+    let left = inboxes::Entity::find_by_id(f.participant.id)
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "inboxes of the deleted jam's participants");
     let kept = audit_log::Entity::find()
         .filter(audit_log::Column::JamId.eq(f.jam.id))
         .count(db)

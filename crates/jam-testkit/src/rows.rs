@@ -12,10 +12,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use jam_domain::ranking::Method;
-use jam_domain::{AudienceId, IdeaId, JamId, ParticipantId, VoteValue};
+use jam_domain::{AudienceId, IdeaId, JamId, NotificationKind, ParticipantId, VoteValue};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, ideas, jams, participants, sessions,
-    shortlist_curation, shortlist_snapshots, staff, tally_leaves, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
+    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, transitions, votes,
 };
 use uuid::Uuid;
 
@@ -228,5 +229,50 @@ pub fn tally_leaf(idea: &ideas::Model) -> tally_leaves::Model {
         rev: idea.votes_rev,
         votes: 0,
         leaf: vec![0; 32],
+    }
+}
+
+/// `recipient` hears that someone replied to the idea (no comment, actor or excerpt).
+pub fn notification(idea: &ideas::Model, recipient: &participants::Model) -> notifications::Model {
+    notifications::Model::about(recipient.id, NotificationKind::Reply, idea, now())
+}
+
+/// `follower` follows the idea.
+pub fn follow(idea: &ideas::Model, follower: &participants::Model) -> follows::Model {
+    follows::Model {
+        idea_id: idea.id,
+        participant_id: follower.id,
+        created_at: now(),
+    }
+}
+
+/// The participant's inbox with nothing read yet.
+pub fn inbox(participant: &participants::Model) -> inboxes::Model {
+    inboxes::Model {
+        participant_id: participant.id,
+        read_until: None,
+        updated_at: now(),
+    }
+}
+
+/// A yes/no poll to the session, open for an hour, asked by nobody in particular.
+pub fn poll(session: &sessions::Model) -> polls::Model {
+    polls::Model::asked(
+        session,
+        "Shall we?".into(),
+        &["Yes".into(), "No".into()],
+        now() + Duration::hours(1),
+        None,
+        now(),
+    )
+}
+
+/// The participant's answer "Yes" (option 0) to the poll.
+pub fn poll_answer(poll: &polls::Model, participant: &participants::Model) -> poll_answers::Model {
+    poll_answers::Model {
+        poll_id: poll.id,
+        participant_id: participant.id,
+        choice: 0,
+        created_at: now(),
     }
 }

@@ -8,6 +8,7 @@ export const paths = {
   lobby: (slug) => `/j/${encodeURIComponent(slug)}`,
   session: (slug, id) => `/j/${encodeURIComponent(slug)}/s/${id}`,
   idea: (slug, id) => `/j/${encodeURIComponent(slug)}/i/${id}`,
+  inbox: (slug) => `/j/${encodeURIComponent(slug)}/inbox`,
   search: (slug, q) => `/j/${encodeURIComponent(slug)}/search${q ? `?q=${encodeURIComponent(q)}` : ''}`,
   console: () => '/console',
   consoleJam: (slug) => `/console/j/${encodeURIComponent(slug)}`,

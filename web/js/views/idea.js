@@ -7,6 +7,7 @@ import { api, me, enc, qs } from '../api.js';
 import { subscribe } from '../live.js';
 import { page, errorPage, errorBox, paths, busy } from './common.js';
 import { voteControl } from './vote.js';
+import { mentionPicker } from './mentions.js';
 
 export async function ideaView({ slug, id }) {
   let jam; let idea; let who;
@@ -66,6 +67,7 @@ export async function ideaView({ slug, id }) {
     const submit = h('button', { type: 'submit', class: 'primary' }, t('send_reply'));
     const status = h('div');
     const cancel = parentId ? h('button', { type: 'button' }, t('cancel')) : null;
+    f.input.after(mentionPicker(f.input, slug));
     const form = h('form', { class: 'form reply-form', novalidate: true }, f.wrap, status, h('p', {}, submit, ' ', cancel));
     cancel?.addEventListener('click', () => { form.remove(); replyForm = null; opener?.focus(); });
     form.addEventListener('submit', async (e) => {
@@ -157,7 +159,8 @@ export async function ideaView({ slug, id }) {
         loadThread().catch(() => {});
       } else if (ev.kind === 'idea.updated') {
         const mine = idea.my_vote;
-        Object.assign(idea, ev.idea, { my_vote: mine });
+        const following = idea.following;
+        Object.assign(idea, ev.idea, { my_vote: mine, following });
         paintIdea();
       }
     } else if (msg.type === 'resync') {
@@ -193,6 +196,24 @@ export async function ideaView({ slug, id }) {
 
   try { await loadThread(); } catch (err) { thread.replaceWith(errorBox(err)); }
   const flagIdea = isStaff ? null : h('button', { type: 'button', class: 'link' }, t('flag'));
+  // Follow: new replies on this idea reach my inbox (an author follows their own idea).
+  const followBtn = isStaff ? null : h('button', { type: 'button', dataset: { role: 'follow' } });
+  function paintFollow() {
+    if (!followBtn) return;
+    followBtn.textContent = idea.following ? t('unfollow') : t('follow');
+    followBtn.setAttribute('aria-pressed', idea.following ? 'true' : 'false');
+  }
+  followBtn?.addEventListener('click', async () => {
+    busy(followBtn, true);
+    try {
+      const r = idea.following ? await api.del(`/ideas/${id}/follow`) : await api.put(`/ideas/${id}/follow`);
+      idea.following = r.following;
+      announce(r.following ? t('followed') : t('unfollowed'));
+    } catch { /* the button keeps its state */ }
+    busy(followBtn, false);
+    paintFollow();
+  });
+  paintFollow();
   flagIdea?.addEventListener('click', () => flag(`/ideas/${id}/flags`, flagIdea));
 
   const el = h('section', { class: 'page' },
@@ -204,7 +225,7 @@ export async function ideaView({ slug, id }) {
         ' · ', h('time', { datetime: idea.created_at }, dateTime(idea.created_at))),
       bodyEl,
       idea.tags?.length ? h('ul', { class: 'tags', 'aria-label': t('tags') }, idea.tags.map((x) => h('li', { class: 'tag' }, x))) : null,
-      h('div', { class: 'idea-actions' }, votes?.el, flagIdea)),
+      h('div', { class: 'idea-actions' }, votes?.el, followBtn, flagIdea)),
     stateNote,
     h('section', { 'aria-labelledby': 'thread-title' },
       h('h2', { id: 'thread-title' }, t('replies'), ' (', commentsCount, ')'),

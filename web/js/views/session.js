@@ -9,6 +9,7 @@ import { subscribe } from '../live.js';
 import { page, errorPage, errorBox, paths, stateBadge, busy, skewFrom } from './common.js';
 import { ideaCard } from './idea_card.js';
 import { similarHint } from './similar.js';
+import { pollsPanel } from './polls.js';
 
 const PAGE = 50;
 const SORTS = ['hot', 'top', 'new'];
@@ -135,6 +136,8 @@ export async function sessionView({ slug, id }, query) {
   }
   const fallback = setInterval(refreshCounts, FALLBACK_REFRESH + Math.random() * 3000);
 
+  // Quick polls: asked by facilitators, answered once by participants, results live.
+  let polls = null;
   const stopSession = subscribe(`session:${id}`, (msg) => {
     if (msg.type === 'tally') {
       sawTally = true;
@@ -143,9 +146,12 @@ export async function sessionView({ slug, id }, query) {
       online.textContent = t('online_now', { count: msg.online });
     } else if (msg.type === 'resync') {
       reload();
+      polls?.refetch();
     } else if (msg.type === 'event') {
       const ev = msg.event;
-      if (ev.kind === 'idea.created') {
+      if (ev.kind === 'poll.created' || ev.kind === 'poll.updated') {
+        polls?.onEvent(ev);
+      } else if (ev.kind === 'idea.created') {
         const idea = ev.idea;
         if (cards.has(idea.id) || pending.has(idea.id)) return;
         // Mine, or nothing on screen to push down: show it at once.
@@ -240,13 +246,14 @@ export async function sessionView({ slug, id }, query) {
   observer.observe(sentinel);
 
   await loadMore();
+  polls = await pollsPanel(id, who);
   const firstRender = performance.now() - t0;
   document.documentElement.dataset.sessionFirstRenderMs = String(Math.round(firstRender));
 
   const el = page(session.title,
     h('p', { class: 'lead' }, h('a', { href: paths.lobby(slug) }, jam.title), ' · ', stateEl, ' ', closesEl, ' ', online),
     session.description ? h('p', { class: 'prewrap' }, session.description) : null,
-    closedNote, form,
+    closedNote, form, polls.el,
     h('section', { 'aria-labelledby': 'ideas-title' },
       h('div', { class: 'list-head' }, h('h2', { id: 'ideas-title' }, t('ideas')), sorts),
       pill, arrivals, listError, empty, list, more, sentinel));

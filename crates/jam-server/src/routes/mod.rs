@@ -11,6 +11,7 @@ use crate::openapi::{RouteDoc, page, schema};
 
 mod access;
 pub mod auth;
+pub mod inbox;
 pub mod invites;
 pub mod jams;
 pub mod moderation;
@@ -19,6 +20,7 @@ pub mod oidc;
 pub mod ops;
 pub mod participation;
 pub mod people;
+pub mod polls;
 pub mod results;
 pub mod search;
 
@@ -119,6 +121,16 @@ api_routes! {
     get "/jams/{slug}/results.xlsx" => results::results_xlsx, 200, "The results as a workbook: shortlist with chart, all ideas, by audience, method", "executive, facilitator, admin";
     get "/jams/{slug}/results.json" => results::results_json, 200, "The results as one JSON document", "executive, facilitator, admin";
     get "/jams/{slug}/mood" => mood::mood, 200, "The mood series: posts (ideas and comments) per sentiment label per bucket, the negative-mood alert, and the most negative and most positive visible ideas of the window from..to", "executive, facilitator, admin", query ["bucket_minutes", "session", "from", "to", "limit"], res MoodView;
+
+    get "/me/notifications" => inbox::notifications, 200, "The caller's inbox, newest first: replies to their ideas and comments, mentions, activity on ideas they follow, decisions on their ideas, and the jam's announcements; with the unread count", "participant", query ["cursor", "limit"], res InboxView;
+    post "/me/notifications/read" => inbox::mark_read, 200, "Marks every inbox entry up to up_to (an entry's id), or everything so far, read; answers the unread count", "participant", req MarkReadRequest, res UnreadView;
+    put "/ideas/{id}/follow" => inbox::follow, 200, "Follows an idea: its new comments reach the caller's inbox (an author follows their own idea from the start)", "participant of that jam", res FollowView;
+    delete "/ideas/{id}/follow" => inbox::unfollow, 200, "Stops following an idea", "participant of that jam", res FollowView;
+    get "/jams/{slug}/mentions" => inbox::mentions, 200, "The @name picker: up to 8 of the jam's participants whose display name starts with q", "members", query ["q"], page MentionCandidate;
+
+    post "/sessions/{id}/polls" => polls::create, 201, "Asks the session a quick poll: a question, 2 to 6 options, open until closes_at; pushed live (poll.created)", "facilitator, admin", req CreatePollRequest, res PollView;
+    get "/sessions/{id}/polls" => polls::list, 200, "The session's polls, newest first, with results and the caller's own answer", "members", page PollView;
+    post "/polls/{id}/answer" => polls::answer, 200, "Answers a poll once while it is open (by the server's clock); the results go out live (poll.updated)", "participant of that jam", req AnswerPollRequest, res PollView;
 
     get "/live" => crate::live::connect, 101, "Upgrades to the live protocol (WebSocket, shared/spec/live.md); Origin must be the public origin", "signed in";
 }

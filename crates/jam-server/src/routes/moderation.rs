@@ -47,6 +47,7 @@ use jam_store::moderation::{Decided, Decision, Merged, NewFlag, Queued, Target};
 use uuid::Uuid;
 
 use super::access::{can_see, load_idea, parse_id, publish, readable_idea, store_err};
+use super::inbox::Tell;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -453,7 +454,7 @@ async fn decide_idea(
 ) -> ApiResult<HttpResponse> {
     caller.require_runs_jams()?;
     let (jam, idea) = load_idea(state, caller, raw).await?;
-    let changed = decide(state, caller, &jam, Target::Idea, idea.id, decision).await?;
+    let changed = decide(state, caller, &jam, Target::Idea, idea.id, decision, Some(&idea)).await?;
     let view = staff_idea_view(state, &jam, &reload_idea(state, idea.id).await?).await?;
     if changed {
         publish_idea(state, &view).await;
@@ -469,7 +470,7 @@ async fn decide_comment(
 ) -> ApiResult<HttpResponse> {
     caller.require_runs_jams()?;
     let (jam, _, comment) = load_comment(state, caller, raw).await?;
-    let changed = decide(state, caller, &jam, Target::Comment, comment.id, decision).await?;
+    let changed = decide(state, caller, &jam, Target::Comment, comment.id, decision, None).await?;
     let comment = jam_store::comments::by_id(&state.db, comment.id)
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;
@@ -480,7 +481,8 @@ async fn decide_comment(
     Ok(HttpResponse::Ok().json(view))
 }
 
-/// The decision and its audit entry in one transaction; true when something changed.
+/// The decision and its audit entry in one transaction; true when something changed. When the
+/// item is an idea (`idea`), its author hears of a change in their inbox.
 async fn decide(
     state: &AppState,
     caller: &Caller,
@@ -488,7 +490,9 @@ async fn decide(
     target: Target,
     id: Uuid,
     decision: Decision,
+    idea: Option<&ideas::Model>,
 ) -> ApiResult<bool> {
+    let mut tell = Tell::default();
     let kind = target.as_str();
     let now = state.clock.now();
     let txn = jam_store::votes::begin_write(&state.db).await?;
@@ -514,10 +518,15 @@ async fn decide(
                 },
             )
             .await?;
+            if let Some(idea) = idea {
+                tell = Tell::decision(idea, decision.status(), now);
+                tell.write(&txn).await?;
+            }
             true
         }
     };
     txn.commit().await.map_err(store_err)?;
+    tell.push(state).await;
     Ok(changed)
 }
 
@@ -588,7 +597,10 @@ pub async fn merge(
         },
     )
     .await?;
+    let tell = Tell::decision(&source, ItemStatus::Merged, now);
+    tell.write(&txn).await?;
     txn.commit().await.map_err(store_err)?;
+    tell.push(&state).await;
 
     let source = staff_idea_view(&state, &jam, &reload_idea(&state, source.id).await?).await?;
     let into = staff_idea_view(&state, &jam, &reload_idea(&state, target.id).await?).await?;

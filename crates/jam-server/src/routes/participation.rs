@@ -33,6 +33,7 @@ use super::access::{
     can_see, jam_by_id, jam_by_slug, load_idea, parse_id, participant_id, publish, require_member, store_err,
     viewer,
 };
+use super::inbox::Tell;
 use super::invites::{self, Admit};
 use crate::auth::{self, Caller, MaybeCaller};
 use crate::error::{ApiError, ApiResult};
@@ -389,7 +390,14 @@ pub async fn create_idea(
     let mood = jam_pulse::mood::score_idea(&idea.title, &idea.body, None);
     idea.sentiment = Some(mood.label);
     idea.sentiment_score = Some(mood.score);
-    jam_store::ideas::insert(&state.db, idea.clone()).await?;
+    let tell = Tell::of_idea(&state, &jam, &idea, &caller.display_name).await?;
+    let txn = jam_store::votes::begin_write(&state.db).await?;
+    jam_store::ideas::insert(&txn, idea.clone()).await?;
+    // An author follows their own idea, so its activity reaches them however it comes.
+    jam_store::inbox::follow(&txn, idea.id, author_id, now).await?;
+    tell.write(&txn).await?;
+    txn.commit().await.map_err(store_err)?;
+    tell.push(&state).await;
     let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
     let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
     let event = Event::IdeaCreated {
@@ -453,7 +461,10 @@ pub async fn get_idea(
 ) -> ApiResult<HttpResponse> {
     let (jam, idea) = load_idea(&state, &caller, &id).await?;
     let mut views = idea_views(&state, &jam, &caller, std::slice::from_ref(&idea)).await?;
-    let view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
+    let mut view = views.pop().ok_or_else(|| ApiError::not_found("idea"))?;
+    if let Some(me) = participant_id(&caller) {
+        view.following = Some(jam_store::inbox::is_following(&state.db, idea.id, me).await?);
+    }
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -574,8 +585,10 @@ pub async fn create_comment(
     let mood = jam_pulse::mood::score(&comment.body, None);
     comment.sentiment = Some(mood.label);
     comment.sentiment_score = Some(mood.score);
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let tell = Tell::of_comment(&state, &jam, &idea, &comment, &caller.display_name).await?;
+    let txn = jam_store::votes::begin_write(&state.db).await?;
     jam_store::comments::insert(&txn, comment.clone()).await?;
+    tell.write(&txn).await?;
     txn.commit().await.map_err(store_err)?;
     let authors = jam_store::participants::by_ids(&state.db, [author_id]).await?;
     let view = comment_view(&comment, author_view(&jam, author_id, authors.get(&author_id)));
@@ -583,6 +596,7 @@ pub async fn create_comment(
         comment: Box::new(view.clone()),
     };
     publish(&state, &[idea_topic(idea.id)], &event).await;
+    tell.push(&state).await;
     Ok(HttpResponse::Created().json(view))
 }
 

@@ -28,6 +28,7 @@ use tokio::io::AsyncReadExt as _;
 use uuid::Uuid;
 
 use super::access::{jam_by_slug, require_member};
+use super::inbox::Tell;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -357,7 +358,24 @@ pub async fn publish(
         },
     )
     .await?;
+    // Each shortlisted idea's author hears of it (at most the shortlist's size of rows).
+    let shortlisted = jam_store::ideas::by_ids(&txn, tally.shortlist.iter().map(|r| r.idea.id)).await?;
+    let tell = Tell(
+        shortlisted
+            .iter()
+            .map(|idea| {
+                jam_store::entity::notifications::Model::about(
+                    idea.author_id,
+                    jam_domain::NotificationKind::IdeaShortlisted,
+                    idea,
+                    now,
+                )
+            })
+            .collect(),
+    );
+    tell.write(&txn).await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
+    tell.push(&state).await;
     // After the commit: SQLite's publishing transaction holds the write lock until then.
     if let Err(e) = jam_tally::keep_leaves(&state.db, &tally.fresh_leaves).await {
         tracing::warn!(jam = %jam.jam.slug, error = %e, "could not cache the tally's digest leaves");
