@@ -28,6 +28,7 @@
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
 //! - `m20261210_000007_fairness`: impressions (one row per participant and idea seen) and
 //!   `ideas.impressions`, their count (issue 17).
+//! - `m20261212_000001_hide_counts`: the jam option `hide_counts_until_voted` (issue 17).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -54,6 +55,7 @@ mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
+mod m20261212_000001_hide_counts;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -74,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
             Box::new(m20261210_000007_fairness::Migration),
+            Box::new(m20261212_000001_hide_counts::Migration),
         ]
     }
 }
