@@ -25,7 +25,10 @@ fn wilson(up: f64, down: f64) -> f64 {
     (p + z * z / (2.0 * n) - z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt()) / (1.0 + z * z / n)
 }
 
-async fn exposure_ranks_by_votes_over_views_and_verify_covers_impressions(d: Deployment, slug: &str) {
+async fn exposure_ranks_by_votes_over_views_and_verify_covers_impressions(mut d: Deployment, slug: &str) {
+    // The replay spans four days; the facilitator's sign-in (12 h by default) must outlast it.
+    d.extra_env
+        .push(("JAM__AUTH__STAFF_SESSION_HOURS".into(), "240".into()));
     let jam = live_jam(d, slug).await;
     let base = jam.node.base.clone();
     let r = jam
@@ -126,6 +129,8 @@ async fn exposure_ranks_by_votes_over_views_and_verify_covers_impressions(d: Dep
         .unwrap()
         .to_owned();
     assert_ne!(moved, digest, "a new impression changes an exposure digest");
+    // p3 likes it too: Late, 2 of 2, stays first.
+    assert_eq!(vote(&people[3].0, &late, 1).await.status, 200);
 
     // Closed and published; the Method sheet shows the method and the fairness report.
     jam.d.set_clock(t0() + Duration::days(4));
