@@ -28,6 +28,7 @@
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
 //! - `m20261210_000007_fairness`: impressions (one row per participant and idea seen) and
 //!   `ideas.impressions`, their count (issue 17).
+//! - `m20261212_000001_hide_counts`: the jam option `hide_counts_until_voted` (issue 17).
 //! - `m20261213_000001_notifications`: the inbox (issue 18): `notifications` (one row per person
 //!   told), `follows` (participant and idea) and `inboxes` (how far each participant has read).
 //! - `m20261213_000002_polls`: quick polls (`polls`) and one answer per participant (`poll_answers`).
@@ -57,6 +58,7 @@ mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
+mod m20261212_000001_hide_counts;
 mod m20261213_000001_notifications;
 mod m20261213_000002_polls;
 
@@ -79,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
             Box::new(m20261210_000007_fairness::Migration),
+            Box::new(m20261212_000001_hide_counts::Migration),
             Box::new(m20261213_000001_notifications::Migration),
             Box::new(m20261213_000002_polls::Migration),
         ]

@@ -348,6 +348,12 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
         ),
         (
             Method::POST,
+            format!("/api/v1/jams/{slug}/impressions"),
+            json!({ "idea_ids": [idea] }),
+            PARTICIPANT_WRITES,
+        ),
+        (
+            Method::POST,
             format!("/api/v1/ideas/{idea}/flags"),
             json!({ "reason": "Off topic" }),
             FLAGGERS,

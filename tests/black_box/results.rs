@@ -227,7 +227,7 @@ impl Fixture {
 }
 
 /// Downloads a file with the client's cookie: (status, content type, content disposition, bytes).
-async fn download(c: &Client, path: &str) -> (u16, String, String, Vec<u8>) {
+pub(crate) async fn download(c: &Client, path: &str) -> (u16, String, String, Vec<u8>) {
     let mut req = awc::Client::new().get(format!("{}{path}", c.base()));
     if let Some(cookie) = c.cookie() {
         req = req.insert_header(("cookie", cookie.to_owned()));

@@ -12,27 +12,9 @@ use std::cmp::Ordering;
 
 use uuid::Uuid;
 
-use crate::ranking::wilson_lower_bound;
-
-/// The exposure-aware score: the Wilson lower bound ([`wilson_lower_bound`]) of the share of `+1`
-/// votes among the participants who saw the idea, in `[0, 1]`.
-///
-/// A vote implies the voter saw the idea, so the exposure counted is `max(impressions, up + down)`
-/// (votes from clients that report no impressions still count). Every viewer who did not vote `+1`
-/// counts as a "no":
-///
-/// ```text
-/// shown = max(impressions, up + down)
-/// score = wilson_lower_bound(up, shown − up)
-/// ```
-///
-/// An idea shown to 40 people with 20 `+1` (≈ 0.35) ranks above one shown to 400 with 100 (≈ 0.21),
-/// whatever their post times; and the bound still asks for evidence, so one `+1` from one viewer
-/// (≈ 0.21) does not beat 20 from 40.
-pub fn exposure_score(up: u64, down: u64, impressions: u64) -> f64 {
-    let shown = impressions.max(up.saturating_add(down));
-    wilson_lower_bound(up, shown - up.min(shown))
-}
+/// The exposure-aware score (defined beside the other ranking methods, which rank by it as
+/// `Method::Exposure`).
+pub use crate::ranking::exposure_score;
 
 /// Mixes 64 bits (SplitMix64's finaliser): a fixed, portable permutation of `u64`.
 fn mix64(mut z: u64) -> u64 {
@@ -259,6 +241,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use crate::ranking::wilson_lower_bound;
     use proptest::prelude::*;
 
     fn assert_close(actual: f64, expected: f64, tolerance: f64) {

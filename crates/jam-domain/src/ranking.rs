@@ -141,6 +141,26 @@ pub fn jam_prior(tallies: impl IntoIterator<Item = Tally>) -> BayesianPrior {
     }
 }
 
+/// The exposure-aware score: the Wilson lower bound ([`wilson_lower_bound`]) of the share of `+1`
+/// votes among the participants who saw the idea, in `[0, 1]`.
+///
+/// A vote implies the voter saw the idea, so the exposure counted is `max(impressions, up + down)`
+/// (votes from clients that report no impressions still count). Every viewer who did not vote `+1`
+/// counts as a "no":
+///
+/// ```text
+/// shown = max(impressions, up + down)
+/// score = wilson_lower_bound(up, shown − up)
+/// ```
+///
+/// An idea shown to 40 people with 20 `+1` (≈ 0.35) ranks above one shown to 400 with 100 (≈ 0.21),
+/// whatever their post times; and the bound still asks for evidence, so one `+1` from one viewer
+/// (≈ 0.21) does not beat 20 from 40.
+pub fn exposure_score(up: u64, down: u64, impressions: u64) -> f64 {
+    let shown = impressions.max(up.saturating_add(down));
+    wilson_lower_bound(up, shown - up.min(shown))
+}
+
 /// The score shown next to an idea's live counts (the idea views, a vote's answer, live tallies):
 /// [`wilson_lower_bound`], whatever the jam's ranking method, so it reads the same everywhere.
 pub fn shown_score(up: u32, down: u32) -> f64 {
@@ -168,6 +188,9 @@ pub enum Method {
     /// [`bayesian_average`] with the [`jam_prior`] of the ideas being ranked.
     #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "bayesian"))]
     Bayesian,
+    /// [`exposure_score`]: `+1` votes over the participants who saw the idea (issue 17).
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "exposure"))]
+    Exposure,
 }
 
 impl Method {
@@ -176,6 +199,7 @@ impl Method {
             Method::Wilson => "wilson",
             Method::Net => "net",
             Method::Bayesian => "bayesian",
+            Method::Exposure => "exposure",
         }
     }
 }
@@ -193,8 +217,9 @@ impl FromStr for Method {
             "wilson" => Ok(Method::Wilson),
             "net" => Ok(Method::Net),
             "bayesian" => Ok(Method::Bayesian),
+            "exposure" => Ok(Method::Exposure),
             other => Err(format!(
-                "unknown ranking method `{other}` (expected wilson, net or bayesian)"
+                "unknown ranking method `{other}` (expected wilson, net, bayesian or exposure)"
             )),
         }
     }
@@ -206,6 +231,8 @@ pub struct Candidate {
     pub id: Uuid,
     pub up: u64,
     pub down: u64,
+    /// Distinct participants who saw it (reported impressions); only [`Method::Exposure`] reads it.
+    pub impressions: u64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -238,15 +265,16 @@ pub struct Ranked {
 pub fn rank(method: Method, candidates: &[Candidate]) -> Vec<Ranked> {
     let prior = match method {
         Method::Bayesian => Some(jam_prior(candidates.iter().map(Candidate::tally))),
-        Method::Wilson | Method::Net => None,
+        Method::Wilson | Method::Net | Method::Exposure => None,
     };
     let mut scored: Vec<(f64, &Candidate)> = candidates
         .iter()
         .map(|c| {
-            let score = match prior {
-                Some(prior) => bayesian_average(c.up, c.down, prior),
-                None if method == Method::Net => net(c.up, c.down) as f64,
-                None => wilson_lower_bound(c.up, c.down),
+            let score = match (method, prior) {
+                (_, Some(prior)) => bayesian_average(c.up, c.down, prior),
+                (Method::Net, None) => net(c.up, c.down) as f64,
+                (Method::Exposure, None) => exposure_score(c.up, c.down, c.impressions),
+                (Method::Wilson | Method::Bayesian, None) => wilson_lower_bound(c.up, c.down),
             };
             (comparable(score), c)
         })
@@ -327,6 +355,7 @@ mod tests {
 
     fn idea(n: u128, up: u64, down: u64, minutes_after_t0: i64) -> Candidate {
         Candidate {
+            impressions: 0,
             id: Uuid::from_u128(n),
             up,
             down,
@@ -494,7 +523,7 @@ mod tests {
 
     #[test]
     fn methods_round_trip_through_their_names() {
-        for method in [Method::Wilson, Method::Net, Method::Bayesian] {
+        for method in [Method::Wilson, Method::Net, Method::Bayesian, Method::Exposure] {
             assert_eq!(method.as_str().parse::<Method>(), Ok(method));
             assert_eq!(method.to_string(), method.as_str());
         }
@@ -572,6 +601,25 @@ mod tests {
     }
 
     #[test]
+    fn exposure_ranks_a_late_idea_liked_by_most_who_saw_it_above_an_early_one_seen_by_many() {
+        // Early: 100 up of 400 who saw it; late: 20 up of 40. Wilson over votes alone puts the early
+        // one first (more evidence, same share of the votes); exposure puts the late one first.
+        let early = Candidate {
+            impressions: 400,
+            ..idea(1, 100, 0, 0)
+        };
+        let late = Candidate {
+            impressions: 40,
+            ..idea(2, 20, 0, 600)
+        };
+        let ideas = [early, late];
+        assert_eq!(order(&rank(Method::Wilson, &ideas)), [1, 2]);
+        let ranked = rank(Method::Exposure, &ideas);
+        assert_eq!(order(&ranked), [2, 1]);
+        assert_eq!(ranked[0].score, exposure_score(20, 0, 40));
+    }
+
+    #[test]
     fn bayesian_ranking_of_unvoted_ideas_is_a_tie_broken_by_age() {
         let ranked = rank(Method::Bayesian, &[idea(1, 0, 0, 5), idea(2, 0, 0, 1)]);
         assert_eq!(order(&ranked), [2, 1]);
@@ -580,7 +628,7 @@ mod tests {
 
     #[test]
     fn an_idea_alone_ranks_first_under_every_method() {
-        for method in [Method::Wilson, Method::Net, Method::Bayesian] {
+        for method in [Method::Wilson, Method::Net, Method::Bayesian, Method::Exposure] {
             let ranked = rank(method, &[idea(1, 1, 0, 0)]);
             assert_eq!(ranked.len(), 1);
             assert_eq!((ranked[0].rank, ranked[0].voters), (1, 1));
@@ -595,7 +643,7 @@ mod tests {
 
     #[test]
     fn ranking_no_ideas_gives_an_empty_list() {
-        for method in [Method::Wilson, Method::Net, Method::Bayesian] {
+        for method in [Method::Wilson, Method::Net, Method::Bayesian, Method::Exposure] {
             assert!(rank(method, &[]).is_empty());
         }
     }
@@ -633,7 +681,12 @@ mod tests {
     }
 
     fn method() -> impl Strategy<Value = Method> {
-        prop_oneof![Just(Method::Wilson), Just(Method::Net), Just(Method::Bayesian)]
+        prop_oneof![
+            Just(Method::Wilson),
+            Just(Method::Net),
+            Just(Method::Bayesian),
+            Just(Method::Exposure)
+        ]
     }
 
     /// A prior as a jam would produce it.

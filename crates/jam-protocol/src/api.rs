@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub use crate::inbox::*;
+pub use crate::fairness::{ImpressionsRequest, ImpressionsResult};
 pub use crate::invites::*;
 
 pub use crate::people::*;
@@ -167,6 +168,9 @@ pub struct CreateJamRequest {
     /// Flags hide an item at `moderation.hide_after_flags` (default true); false only queues it.
     #[serde(default)]
     pub auto_hide: Option<bool>,
+    /// Participants see an idea's counts only once they voted on it (default false).
+    #[serde(default)]
+    pub hide_counts_until_voted: Option<bool>,
 }
 
 /// Every field optional: only those given change.
@@ -182,6 +186,7 @@ pub struct PatchJamRequest {
     pub voting: Option<Voting>,
     pub shortlist_size: Option<u32>,
     pub auto_hide: Option<bool>,
+    pub hide_counts_until_voted: Option<bool>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -227,6 +232,9 @@ pub struct JamView {
     pub shortlist_size: u32,
     /// Flags hide an item at the threshold; false sends flagged items to the queue only.
     pub auto_hide: bool,
+    /// Participants see an idea's counts only once they voted on it.
+    #[serde(default)]
+    pub hide_counts_until_voted: bool,
     pub sessions: Vec<SessionView>,
     /// The server's time when this was read, so clients can show countdowns without trusting theirs.
     pub now: DateTime<Utc>,
@@ -333,6 +341,9 @@ pub enum IdeaSort {
     Top,
     /// Newest first.
     New,
+    /// Not yet seen by the caller first, then least seen by everyone, in a shuffle stable per
+    /// participant (issue 17): the fair way in.
+    Discover,
 }
 
 /// Who wrote an idea or a comment.
@@ -398,6 +409,13 @@ pub struct IdeaView {
     /// elsewhere.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub following: Option<bool>,
+    /// True when the jam hides counts until one votes and the caller has not voted on this idea:
+    /// `up`, `down` and `score` are then 0 and say nothing.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub counts_hidden: bool,
+    /// Distinct participants who saw the idea (reported impressions); staff only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub impressions: Option<u64>,
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -444,6 +462,9 @@ pub struct VoteResult {
     pub down: u32,
     pub score: f64,
     pub my_vote: i8,
+    /// True after a retraction in a jam that hides counts until one votes: the counts are 0.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub counts_hidden: bool,
 }
 
 // ---- moderation: flags, the queue, decisions, merges ----
@@ -610,6 +631,20 @@ pub struct ShortlistView {
     /// SHA-256 (64 hex digits) over the method, N, the sorted vote set and the curation.
     pub digest: String,
     pub items: Vec<ShortlistItemView>,
+    /// The fairness report: how much each ranking method rewards being early, over the same
+    /// ideas (empty for shortlists published before it existed).
+    #[serde(default)]
+    pub fairness: Vec<MethodFairnessView>,
+}
+
+/// One line of the fairness report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MethodFairnessView {
+    pub method: Method,
+    /// Spearman's ρ between rank under the method (1 = best) and posting time, in [-1, 1]: near 0
+    /// when posting time does not matter, positive when earlier ideas rank better.
+    pub rank_post_time: f64,
 }
 
 /// An idea to keep off the shortlist, and why.

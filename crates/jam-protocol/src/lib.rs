@@ -10,10 +10,12 @@
 //! - `live`: live protocol frames and event payloads.
 //! - `mood`: a jam's mood series, its alert and its most negative and positive ideas (re-exported by
 //!   `api`).
+//! - `fairness`: impressions reported by the browser (re-exported by `api`).
 //! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
 pub mod inbox;
+pub mod fairness;
 pub mod invites;
 pub mod live;
 pub mod mood;

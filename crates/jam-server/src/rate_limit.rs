@@ -37,6 +37,8 @@ pub enum Action {
     Similar,
     /// A new connection, keyed by the client address.
     Connect,
+    /// A report of impressions, keyed by the participant.
+    Impressions,
 }
 
 /// How many shards the key space is split into, so concurrent requests rarely share a lock.

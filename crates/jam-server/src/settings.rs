@@ -29,6 +29,7 @@ pub struct Settings {
     pub rate_limits: RateLimits,
     pub moderation: ModerationSettings,
     pub votes: VoteSettings,
+    pub impressions: ImpressionSettings,
     pub tally: TallySettings,
     pub oidc: OidcSettings,
     pub search: SearchSettings,
@@ -154,6 +155,20 @@ pub struct VoteSettings {
     /// Milliseconds a vote may wait for its answer (queue plus commit): once the votes answered last
     /// waited longer, new votes get 503 with Retry-After until the queue drains. 0 = no budget.
     pub wait_budget_ms: u64,
+}
+
+/// Impressions reported by browsers (see `routes::fairness` and `jam_store::impressions`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImpressionSettings {
+    /// Most idea ids in one `POST /jams/{slug}/impressions` (1 to 1000); more answer 422.
+    pub max_ids: usize,
+    /// Reports per participant, per node (a browser sends one every few seconds at most).
+    pub rate: Rate,
+    /// Most impressions the writer stores in one transaction (1 to 8192).
+    pub batch_max: usize,
+    /// Reports that may wait for the writer; beyond that a report gets 503 with Retry-After.
+    pub queue_capacity: usize,
 }
 
 /// Full-text search and similar ideas (see `routes::search`).
@@ -623,6 +638,19 @@ impl Settings {
         if !(1..=jam_store::vote_writer::WRITERS_LIMIT).contains(&self.votes.postgres_writers) {
             return fail("votes.postgres_writers", "must be between 1 and 64");
         }
+        let i = &self.impressions;
+        if !(1..=1000).contains(&i.max_ids) {
+            return fail("impressions.max_ids", "must be between 1 and 1000");
+        }
+        if !(1..=jam_store::impressions::BATCH_MAX_LIMIT).contains(&i.batch_max) {
+            return fail("impressions.batch_max", "must be between 1 and 8192");
+        }
+        if i.queue_capacity == 0 {
+            return fail("impressions.queue_capacity", "must be at least 1");
+        }
+        if i.rate.window_secs == 0 {
+            return fail("impressions.rate", "window_secs must be at least 1");
+        }
         let q = &self.search;
         if q.max_words == 0 {
             return fail("search.max_words", "must be at least 1");
@@ -784,6 +812,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("votes.batch_max"), "{err}");
+        let err = load(&[("JAM__IMPRESSIONS__MAX_IDS", "1001")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("impressions.max_ids"), "{err}");
+        let err = load(&[("JAM__IMPRESSIONS__BATCH_MAX", "0")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("impressions.batch_max"), "{err}");
         let err = load(&[("JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY", "0")], None)
             .unwrap_err()
             .to_string();

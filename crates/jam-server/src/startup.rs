@@ -93,6 +93,13 @@ impl Application {
                 wait_budget: Duration::from_millis(settings.votes.wait_budget_ms),
             },
         );
+        let impressions = jam_store::impressions::ImpressionWriter::start(
+            db.clone(),
+            jam_store::impressions::ImpressionWriterSettings {
+                batch_max: settings.impressions.batch_max,
+                queue_capacity: settings.impressions.queue_capacity,
+            },
+        );
         let node_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         let hub = jam_hub::Hub::new(
             broker.clone(),
@@ -131,6 +138,7 @@ impl Application {
             limiter: Arc::new(crate::rate_limit::RateLimiter::default()),
             login_backoff,
             votes,
+            impressions,
             jams: Arc::default(),
             signins,
         };

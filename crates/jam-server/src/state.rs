@@ -36,6 +36,8 @@ pub struct AppState {
     /// This node's batched vote writer: votes from every worker share its transactions
     /// (group commit); drained at shutdown.
     pub votes: jam_store::vote_writer::VoteWriter,
+    /// This node's batched impression writer: reports from every worker share its transactions.
+    pub impressions: jam_store::impressions::ImpressionWriter,
     /// Sign-ins as last read, by token hash; a sign-out anywhere drops them on every node.
     pub signins: Arc<crate::signins::SignInCache>,
     /// Jams' sessions and audiences as last read, reused while unchanged (one query per jam lookup).

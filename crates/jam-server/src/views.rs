@@ -44,6 +44,7 @@ pub fn jam_view(jam: &JamFull, now: DateTime<Utc>, staff: bool) -> JamView {
         },
         shortlist_size: j.shortlist_size.max(0) as u32,
         auto_hide: j.auto_hide,
+        hide_counts_until_voted: j.hide_counts_until_voted,
         sessions: jam.sessions.iter().map(|s| session_view(jam, s, now)).collect(),
         now,
     }
@@ -82,7 +83,24 @@ pub fn idea_view(idea: &ideas::Model, author: AuthorView, my_vote: i16) -> IdeaV
         sentiment: idea.sentiment,
         sentiment_score: idea.sentiment_score,
         following: None,
+        counts_hidden: false,
+        // Staff only: the routes that answer staff add it (`routes::participation::idea_views`).
+        impressions: None,
     }
+}
+
+/// Whether `caller`'s view of an idea they gave `my_vote` hides its counts: participants of a
+/// jam with `hide_counts_until_voted`, until they vote on it. Staff always see them.
+pub fn counts_hidden(jam: &JamFull, staff: bool, my_vote: i8) -> bool {
+    jam.jam.hide_counts_until_voted && !staff && my_vote == 0
+}
+
+/// Blanks an idea's counts (see [`counts_hidden`]): nothing of them is left to read.
+pub fn hide_counts(view: &mut IdeaView) {
+    view.up = 0;
+    view.down = 0;
+    view.score = 0.0;
+    view.counts_hidden = true;
 }
 
 pub fn comment_view(comment: &comments::Model, author: AuthorView) -> CommentView {

@@ -11,21 +11,30 @@
 //!   last `(key, id)`. A session holds hundreds to a few thousand ideas, which this reads in one
 //!   indexed scan; a stored, vote-maintained key column is the next step if sessions grow larger.
 //!
+//! - `discover` (issue 17): the session's visible ideas in the reader's discover order
+//!   (`jam_domain::fairness::discover_order`: not yet seen by the reader first, then least seen by
+//!   everyone, then a shuffle stable per reader). Cut in Rust like `hot`, from (id, impressions) and
+//!   the reader's own impressions and votes in the session; the cursor is an offset, since seeing an
+//!   idea moves it: a page may repeat or skip an idea seen meanwhile, which the view tolerates (it
+//!   is a way to find ideas, not a ranking).
+//!
 //! In `top` and `hot` an idea whose votes change between two pages may move across the cursor
 //! (shown twice or not at all): a live ranking cannot hold still, and the feed refreshes on tally events.
 //! New ideas never do: in `new` and `hot` they sort before every cursor, in `top` their net is 0.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use chrono::{DateTime, TimeZone, Utc};
 use jam_domain::ItemStatus;
+use jam_domain::fairness::{DiscoverItem, discover_order};
 use jam_domain::ranking::hot_score;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::entity::{ideas, sessions};
+use crate::entity::{ideas, impressions, sessions, votes};
 
 /// Who is reading, for what they may see: staff see every idea; a participant sees visible ideas
 /// and the hidden ones they wrote, never removed or merged ones in lists.
@@ -55,14 +64,23 @@ pub enum Sort {
     Hot,
     Top,
     New,
+    Discover,
 }
 
 /// Where a page starts: just after this item in the page's order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cursor {
     New(Uuid),
-    Top { net: i64, id: Uuid },
-    Hot { key: f64, id: Uuid },
+    Top {
+        net: i64,
+        id: Uuid,
+    },
+    Hot {
+        key: f64,
+        id: Uuid,
+    },
+    /// Ideas of the discover order already given.
+    Discover(u64),
 }
 
 impl Cursor {
@@ -72,6 +90,7 @@ impl Cursor {
             Cursor::New(id) => format!("n.{}", id.simple()),
             Cursor::Top { net, id } => format!("t.{net}.{}", id.simple()),
             Cursor::Hot { key, id } => format!("h.{:016x}.{}", key.to_bits(), id.simple()),
+            Cursor::Discover(offset) => format!("d.{offset}"),
         }
     }
 
@@ -94,6 +113,7 @@ impl Cursor {
                     id: Uuid::parse_str(parts.next()?).ok()?,
                 }
             }
+            (Sort::Discover, "d") => Cursor::Discover(parts.next()?.parse().ok()?),
             _ => return None,
         };
         parts.next().is_none().then_some(cursor)
@@ -193,6 +213,8 @@ fn cursor_of(sort: Sort, idea: &ideas::Model) -> Cursor {
             key: hot_key(idea.up, idea.down, idea.created_at),
             id: idea.id,
         },
+        // Never asked: `page` answers discover pages itself.
+        Sort::Discover => Cursor::Discover(0),
     }
 }
 
@@ -205,6 +227,13 @@ pub async fn page(
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<IdeaPage, StoreError> {
+    if sort == Sort::Discover {
+        let offset = match after {
+            Some(Cursor::Discover(offset)) => offset,
+            _ => 0,
+        };
+        return discover_page(db, session_id, viewer, offset, limit).await;
+    }
     let base = ideas::Entity::find()
         .filter(ideas::Column::SessionId.eq(session_id))
         .filter(viewer.listable(ideas::Column::Status, ideas::Column::AuthorId));
@@ -236,6 +265,7 @@ pub async fn page(
                 .await?
         }
         Sort::Hot => hot_page(db, base, after, limit + 1).await?,
+        Sort::Discover => Vec::new(),
     };
     let next = if items.len() as u64 > limit {
         items.truncate(limit as usize);
@@ -282,6 +312,90 @@ async fn hot_page(
     Ok(found)
 }
 
+/// A page of the discover order (see the module docs). Staff have no impressions of their own:
+/// they get the least seen first, in one fixed shuffle.
+async fn discover_page(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    viewer: Viewer,
+    offset: u64,
+    limit: u64,
+) -> Result<IdeaPage, StoreError> {
+    let rows: Vec<(Uuid, i32)> = ideas::Entity::find()
+        .select_only()
+        .column(ideas::Column::Id)
+        .column(ideas::Column::Impressions)
+        .filter(ideas::Column::SessionId.eq(session_id))
+        .filter(ideas::Column::Status.eq(ItemStatus::Visible))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (reader, seen) = match viewer {
+        Viewer::Participant(me) => (me, seen_in_session(db, session_id, me).await?),
+        Viewer::Staff => (Uuid::nil(), HashSet::new()),
+    };
+    let mut items: Vec<DiscoverItem> = rows
+        .into_iter()
+        .map(|(id, impressions)| DiscoverItem {
+            id,
+            impressions: u64::from(crate::entity::count(impressions)),
+            seen: seen.contains(&id),
+        })
+        .collect();
+    discover_order(reader, &mut items);
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
+    let end = start
+        .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+        .min(items.len());
+    let ids: Vec<Uuid> = items[start..end].iter().map(|i| i.id).collect();
+    let mut found = ideas::Entity::find()
+        .filter(ideas::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?;
+    found.sort_by_key(|i| ids.iter().position(|id| *id == i.id));
+    Ok(IdeaPage {
+        items: found,
+        next: (end < items.len()).then_some(Cursor::Discover(end as u64)),
+    })
+}
+
+/// The ideas of the session that `participant` has seen: an impression, or a vote (a vote means
+/// they saw it, whether or not their browser reported it).
+async fn seen_in_session(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+    participant: Uuid,
+) -> Result<HashSet<Uuid>, StoreError> {
+    let in_session = || {
+        Query::select()
+            .column(ideas::Column::Id)
+            .from(ideas::Entity)
+            .and_where(Expr::col(ideas::Column::SessionId).eq(session_id))
+            .to_owned()
+    };
+    let mut seen: HashSet<Uuid> = impressions::Entity::find()
+        .select_only()
+        .column(impressions::Column::IdeaId)
+        .filter(impressions::Column::ParticipantId.eq(participant))
+        .filter(impressions::Column::IdeaId.in_subquery(in_session()))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let voted: Vec<Uuid> = votes::Entity::find()
+        .select_only()
+        .column(votes::Column::IdeaId)
+        .filter(votes::Column::ParticipantId.eq(participant))
+        .filter(votes::Column::Value.ne(0))
+        .filter(votes::Column::IdeaId.in_subquery(in_session()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    seen.extend(voted);
+    Ok(seen)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -294,6 +408,7 @@ mod tests {
             (Sort::New, Cursor::New(id)),
             (Sort::Top, Cursor::Top { net: -3, id }),
             (Sort::Hot, Cursor::Hot { key: 1234.5678, id }),
+            (Sort::Discover, Cursor::Discover(40)),
         ] {
             assert_eq!(Cursor::parse(sort, &c.encode()), Some(c));
         }

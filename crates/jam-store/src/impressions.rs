@@ -341,6 +341,26 @@ pub async fn counts(db: &impl ConnectionTrait, idea_ids: &[Uuid]) -> Result<Hash
     Ok(out)
 }
 
+/// Each idea's impressions counted from the rows (`COUNT(*)`, not the counter): the audit path of
+/// `jamd tally verify`. Ideas without impressions are left out.
+pub async fn recount(db: &impl ConnectionTrait, idea_ids: &[Uuid]) -> Result<HashMap<Uuid, u64>, StoreError> {
+    let mut out = HashMap::with_capacity(idea_ids.len());
+    for chunk in idea_ids.chunks(1000) {
+        let query = Query::select()
+            .column(impressions::Column::IdeaId)
+            .expr_as(Expr::col(impressions::Column::IdeaId).count(), Alias::new("n"))
+            .from(impressions::Entity)
+            .and_where(Expr::col(impressions::Column::IdeaId).is_in(chunk.iter().copied()))
+            .group_by_col(impressions::Column::IdeaId)
+            .to_owned();
+        for row in db.query_all(&query).await? {
+            let n = row.try_get::<i64>("", "n")?;
+            out.insert(row.try_get::<Uuid>("", "idea_id")?, count64(n));
+        }
+    }
+    Ok(out)
+}
+
 /// True for contention a retry may get past.
 fn is_contention(err: &StoreError) -> bool {
     matches!(err, StoreError::Db(db) if crate::error::is_contention(db))

@@ -62,6 +62,8 @@ pub struct RankingRow {
     pub status: jam_domain::ItemStatus,
     pub up: i32,
     pub down: i32,
+    /// Distinct participants who saw the idea (`ideas.impressions`).
+    pub impressions: i32,
     pub created_at: DateTime<Utc>,
     pub votes_rev: i64,
     pub leaf_rev: Option<i64>,
@@ -87,6 +89,7 @@ pub async fn ranking_rows(
         .column(ideas::Column::Status)
         .column(ideas::Column::Up)
         .column(ideas::Column::Down)
+        .column(ideas::Column::Impressions)
         .column(ideas::Column::CreatedAt)
         .column(ideas::Column::VotesRev)
         .column_as(tally_leaves::Column::Rev, "leaf_rev")

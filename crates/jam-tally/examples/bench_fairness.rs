@@ -272,6 +272,7 @@ fn wilson_order(w: &World, counts: &[Counts]) -> Vec<usize> {
             id: idea.id,
             up: c.up,
             down: c.down,
+            impressions: c.impressions,
             created_at: idea.posted,
         })
         .collect();

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use jam_domain::fairness::spearman;
 use jam_domain::ranking::{BayesianPrior, Candidate, Method, jam_prior, rank};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -54,6 +55,46 @@ pub struct Results {
     pub curation: Curation,
     /// Every visible idea, best first (`ideas[i].rank == i + 1`).
     pub ideas: Vec<RankedIdea>,
+    /// How much each method rewards being early ([`fairness_report`]).
+    #[serde(default)]
+    pub fairness: Vec<MethodFairness>,
+}
+
+/// The fairness report's line for one ranking method (issue 17).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MethodFairness {
+    pub method: Method,
+    /// Spearman's ρ between an idea's rank under the method (1 = best) and its posting time, over the
+    /// visible ideas, in [-1, 1]: near 0 when posting time does not matter, positive when later ideas
+    /// get worse ranks (being early pays), negative when later ideas rank better.
+    pub rank_post_time: f64,
+}
+
+/// Methods the fairness report compares; the pairwise round's method is added when it exists.
+pub const REPORTED_METHODS: [Method; 4] = [Method::Wilson, Method::Net, Method::Bayesian, Method::Exposure];
+
+/// Spearman's ρ between rank and posting time for every method of [`REPORTED_METHODS`], over
+/// `candidates` (the visible ideas).
+pub fn fairness_report(candidates: &[Candidate]) -> Vec<MethodFairness> {
+    let posted: HashMap<Uuid, f64> = candidates
+        .iter()
+        .map(|c| (c.id, c.created_at.timestamp_millis() as f64))
+        .collect();
+    REPORTED_METHODS
+        .iter()
+        .map(|&method| {
+            let ranked = rank(method, candidates);
+            let ranks: Vec<f64> = ranked.iter().map(|r| r.rank as f64).collect();
+            let times: Vec<f64> = ranked
+                .iter()
+                .map(|r| posted.get(&r.id).copied().unwrap_or_default())
+                .collect();
+            MethodFairness {
+                method,
+                rank_post_time: spearman(&ranks, &times),
+            }
+        })
+        .collect()
 }
 
 /// What the ranking needs of one idea: its status, counts and age, no text.
@@ -63,6 +104,8 @@ pub struct RankInput {
     pub status: ItemStatus,
     pub up: u64,
     pub down: u64,
+    /// Distinct participants who saw it (reported impressions).
+    pub impressions: u64,
     pub created_at: DateTime<Utc>,
 }
 
@@ -73,6 +116,7 @@ impl From<&IdeaFacts> for RankInput {
             status: idea.status,
             up: idea.up,
             down: idea.down,
+            impressions: idea.impressions,
             created_at: idea.created_at,
         }
     }
@@ -118,6 +162,8 @@ pub struct Ranking {
     pub curation: Curation,
     /// Every visible idea, best first (`slots[i].rank == i + 1`).
     pub slots: Vec<Slot>,
+    /// How much each method rewards being early, over the same ideas ([`fairness_report`]).
+    pub fairness: Vec<MethodFairness>,
     /// Exclusion reasons by idea, joined as [`rank_ideas`] documents.
     reasons: HashMap<Uuid, String>,
 }
@@ -190,15 +236,17 @@ pub fn rank_ideas(
             id: idea.id,
             up: idea.up,
             down: idea.down,
+            impressions: idea.impressions,
             created_at: idea.created_at,
         })
         .collect();
     drop(seen);
     let prior = match params.method {
         Method::Bayesian => Some(jam_prior(candidates.iter().map(Candidate::tally))),
-        Method::Wilson | Method::Net => None,
+        Method::Wilson | Method::Net | Method::Exposure => None,
     };
     let ranked = rank(params.method, &candidates);
+    let fairness = fairness_report(&candidates);
     drop(candidates);
 
     let reasons = exclusion_reasons(curation);
@@ -247,6 +295,7 @@ pub fn rank_ideas(
         computed_at,
         curation: curation.clone(),
         slots,
+        fairness,
         reasons,
     }
 }
@@ -278,6 +327,7 @@ pub fn compute(
         computed_at,
         curation: ranking.curation,
         ideas: rows,
+        fairness: ranking.fairness,
     }
 }
 
@@ -330,6 +380,7 @@ impl Results {
             computed_at: self.computed_at,
             digest,
             items: self.shortlist().map(ShortlistItem::from).collect(),
+            fairness: self.fairness.clone(),
         }
     }
 }
@@ -360,6 +411,10 @@ pub struct Shortlist {
     pub computed_at: DateTime<Utc>,
     pub digest: Digest,
     pub items: Vec<ShortlistItem>,
+    /// The fairness report of the ranking ([`fairness_report`]); empty in snapshots published
+    /// before it existed.
+    #[serde(default)]
+    pub fairness: Vec<MethodFairness>,
 }
 
 /// `idea` of a shortlist item as the spec names it: `{id, title, session_id, author}`.
@@ -438,6 +493,7 @@ mod tests {
             status,
             up,
             down,
+            impressions: 0,
             comments: 2,
             by_audience: BTreeMap::from([("employee".to_owned(), AudienceCounts { up, down })]),
         }
@@ -690,6 +746,42 @@ mod tests {
     }
 
     #[test]
+    fn the_fairness_report_correlates_each_methods_rank_with_post_time() {
+        // Earlier ideas have more votes, each liked by half of those who saw it; the last is liked
+        // by everyone who saw it. Every vote-only method ranks by age; exposure puts the last first.
+        let mut ideas = vec![
+            idea('a', 30, 0, 0, ItemStatus::Visible),
+            idea('b', 20, 0, 1, ItemStatus::Visible),
+            idea('c', 10, 0, 2, ItemStatus::Visible),
+            idea('d', 5, 0, 3, ItemStatus::Visible),
+            idea('z', 90, 0, 0, ItemStatus::Hidden),
+        ];
+        for (facts, seen) in ideas.iter_mut().zip([60, 40, 20, 5, 90]) {
+            facts.impressions = seen;
+        }
+        let results = compute(ideas, &Curation::default(), &params(Method::Exposure, 3), t0());
+        let rho = |method: Method| {
+            results
+                .fairness
+                .iter()
+                .find(|line| line.method == method)
+                .map(|line| line.rank_post_time)
+                .unwrap()
+        };
+        assert_eq!(results.fairness.len(), REPORTED_METHODS.len());
+        assert!((rho(Method::Wilson) - 1.0).abs() < 1e-12);
+        assert!((rho(Method::Net) - 1.0).abs() < 1e-12);
+        // Exposure: d (5 of 5) first, then a, b, c (half of more viewers is more evidence): ranks
+        // a2 b3 c4 d1 against posting order a1 b2 c3 d4, so ρ = 1 − 6·(1+1+1+9)/(4·15) = −0.2.
+        assert!(
+            (rho(Method::Exposure) + 0.2).abs() < 1e-12,
+            "{}",
+            rho(Method::Exposure)
+        );
+        assert_eq!(results.ideas[0].idea.title, "idea d");
+    }
+
+    #[test]
     fn the_shortlist_object_has_the_fields_of_the_spec() {
         let curation = Curation {
             excluded: vec![exclusion('B', "duplicate of C")],
@@ -702,7 +794,15 @@ mod tests {
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["computed_at", "digest", "items", "jam_id", "method", "state"]
+            [
+                "computed_at",
+                "digest",
+                "fairness",
+                "items",
+                "jam_id",
+                "method",
+                "state"
+            ]
         );
         assert_eq!(json["state"], "draft");
         assert_eq!(json["method"], "wilson");

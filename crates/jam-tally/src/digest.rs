@@ -23,6 +23,7 @@
 //! method=<wilson|net|bayesian>
 //! shortlist_size=<N in decimal>
 //! idea <idea_id> <votes> <leaf>                      one line per idea with at least one non-zero vote
+//! impressions <total> <seen>                         method=exposure only (see below)
 //! exclude <idea_id> <byte length of reason> <reason>  one line per exclusion
 //! pin <idea_id>                                     one line per pinned idea
 //! ```
@@ -39,6 +40,10 @@
 //!   the same decision again does not change the digest.
 //! - Pins are sorted by `idea_id`, duplicates written once.
 //! - The Bayesian prior is not written: it is a function of the votes.
+//! - Under `method=exposure` the ranking also reads each idea's unique impressions, so they are
+//!   covered too: `<seen>` is the 64 hex digits of the SHA-256 of one line `seen <idea_id> <count>`
+//!   per idea with at least one impression, ideas ascending, and `<total>` the sum of the counts.
+//!   Other methods do not read impressions and have no such line, so their digests are unchanged.
 //!
 //! The digest is shown as 64 lowercase hex digits. For example, a Wilson shortlist of 10 with one vote
 //! and nothing curated is, in a shell:
@@ -211,6 +216,8 @@ pub struct DigestBuilder {
     last_idea: Option<Uuid>,
     counted: u64,
     failed: bool,
+    /// The impressions' hash and total, under `method=exposure` only; with the last idea added.
+    seen: Option<(Sha256, u64, Option<Uuid>)>,
 }
 
 impl DigestBuilder {
@@ -232,7 +239,33 @@ impl DigestBuilder {
             last_idea: None,
             counted: 0,
             failed: false,
+            seen: (params.method == jam_domain::ranking::Method::Exposure).then(|| (Sha256::new(), 0, None)),
         }
+    }
+
+    /// Adds the next idea's unique impressions (ideas ascending, each once); a no-op unless the
+    /// method is exposure, which ranks by them.
+    pub fn push_impressions(&mut self, idea_id: Uuid, impressions: u64) -> Result<(), TallyError> {
+        if self.failed {
+            return Err(TallyError::DigestAbandoned);
+        }
+        let Some((hasher, total, last)) = self.seen.as_mut() else {
+            return Ok(());
+        };
+        if let Some(previous) = *last
+            && idea_id <= previous
+        {
+            return self.fail(TallyError::UnsortedLeaves {
+                idea: previous,
+                next_idea: idea_id,
+            });
+        }
+        *last = Some(idea_id);
+        if impressions > 0 {
+            *total += impressions;
+            hasher.update(format!("seen {} {impressions}\n", idea_id.hyphenated()).as_bytes());
+        }
+        Ok(())
     }
 
     fn fail<T>(&mut self, error: TallyError) -> Result<T, TallyError> {
@@ -329,6 +362,11 @@ impl DigestBuilder {
             return Err(TallyError::DigestAbandoned);
         }
         self.close_open();
+        if let Some((seen, total, _)) = self.seen.take() {
+            let seen = Digest(seen.finalize().into());
+            self.hasher
+                .update(format!("impressions {total} {seen}\n").as_bytes());
+        }
         let mut excluded: Vec<&Exclusion> = curation.excluded.iter().collect();
         excluded.sort_by(|a, b| (a.idea_id, a.reason.as_bytes()).cmp(&(b.idea_id, b.reason.as_bytes())));
         excluded.dedup_by(|a, b| a.idea_id == b.idea_id && a.reason == b.reason);
@@ -411,6 +449,46 @@ mod tests {
             digest.to_string(),
             "05a279e92c785ffeb2da20113f2bed359e136729fb137a5f2f16b76a70b4feb7"
         );
+    }
+
+    #[test]
+    fn under_exposure_the_digest_covers_every_ideas_impressions_and_is_otherwise_unchanged() {
+        let exposure = Params {
+            method: Method::Exposure,
+            shortlist_size: 10,
+        };
+        let with = |params: &Params, seen: &[(u128, u64)]| {
+            let mut builder = DigestBuilder::new(params);
+            builder.push(vote(1, 2, 1)).unwrap();
+            for (idea, n) in seen {
+                builder.push_impressions(Uuid::from_u128(*idea), *n).unwrap();
+            }
+            builder.finish(&Curation::default()).unwrap()
+        };
+        let base = with(&exposure, &[(1, 3), (2, 0), (4, 7)]);
+        assert_eq!(base, with(&exposure, &[(1, 3), (2, 0), (4, 7)]), "deterministic");
+        assert_ne!(base, with(&exposure, &[(1, 3), (2, 0), (4, 8)]));
+        assert_ne!(base, with(&exposure, &[(1, 3), (2, 1), (4, 7)]));
+        // The documented lines.
+        let seen = sha256_hex(
+            b"seen 00000000-0000-0000-0000-000000000001 3\nseen 00000000-0000-0000-0000-000000000004 7\n",
+        );
+        let leaf = sha256_hex(
+            b"openjam-tally-leaf v2\nidea 00000000-0000-0000-0000-000000000001\nvote 00000000-0000-0000-0000-000000000002 +1\n",
+        );
+        let text = format!(
+            "openjam-tally-digest v2\nmethod=exposure\nshortlist_size=10\nidea 00000000-0000-0000-0000-000000000001 1 {leaf}\nimpressions 10 {seen}\n"
+        );
+        assert_eq!(base.to_string(), sha256_hex(text.as_bytes()));
+        // Other methods ignore impressions: the documented Wilson example is untouched.
+        assert_eq!(
+            with(&params(), &[(1, 3), (4, 7)]),
+            digest_of(&params(), [vote(1, 2, 1)], &Curation::default()).unwrap()
+        );
+        // Out of order is refused.
+        let mut builder = DigestBuilder::new(&exposure);
+        builder.push_impressions(Uuid::from_u128(4), 1).unwrap();
+        assert!(builder.push_impressions(Uuid::from_u128(3), 1).is_err());
     }
 
     #[test]

@@ -28,8 +28,8 @@ mod model;
 pub mod ticker;
 
 pub use compute::{
-    IdeaDetails, IdeaRef, RankInput, RankedIdea, Ranking, Results, Shortlist, ShortlistIdea, ShortlistItem,
-    ShortlistState, Slot, compute, rank_ideas,
+    IdeaDetails, IdeaRef, MethodFairness, REPORTED_METHODS, RankInput, RankedIdea, Ranking, Results,
+    Shortlist, ShortlistIdea, ShortlistItem, ShortlistState, Slot, compute, fairness_report, rank_ideas,
 };
 pub use digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder, Vote, digest_of};
 pub use error::TallyError;

@@ -44,7 +44,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::compute::{
-    IdeaDetails, RankInput, RankedIdea, Ranking, Shortlist, ShortlistItem, ShortlistState, Slot, rank_ideas,
+    IdeaDetails, MethodFairness, RankInput, RankedIdea, Ranking, Shortlist, ShortlistItem, ShortlistState,
+    Slot, rank_ideas,
 };
 use crate::digest::{DIGEST_VERSION, Digest, DigestBuilder, Leaf, LeafBuilder};
 use crate::error::TallyError;
@@ -207,6 +208,7 @@ impl Tally {
             computed_at: self.ranking.computed_at,
             digest: self.digest,
             items: self.shortlist.iter().map(ShortlistItem::from).collect(),
+            fairness: self.ranking.fairness.clone(),
         }
     }
 }
@@ -261,6 +263,7 @@ pub async fn count(
                 status: row.status,
                 up,
                 down,
+                impressions: jam_store::entity::count64(row.impressions.into()),
                 created_at: row.created_at,
             });
         }
@@ -281,7 +284,18 @@ pub async fn count(
             .map(|(input, _)| input.id)
             .collect();
         let mut read = leaves(db, &unread).await?.into_iter();
+        // Under exposure the impressions rank and are hashed; the audit path counts their rows.
+        let exposure = params.method == Method::Exposure;
+        let recounted = if exposure && source == Source::VoteRows {
+            let ids: Vec<Uuid> = inputs.iter().map(|i| i.id).collect();
+            Some(jam_store::impressions::recount(db, &ids).await?)
+        } else {
+            None
+        };
         for (input, source) in inputs.iter_mut().zip(sources) {
+            if let Some(recounted) = &recounted {
+                input.impressions = recounted.get(&input.id).copied().unwrap_or(0);
+            }
             let leaf = match source {
                 LeafSource::Cached(leaf) => *leaf,
                 LeafSource::Stale { rev } => {
@@ -304,6 +318,9 @@ pub async fn count(
                 }
             };
             builder.push_leaf(&leaf)?;
+            if exposure {
+                builder.push_impressions(input.id, input.impressions)?;
+            }
         }
     }
     let votes = builder.votes_counted();
@@ -526,6 +543,9 @@ pub struct SnapshotParams {
     pub votes: u64,
     /// The curation in force when it was published.
     pub curation: Curation,
+    /// The fairness report when it was published (absent from older snapshots).
+    #[serde(default)]
+    pub fairness: Vec<MethodFairness>,
 }
 
 impl SnapshotParams {
@@ -559,6 +579,7 @@ pub fn snapshot_row(
         digest_version: DIGEST_VERSION.to_owned(),
         votes: tally.votes,
         curation: tally.ranking.curation.clone(),
+        fairness: tally.ranking.fairness.clone(),
     };
     let items: Vec<ShortlistItem> = tally.shortlist.iter().map(ShortlistItem::from).collect();
     Ok(shortlist_snapshots::Model {
@@ -588,6 +609,7 @@ pub fn read_snapshot(row: &shortlist_snapshots::Model) -> Result<Published, Load
             computed_at: row.computed_at,
             digest,
             items,
+            fairness: params.fairness.clone(),
         },
         params,
         published_at: row.published_at,
@@ -774,6 +796,7 @@ mod tests {
             computed_at: Utc.with_ymd_and_hms(2027, 3, 4, 0, 0, 0).unwrap(),
             digest: Digest([digest; 32]),
             items,
+            fairness: Vec::new(),
         }
     }
 
@@ -822,6 +845,7 @@ mod tests {
             status: jam_domain::ItemStatus::Visible,
             up: 3,
             down: 1,
+            impressions: 0,
             comments: 2,
             by_audience: BTreeMap::from([("client".to_owned(), AudienceCounts { up: 3, down: 1 })]),
         }];

@@ -29,6 +29,9 @@ pub struct IdeaFacts {
     pub status: ItemStatus,
     pub up: u64,
     pub down: u64,
+    /// Distinct participants who saw the idea (reported impressions).
+    #[serde(default)]
+    pub impressions: u64,
     pub comments: u64,
     pub by_audience: BTreeMap<String, AudienceCounts>,
 }

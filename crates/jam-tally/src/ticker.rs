@@ -419,6 +419,7 @@ mod tests {
             created_at: t,
             updated_at: t,
             auto_hide: true,
+            hide_counts_until_voted: false,
             parts_rev: 0,
         }))
         .exec_without_returning(&db)
@@ -488,6 +489,7 @@ mod tests {
             edited_at: None,
             sentiment: None,
             sentiment_score: None,
+            impressions: 0,
         }))
         .exec_without_returning(&db)
         .await

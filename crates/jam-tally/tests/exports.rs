@@ -60,6 +60,7 @@ fn idea(n: u128, title: &str, up: u64, down: u64, status: ItemStatus) -> IdeaFac
         status,
         up,
         down,
+        impressions: (up + down) * 3,
         comments: n as u64 % 3,
         by_audience,
     }

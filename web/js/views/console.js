@@ -129,6 +129,10 @@ export async function newJamView() {
   const autoHide = h('input', { type: 'checkbox', id: 'jam-auto-hide', checked: true, 'aria-describedby': 'jam-auto-hide-hint' });
   const autoHideWrap = h('div', { class: 'field' }, h('p', {}, autoHide, ' ', h('label', { for: autoHide.id }, t('auto_hide'))),
     h('p', { class: 'hint', id: 'jam-auto-hide-hint' }, t('auto_hide_hint')));
+  const hideCounts = h('input', { type: 'checkbox', id: 'jam-hide-counts', 'aria-describedby': 'jam-hide-counts-hint' });
+  const hideCountsWrap = h('div', { class: 'field' },
+    h('p', {}, hideCounts, ' ', h('label', { for: hideCounts.id }, t('hide_counts_until_voted'))),
+    h('p', { class: 'hint', id: 'jam-hide-counts-hint' }, t('hide_counts_until_voted_hint')));
 
   const submit = h('button', { type: 'submit', class: 'primary' }, t('create_jam'));
   const status = h('div');
@@ -136,7 +140,7 @@ export async function newJamView() {
     f.title.wrap, f.slug.wrap, f.description.wrap, f.guidelines.wrap,
     h('div', { class: 'row' }, f.starts_at.wrap, f.ends_at.wrap),
     h('fieldset', {}, h('legend', {}, t('audiences')), audienceList, addBtn, audError),
-    autoHideWrap, status, submit);
+    autoHideWrap, hideCountsWrap, status, submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     for (const x of Object.values(f)) setFieldError(x, '');
@@ -152,6 +156,7 @@ export async function newJamView() {
         slug: f.slug.input.value.trim(), title: f.title.input.value.trim(),
         description: f.description.input.value, guidelines: f.guidelines.input.value,
         starts_at: f.starts_at.iso(), ends_at: f.ends_at.iso(), audiences, auto_hide: autoHide.checked,
+        hide_counts_until_voted: hideCounts.checked,
       });
       announce(t('jam_created'));
       navigate(paths.consoleJam(jam.slug));

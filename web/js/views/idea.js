@@ -25,7 +25,7 @@ export async function ideaView({ slug, id }) {
   const thread = h('ol', { class: 'thread', 'aria-live': 'polite', 'aria-relevant': 'additions', dataset: { role: 'thread' } });
   const empty = h('p', { class: 'muted' }, t('no_comments'));
   const stateNote = h('p', { class: 'alert', hidden: true, dataset: { role: 'closed-note' } }, t('session_closed_note'));
-  const votes = isStaff ? null : voteControl(idea, { canVote: open() });
+  const votes = isStaff ? null : voteControl(idea, { canVote: open(), hideCounts: jam.hide_counts_until_voted });
   const commentsCount = h('span');
   let replyForm = null;
 

@@ -8,9 +8,9 @@ import { voteControl } from './vote.js';
 
 const EXCERPT = 280;
 
-export function ideaCard(slug, idea, { canVote = true, isStaff = false } = {}) {
+export function ideaCard(slug, idea, { canVote = true, isStaff = false, hideCounts = false } = {}) {
   const comments = h('span', { class: 'idea-comments' });
-  const votes = isStaff ? null : voteControl(idea, { canVote });
+  const votes = isStaff ? null : voteControl(idea, { canVote, hideCounts });
   const staffCounts = isStaff ? h('span', { class: 'vote-counts' }) : null;
   const body = idea.body.length > EXCERPT ? `${idea.body.slice(0, EXCERPT)}…` : idea.body;
   const status = idea.status !== 'visible'

@@ -45,6 +45,14 @@ export async function resultsView({ slug }) {
         h('p', {}, t('method_ties')),
         h('p', {}, t('digest_label'), ' ', h('code', { class: 'digest' }, sl.digest || '—')),
         h('p', { class: 'muted' }, t('digest_explain'))),
+      sl.fairness?.length ? h('section', { 'aria-labelledby': 'fairness-h', class: 'card', dataset: { role: 'fairness' } },
+        h('h2', { id: 'fairness-h' }, t('fairness_title')),
+        h('p', {}, t('fairness_explain')),
+        h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': 'fairness-h' }, h('table', { class: 'table' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('fairness_method')), h('th', { scope: 'col' }, t('fairness_rho')))),
+          h('tbody', {}, sl.fairness.map((line) => h('tr', { 'aria-current': line.method === sl.method ? 'true' : null },
+            h('th', { scope: 'row' }, t(`method_name_${line.method}`), line.method === sl.method ? ` (${t('fairness_in_use')})` : ''),
+            h('td', {}, num(line.rank_post_time, { minimumFractionDigits: 2, maximumFractionDigits: 2 })))))))) : null,
     ];
   } catch (err) {
     body = [err.status === 404 ? h('p', { class: 'muted' }, t('shortlist_unavailable')) : errorBox(err)];

@@ -1,4 +1,5 @@
-// A session `/j/{slug}/s/{id}`: ideas by hot/top/new, one page at a time (more on scroll), new
+// A session `/j/{slug}/s/{id}`: ideas by hot/top/new/discover (discover: not yet seen first, then
+// the least seen, shuffled per participant), one page at a time (more on scroll), new
 // ideas from others held behind an "N new ideas" pill so the list does not move under the reader,
 // counts updated in place from `tally` frames and idea events, and the post-an-idea form.
 
@@ -10,9 +11,10 @@ import { page, errorPage, errorBox, paths, stateBadge, busy, skewFrom } from './
 import { ideaCard } from './idea_card.js';
 import { similarHint } from './similar.js';
 import { pollsPanel } from './polls.js';
+import { impressionTracker } from '../impressions.js';
 
 const PAGE = 50;
-const SORTS = ['hot', 'top', 'new'];
+const SORTS = ['hot', 'top', 'new', 'discover'];
 /** Without a tally ticker on the server, refresh visible counts this often (ms, plus jitter). */
 const FALLBACK_REFRESH = 15000;
 
@@ -27,6 +29,9 @@ export async function sessionView({ slug, id }, query) {
   const session = jam.sessions.find((s) => s.id === id);
   if (!session) return errorPage(new ApiError(404));
   const isStaff = who?.kind === 'staff';
+  const hideCounts = !isStaff && jam.hide_counts_until_voted;
+  // Participants report what they saw (staff are not counted).
+  const seen = who?.kind === 'participant' ? impressionTracker(slug) : null;
   const sort = SORTS.includes(query.get('sort')) ? query.get('sort') : 'hot';
   const skew = skewFrom(jam.now);
   const t0 = performance.now();
@@ -69,8 +74,9 @@ export async function sessionView({ slug, id }, query) {
   function addCard(idea, where = 'end') {
     if (cards.has(idea.id)) return cards.get(idea.id);
     if (idea.status === 'removed' || idea.status === 'merged') return null;
-    const card = ideaCard(slug, idea, { canVote: open(), isStaff });
+    const card = ideaCard(slug, idea, { canVote: open(), isStaff, hideCounts });
     cards.set(idea.id, card);
+    seen?.observe(card.el, idea.id);
     if (where === 'start') list.prepend(card.el); else list.append(card.el);
     empty.hidden = true;
     return card;
@@ -262,6 +268,8 @@ export async function sessionView({ slug, id }, query) {
   return {
     el,
     title: session.title,
-    destroy() { stopSession(); stopJam(); clearInterval(timer); clearInterval(fallback); observer.disconnect(); },
+    destroy() {
+      stopSession(); stopJam(); clearInterval(timer); clearInterval(fallback); observer.disconnect(); seen?.stop();
+    },
   };
 }

@@ -6,8 +6,18 @@ import { t, num } from '../i18n.js';
 import { api } from '../api.js';
 import { errorText } from './common.js';
 
+/**
+ * Whether the counts of `idea` stay hidden from this participant: the jam hides them until one
+ * votes (`hide_counts_until_voted`) and they have not voted on it. The server sends no counts in
+ * that case; live tallies (one message shared by every connection) still carry them, and are not
+ * shown either.
+ */
+export function countsHidden(idea, hideCounts) {
+  return Boolean(hideCounts) && !idea.my_vote;
+}
+
 /** `idea` is mutated in place (up, down, my_vote) so every view of it agrees. */
-export function voteControl(idea, { canVote, onChange } = {}) {
+export function voteControl(idea, { canVote, onChange, hideCounts = false } = {}) {
   const score = h('span', { class: 'vote-net', dataset: { role: 'net' } });
   const counts = h('span', { class: 'vote-counts' });
   const up = h('button', { type: 'button', class: 'vote vote-up', dataset: { role: 'vote-up' } }, '▲');
@@ -23,8 +33,13 @@ export function voteControl(idea, { canVote, onChange } = {}) {
     down.setAttribute('aria-label', t('vote_down'));
     up.setAttribute('aria-pressed', idea.my_vote === 1 ? 'true' : 'false');
     down.setAttribute('aria-pressed', idea.my_vote === -1 ? 'true' : 'false');
-    score.textContent = num(idea.up - idea.down);
-    counts.textContent = t('vote_counts', { up: idea.up, down: idea.down });
+    if (countsHidden(idea, hideCounts)) {
+      score.textContent = '?';
+      counts.textContent = t('counts_hidden');
+    } else {
+      score.textContent = num(idea.up - idea.down);
+      counts.textContent = t('vote_counts', { up: idea.up, down: idea.down });
+    }
     up.disabled = !enabled || pending;
     down.disabled = !enabled || pending;
     up.title = enabled ? '' : t('voting_closed');

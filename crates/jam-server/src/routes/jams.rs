@@ -162,6 +162,7 @@ pub async fn create_jam(
     };
     let mut jam = jams::Model::draft(new, now);
     jam.auto_hide = body.auto_hide.unwrap_or(true);
+    jam.hide_counts_until_voted = body.hide_counts_until_voted.unwrap_or(false);
     let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
     let full = jam_store::jams::insert(&txn, jam, audiences)
         .await
@@ -293,6 +294,9 @@ pub async fn patch_jam(
     if let Some(auto_hide) = body.auto_hide {
         jam.auto_hide = auto_hide;
     }
+    if let Some(hide) = body.hide_counts_until_voted {
+        jam.hide_counts_until_voted = hide;
+    }
     check_window(&mut check, jam.starts_at, jam.ends_at);
     for (i, s) in full.sessions.iter().enumerate() {
         if s.opens_at < jam.starts_at || s.closes_at > jam.ends_at {
@@ -310,6 +314,7 @@ pub async fn patch_jam(
     jam.updated_at = now;
     let detail = serde_json::json!({
         "starts_at": jam.starts_at, "ends_at": jam.ends_at, "title": jam.title, "auto_hide": jam.auto_hide,
+        "hide_counts_until_voted": jam.hide_counts_until_voted,
     });
     save_jam(
         &state,

@@ -12,6 +12,7 @@ use crate::openapi::{RouteDoc, page, schema};
 mod access;
 pub mod auth;
 pub mod inbox;
+pub mod fairness;
 pub mod invites;
 pub mod jams;
 pub mod moderation;
@@ -96,11 +97,12 @@ api_routes! {
     get "/sessions/{id}/tags" => search::session_tags, 200, "The session's most used tags on visible ideas, with counts, most used first", "members", query ["limit"], page TagCount;
     get "/sessions/{id}/similar" => search::similar, 200, "Up to search.similar_max visible ideas of the session like this title and body, with a score in [0, 1]; rate-limited per caller", "members", query ["title", "body", "except"], page SimilarIdea;
     post "/sessions/{id}/ideas" => participation::create_idea, 201, "Posts an idea", "participant (session open)", req CreateIdeaRequest, res IdeaView;
-    get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote", "members", query ["sort", "cursor", "limit"], page IdeaView;
+    get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote; sort hot, top, new or discover (not yet seen by the caller first, then least seen, in a shuffle stable per participant); where the jam hides counts until one votes, a participant's hot and top are newest first and unvoted ideas carry counts_hidden", "members", query ["sort", "cursor", "limit"], page IdeaView;
     get "/ideas/{id}" => participation::get_idea, 200, "An idea with counts", "members", res IdeaView;
     patch "/ideas/{id}" => participation::patch_idea, 200, "Edits an idea within the edit window", "its author (session open)", req PatchIdeaRequest, res IdeaView;
     post "/ideas/{id}/comments" => participation::create_comment, 201, "Replies in the idea's thread", "participant (session open)", req CreateCommentRequest, res CommentView;
     get "/ideas/{id}/comments" => participation::list_comments, 200, "The thread, oldest first", "members", query ["cursor", "limit"], page CommentView;
+    post "/jams/{slug}/impressions" => fairness::report_impressions, 200, "Reports ideas the participant saw (at least half visible for at least 1 s), stored once per participant and idea; at most impressions.max_ids ids (422 beyond); ids that are no idea of this jam are dropped and counted as ignored; while the jam is live (409 otherwise)", "participant", req ImpressionsRequest, res ImpressionsResult;
     put "/ideas/{id}/vote" => participation::vote, 200, "Votes 1 or -1, or 0 to retract; idempotent", "participant (session open)", req VoteRequest, res VoteResult;
 
     post "/ideas/{id}/flags" => moderation::flag_idea, 201, "Flags an idea; hides it at the threshold", "participant", req FlagRequest, res FlagView;

@@ -95,6 +95,8 @@ async fn load_comment(
 async fn publish_idea(state: &AppState, view: &IdeaView) {
     let mut idea = IdeaView {
         my_vote: 0,
+        // Staff only, never in events.
+        impressions: None,
         ..view.clone()
     };
     if idea.status.is_withheld() {

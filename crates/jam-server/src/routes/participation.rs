@@ -43,11 +43,11 @@ use crate::routes::jams::PageQuery;
 use crate::settings::Limits;
 use crate::state::{AppState, address_key, client_ip};
 use crate::validate::Check;
-use crate::views::{author_view, comment_view, idea_view, session_view};
+use crate::views::{author_view, comment_view, counts_hidden, hide_counts, idea_view, session_view};
 
 /// A participant of this jam, for writes: `(participant id, audience id)`. Staff get 403 (they read
 /// but do not take part); participants of another jam get 404 (they cannot see it).
-fn require_participant(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<(Uuid, Uuid)> {
+pub(super) fn require_participant(caller: &Caller, jam: &JamFull, what: &str) -> ApiResult<(Uuid, Uuid)> {
     match caller.principal {
         Principal::Participant {
             id,
@@ -352,11 +352,19 @@ pub(super) async fn idea_views(
         Some(me) => jam_store::votes::mine(&state.db, me, items.iter().map(|i| i.id)).await?,
         None => HashMap::new(),
     };
+    let staff = caller.principal.is_staff();
     Ok(items
         .iter()
         .map(|i| {
             let author = author_view(jam, i.author_id, authors.get(&i.author_id));
-            idea_view(i, author, mine.get(&i.id).copied().unwrap_or(0))
+            let mut view = idea_view(i, author, mine.get(&i.id).copied().unwrap_or(0));
+            if staff {
+                view.impressions = Some(count(i.impressions).into());
+            }
+            if counts_hidden(jam, staff, view.my_vote) {
+                hide_counts(&mut view);
+            }
+            view
         })
         .collect())
 }
@@ -429,9 +437,13 @@ pub async fn list_ideas(
 ) -> ApiResult<HttpResponse> {
     let (jam, session_id) = load_session(&state, &caller, &id).await?;
     let sort = match query.sort {
+        // Where counts are hidden until one votes, an order by votes would tell them: a
+        // participant's hot and top feeds are the newest first there.
+        IdeaSort::Hot | IdeaSort::Top if counts_hidden(&jam, caller.principal.is_staff(), 0) => Sort::New,
         IdeaSort::Hot => Sort::Hot,
         IdeaSort::Top => Sort::Top,
         IdeaSort::New => Sort::New,
+        IdeaSort::Discover => Sort::Discover,
     };
     let page = PageQuery {
         cursor: None,
@@ -530,6 +542,8 @@ pub async fn patch_idea(
         let event = Event::IdeaUpdated {
             idea: Box::new(IdeaView {
                 my_vote: 0,
+                impressions: None,
+                following: None,
                 ..view.clone()
             }),
         };
@@ -663,12 +677,23 @@ pub async fn vote(
             },
             other => other.into(),
         })?;
-    let (up, down) = (count(outcome.up), count(outcome.down));
+    let my_vote = outcome.value as i8;
+    let hidden = counts_hidden(&jam, false, my_vote);
+    let (up, down) = if hidden {
+        (0, 0)
+    } else {
+        (count(outcome.up), count(outcome.down))
+    };
     Ok(HttpResponse::Ok().json(VoteResult {
         idea_id: outcome.idea_id,
         up,
         down,
-        score: jam_domain::ranking::shown_score(up, down),
-        my_vote: outcome.value as i8,
+        score: if hidden {
+            0.0
+        } else {
+            jam_domain::ranking::shown_score(up, down)
+        },
+        my_vote,
+        counts_hidden: hidden,
     }))
 }

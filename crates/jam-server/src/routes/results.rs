@@ -16,8 +16,8 @@ use jam_domain::Principal;
 use jam_domain::lifecycle::JamState;
 use jam_domain::text::Lines;
 use jam_protocol::api::{
-    AudienceCountsView, CurateRequest, CurationDecisionView, CurationView, ShortlistIdeaView,
-    ShortlistItemView, ShortlistState as WireState, ShortlistView,
+    AudienceCountsView, CurateRequest, CurationDecisionView, CurationView, MethodFairnessView,
+    ShortlistIdeaView, ShortlistItemView, ShortlistState as WireState, ShortlistView,
 };
 use jam_store::JamFull;
 use jam_store::audit::NewAudit;
@@ -150,6 +150,14 @@ fn view(shortlist: Shortlist, shortlist_size: usize, published_at: Option<DateTi
                     .collect(),
                 comments: item.comments,
                 pinned: item.pinned,
+            })
+            .collect(),
+        fairness: shortlist
+            .fairness
+            .iter()
+            .map(|line| MethodFairnessView {
+                method: line.method,
+                rank_post_time: line.rank_post_time,
             })
             .collect(),
     }

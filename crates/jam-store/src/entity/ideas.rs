@@ -52,6 +52,10 @@ pub struct Model {
     pub sentiment: Option<Sentiment>,
     /// The mood's score in [-1, 1] (negative below 0).
     pub sentiment_score: Option<f64>,
+    /// Distinct participants who saw the idea (rows of `impressions`), moved only by the
+    /// impression writer (`crate::impressions`) in the transaction that inserts the rows.
+    #[sea_orm(default_value = 0)]
+    pub impressions: i32,
 }
 
 impl Model {
@@ -89,6 +93,7 @@ impl Model {
             edited_at: None,
             sentiment: None,
             sentiment_score: None,
+            impressions: 0,
         }
     }
 }

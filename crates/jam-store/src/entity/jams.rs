@@ -30,6 +30,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Flags hide an item at the threshold; false sends flagged items to the queue only.
     pub auto_hide: bool,
+    /// Participants see an idea's counts only once they voted on it (issue 17).
+    pub hide_counts_until_voted: bool,
     /// Bumped by triggers whenever the jam's sessions or audiences change (never written by code:
     /// `jams::update` leaves it out).
     pub parts_rev: i64,
@@ -69,6 +71,7 @@ impl Model {
             created_at: now,
             updated_at: now,
             auto_hide: true,
+            hide_counts_until_voted: false,
             parts_rev: 0,
         }
     }

@@ -45,6 +45,8 @@ pub struct ExportHeader {
     /// here are left out of the per-audience columns.
     pub audiences: Vec<String>,
     pub curation: Curation,
+    /// Spearman's ρ between rank and posting time for each method (the fairness report).
+    pub fairness: Vec<crate::compute::MethodFairness>,
     /// The jam's mood per hour (UTC), for the XLSX's "Mood" sheet (left out when empty, and from the
     /// CSV and JSON).
     #[serde(skip)]
@@ -67,6 +69,7 @@ pub struct Basis<'a> {
     prior: Option<BayesianPrior>,
     computed_at: DateTime<Utc>,
     curation: &'a Curation,
+    fairness: &'a [crate::compute::MethodFairness],
 }
 
 impl<'a> From<&'a Results> for Basis<'a> {
@@ -76,6 +79,7 @@ impl<'a> From<&'a Results> for Basis<'a> {
             prior: results.prior,
             computed_at: results.computed_at,
             curation: &results.curation,
+            fairness: &results.fairness,
         }
     }
 }
@@ -87,6 +91,7 @@ impl<'a> From<&'a Ranking> for Basis<'a> {
             prior: ranking.prior,
             computed_at: ranking.computed_at,
             curation: &ranking.curation,
+            fairness: &ranking.fairness,
         }
     }
 }
@@ -114,6 +119,7 @@ impl ExportHeader {
             digest,
             audiences,
             curation: basis.curation.clone(),
+            fairness: basis.fairness.to_vec(),
             mood_hourly: Vec::new(),
         }
     }
@@ -144,7 +150,7 @@ pub fn guard_formula(text: &str) -> Cow<'_, str> {
 pub(crate) fn score_decimals(method: Method) -> usize {
     match method {
         Method::Net => 0,
-        Method::Wilson | Method::Bayesian => 6,
+        Method::Wilson | Method::Bayesian | Method::Exposure => 6,
     }
 }
 
@@ -174,6 +180,13 @@ pub(crate) fn method_explanation(method: Method) -> [&'static str; 3] {
              prior mean) by as many imagined votes as an idea receives on average (the prior weight): \
              (weight x mean + up) / (weight + up + down). An idea with few votes stays near the jam's \
              average until it has about as many votes as a typical idea."
+        }
+        Method::Exposure => {
+            "Score: the lower bound of the 95% Wilson score interval for the share of +1 among the \
+             participants who saw the idea (at least half of it on screen for a second, or who voted on \
+             it): everyone who saw it and did not vote +1 counts as a no. An idea posted late and liked by \
+             most of the few who saw it can outrank one posted early and seen by many, which a tally of \
+             votes alone rewards for being early."
         }
     };
     [

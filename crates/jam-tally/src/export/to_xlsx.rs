@@ -431,5 +431,30 @@ fn write_method(
         sheet.set_row_height(at, 90)?;
         at += 1;
     }
+
+    if !header.fairness.is_empty() {
+        at += 1;
+        sheet.write_string_with_format(at, 0, "fairness", &formats.bold)?;
+        sheet.merge_range(
+            at,
+            1,
+            at,
+            3,
+            "Spearman's rho between each idea's rank under a method (1 = best) and its posting time: \
+             near 0 when posting time does not matter, positive when earlier ideas rank better.",
+            &formats.wrap,
+        )?;
+        sheet.set_row_height(at, 45)?;
+        at += 1;
+        for (i, name) in ["method", "rho(rank, post time)"].iter().enumerate() {
+            sheet.write_string_with_format(at, col(i)?, *name, &formats.bold)?;
+        }
+        at += 1;
+        for line in &header.fairness {
+            sheet.write_string(at, 0, line.method.as_str())?;
+            sheet.write_number(at, 1, line.rank_post_time)?;
+            at += 1;
+        }
+    }
     Ok(())
 }
