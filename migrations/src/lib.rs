@@ -28,6 +28,8 @@
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
 //! - `m20261210_000007_fairness`: impressions (one row per participant and idea seen) and
 //!   `ideas.impressions`, their count (issue 17).
+//! - `m20261214_000001_search_vocab`: SQLite's `ideas_fts_vocab`, each search term's document
+//!   frequency, from which similar ideas pick a draft's rarest terms.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -54,6 +56,7 @@ mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
+mod m20261214_000001_search_vocab;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -74,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
             Box::new(m20261210_000007_fairness::Migration),
+            Box::new(m20261214_000001_search_vocab::Migration),
         ]
     }
 }
