@@ -32,6 +32,8 @@
 //! - `m20261213_000001_notifications`: the inbox (issue 18): `notifications` (one row per person
 //!   told), `follows` (participant and idea) and `inboxes` (how far each participant has read).
 //! - `m20261213_000002_polls`: quick polls (`polls`) and one answer per participant (`poll_answers`).
+//! - `m20261214_000001_search_vocab`: SQLite's `ideas_fts_vocab`, each search term's document
+//!   frequency, from which similar ideas pick a draft's rarest terms.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -61,6 +63,7 @@ mod m20261210_000007_fairness;
 mod m20261212_000001_hide_counts;
 mod m20261213_000001_notifications;
 mod m20261213_000002_polls;
+mod m20261214_000001_search_vocab;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -84,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000001_hide_counts::Migration),
             Box::new(m20261213_000001_notifications::Migration),
             Box::new(m20261213_000002_polls::Migration),
+            Box::new(m20261214_000001_search_vocab::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ use jam_domain::terms;
 use jam_store::entity::{ideas, sessions};
 use jam_store::search::{self, Filter, Order, SimilarParams, Statuses};
 use jam_testkit::{Seed, TestDb, rows, seed};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -480,19 +480,50 @@ async fn one_search(db: &DatabaseConnection, c: &Corpus, rng: &mut Rng, k: usize
     Ok(page.items.len())
 }
 
-async fn bench_search(db: &DatabaseConnection, c: &Corpus, backend: &'static str, n: usize) -> Res<Row> {
+/// The searches of the mix, in the order of `one_search`'s `k % 9`.
+const KINDS: [&str; 9] = [
+    "common word",
+    "rare word",
+    "two words",
+    "three words",
+    "French unaccented",
+    "session facet",
+    "tag facet",
+    "sort=new",
+    "page 2",
+];
+
+/// The row of the search section, and p50/p99 per kind of search (where the time goes).
+async fn bench_search(
+    db: &DatabaseConnection,
+    c: &Corpus,
+    backend: &'static str,
+    n: usize,
+) -> Res<(Row, String)> {
     let mut rng = Rng(42);
     for k in 0..50 {
         one_search(db, c, &mut rng, k).await?;
     }
     let mut ms = Vec::with_capacity(n);
+    let mut by_kind: Vec<Vec<f64>> = vec![Vec::new(); KINDS.len()];
     let mut results = 0;
     for k in 0..n {
         let t = Instant::now();
         results += one_search(db, c, &mut rng, k).await?;
-        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        let took = t.elapsed().as_secs_f64() * 1000.0;
+        ms.push(took);
+        by_kind[k % KINDS.len()].push(took);
     }
-    Ok(summarize(backend, "search", ms, results))
+    let split: Vec<String> = KINDS
+        .iter()
+        .zip(by_kind)
+        .map(|(name, mut v)| {
+            v.sort_by(f64::total_cmp);
+            format!("{name} {:.1}/{:.1}", percentile(&v, 0.5), percentile(&v, 0.99))
+        })
+        .collect();
+    let note = format!("{backend}: search p50/p99 ms by kind: {}", split.join(", "));
+    Ok((summarize(backend, "search", ms, results), note))
 }
 
 async fn bench_similar(
@@ -596,9 +627,16 @@ async fn main() -> Res<()> {
         };
         let db = &test_db.db;
         let seconds = insert(db, &c).await?;
+        if backend == "PostgreSQL" {
+            // What autovacuum does after this many writes (before the bench could start): the
+            // planner's row estimates and each term's share of ideas, which similar ideas read.
+            db.execute_unprepared("ANALYZE ideas").await?;
+        }
         notes.push(format!("{backend}: {} ideas seeded in {seconds:.1} s", o.ideas));
         if o.sections.iter().any(|s| s == "search") {
-            rows.push(bench_search(db, &c, backend, o.searches).await?);
+            let (row, note) = bench_search(db, &c, backend, o.searches).await?;
+            rows.push(row);
+            notes.push(note);
         }
         if o.sections.iter().any(|s| s == "similar") {
             let (row, found) = bench_similar(db, &c, backend, o.similar).await?;
