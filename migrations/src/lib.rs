@@ -28,6 +28,9 @@
 //!   triggers) and a PostgreSQL generated `tsvector` with a GIN index.
 //! - `m20261210_000007_fairness`: impressions (one row per participant and idea seen) and
 //!   `ideas.impressions`, their count (issue 17).
+//! - `m20261211_000001_themes`: the themes of each jam's latest clustering run (`themes`: stable id,
+//!   label terms, size, run time), each idea's theme (`idea_themes`), and when each jam was last
+//!   clustered (`theme_runs`).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -54,6 +57,7 @@ mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
+mod m20261211_000001_themes;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -74,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000002_oidc_identities::Migration),
             Box::new(m20261210_000004_search::Migration),
             Box::new(m20261210_000007_fairness::Migration),
+            Box::new(m20261211_000001_themes::Migration),
         ]
     }
 }

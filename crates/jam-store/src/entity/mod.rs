@@ -22,6 +22,7 @@ pub mod audit_log;
 pub mod auth_sessions;
 pub mod comments;
 pub mod flags;
+pub mod idea_themes;
 pub mod ideas;
 pub mod impressions;
 pub mod invites;
@@ -37,6 +38,8 @@ pub mod shortlist_snapshots;
 pub mod staff;
 pub mod staff_identities;
 pub mod tally_leaves;
+pub mod theme_runs;
+pub mod themes;
 pub mod transitions;
 pub mod votes;
 
