@@ -12,6 +12,8 @@
 //! - `fairness`: the exposure-aware score, the discover order, Bradley–Terry and its pair sampler,
 //!   Spearman's ρ (issue 17).
 //! - `sentiment`: a post's mood label (negative, neutral, positive), its column and its wire form.
+//! - `hot`: hot topics: a theme's activity score in a recent window and its trend against the window
+//!   before.
 //! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
 //! - `terms`: the text analysis of search and similar ideas (words, English and French stems, folded
@@ -20,6 +22,7 @@
 pub mod admission;
 pub mod clock;
 pub mod fairness;
+pub mod hot;
 pub mod ids;
 pub mod lifecycle;
 pub mod ranking;
