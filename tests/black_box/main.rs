@@ -37,3 +37,4 @@ mod results;
 mod schedule;
 mod search;
 mod tally;
+mod themes;

@@ -8,6 +8,7 @@
 //! - `live`: live protocol frames and event payloads.
 //! - `mood`: a jam's mood series, its alert and its most negative and positive ideas (re-exported by
 //!   `api`).
+//! - `themes`: a jam's themes with their hot score and trend (re-exported by `api`).
 //! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
@@ -17,5 +18,6 @@ pub mod mood;
 pub mod people;
 pub mod problem;
 pub mod search;
+pub mod themes;
 
 pub use problem::Problem;
