@@ -12,6 +12,7 @@ import { lobbyView } from './views/lobby.js';
 import { sessionView } from './views/session.js';
 import { ideaView } from './views/idea.js';
 import { searchView } from './views/search.js';
+import { themeView } from './views/themes.js';
 import { consoleView, newJamView } from './views/console.js';
 import { consoleJamView } from './views/console_jam.js';
 import { staffView, participantsView } from './views/console_people.js';
@@ -32,6 +33,7 @@ route('/j/:slug', (p, q) => (q.get('code') ? joinView(p, q) : q.has('audience') 
 route('/j/:slug/s/:id', sessionView);
 route('/j/:slug/i/:id', ideaView);
 route('/j/:slug/search', searchView);
+route('/j/:slug/t/:id', themeView);
 route('/console', consoleView);
 route('/console/new', newJamView);
 route('/console/j/:slug', consoleJamView);
