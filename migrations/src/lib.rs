@@ -34,6 +34,9 @@
 //! - `m20261213_000002_polls`: quick polls (`polls`) and one answer per participant (`poll_answers`).
 //! - `m20261214_000001_search_vocab`: SQLite's `ideas_fts_vocab`, each search term's document
 //!   frequency, from which similar ideas pick a draft's rarest terms.
+//! - `m20261211_000001_themes`: the themes of each jam's latest clustering run (`themes`: stable id,
+//!   label terms, size, run time), each idea's theme (`idea_themes`), and when each jam was last
+//!   clustered (`theme_runs`).
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -64,6 +67,7 @@ mod m20261212_000001_hide_counts;
 mod m20261213_000001_notifications;
 mod m20261213_000002_polls;
 mod m20261214_000001_search_vocab;
+mod m20261211_000001_themes;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -88,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000001_notifications::Migration),
             Box::new(m20261213_000002_polls::Migration),
             Box::new(m20261214_000001_search_vocab::Migration),
+            Box::new(m20261211_000001_themes::Migration),
         ]
     }
 }

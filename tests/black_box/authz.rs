@@ -78,6 +78,23 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
     )
     .await);
     let (slug, open, later, code) = (&jam.slug, &jam.open, &jam.later, &jam.codes[0].1);
+    // A theme of the jam, as the re-clustering job saves one (it needs more ideas than these).
+    let theme = uuid::Uuid::now_v7();
+    jam_store::themes::save_run(
+        &open_db(&jam.d).await,
+        &jam_store::themes::Run {
+            jam_id: jam.jam_id.parse().unwrap(),
+            run_at: t0(),
+            read: jam_store::themes::IdeasState::default(),
+            themes: vec![jam_store::themes::NewTheme {
+                id: theme,
+                label: vec!["shared".into(), "bikes".into(), "everywhere".into()],
+                ideas: vec![idea.parse().unwrap(), second.parse().unwrap()],
+            }],
+        },
+    )
+    .await
+    .unwrap();
     // An unused invite of the family audience to revoke (its code is rotated there too, so the
     // employee code the other rows use keeps working).
     let family = format!("/api/v1/jams/{slug}/audiences/family");
@@ -235,6 +252,18 @@ async fn every_route_admits_exactly_the_roles_the_spec_names() {
         (
             Method::GET,
             format!("/api/v1/jams/{slug}/search?q=bikes"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/themes"),
+            Value::Null,
+            MEMBERS_READ,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/jams/{slug}/themes/{theme}/ideas"),
             Value::Null,
             MEMBERS_READ,
         ),

@@ -42,3 +42,4 @@ mod results;
 mod schedule;
 mod search;
 mod tally;
+mod themes;

@@ -51,6 +51,8 @@ export class Server {
       JAM__RATE_LIMITS__WELCOME__COUNT: '100000',
       JAM__LIMITS__JOINS_PER_ADDRESS_PER_DAY: '100000',
       JAM__RATE_LIMITS__LOGIN__COUNT: '1000',
+      // Themes re-clustered every 2 s (suite 70-themes waits for a run instead of 5 minutes).
+      JAM__PULSE__THEMES_EVERY_SECS: '2',
       JAM__LOG__FILTER: process.env.JAM_E2E_LOG || 'warn',
     };
   }

@@ -15,6 +15,8 @@
 //! - `notify`: what an inbox entry reports, who hears of a new comment, and `@name` mentions
 //!   (issue 18).
 //! - `polls`: quick polls' bounds and whether one takes answers at a given time.
+//! - `hot`: hot topics: a theme's activity score in a recent window and its trend against the window
+//!   before.
 //! - `admission`: how an audience admits participants (shared code, personal invites, single sign-on).
 //! - `clock`: the injected source of time.
 //! - `terms`: the text analysis of search and similar ideas (words, English and French stems, folded
@@ -23,6 +25,7 @@
 pub mod admission;
 pub mod clock;
 pub mod fairness;
+pub mod hot;
 pub mod ids;
 pub mod lifecycle;
 pub mod notify;

@@ -15,6 +15,8 @@ pub use crate::polls::*;
 
 pub use crate::mood::{MoodAlertView, MoodBucket, MoodThread, MoodView};
 pub use crate::search::{DuplicatePair, SearchSort, SimilarIdea, TagCount};
+pub use crate::themes::{ThemeActivity, ThemeView, ThemesView};
+pub use jam_domain::hot::Trend;
 
 /// `{items, next_cursor}`; `next_cursor` is null on the last page.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -11,6 +11,7 @@
 //! - `mood`: a jam's mood series, its alert and its most negative and positive ideas (re-exported by
 //!   `api`).
 //! - `fairness`: impressions reported by the browser (re-exported by `api`).
+//! - `themes`: a jam's themes with their hot score and trend (re-exported by `api`).
 //! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
@@ -23,5 +24,6 @@ pub mod people;
 pub mod polls;
 pub mod problem;
 pub mod search;
+pub mod themes;
 
 pub use problem::Problem;

@@ -23,6 +23,8 @@
 //! - `methods`: `HEAD` for every `GET`, 405 with `Allow` for a known path's other methods.
 //! - `mood_alert`: the negative-mood alert, evaluated per server-clock minute by one node under a
 //!   broker lease.
+//! - `themes_job`: the periodic re-clustering of each jam's ideas into themes with stable ids, by
+//!   one node under a broker lease.
 //! - `rate_limit`: per-node request limits (429 with Retry-After).
 //! - `clock`, `metrics`, `telemetry`: time source, Prometheus counters, logging.
 
@@ -50,6 +52,7 @@ pub mod signins;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod themes_job;
 pub mod validate;
 pub mod views;
 pub mod web_app;

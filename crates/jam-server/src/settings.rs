@@ -37,7 +37,8 @@ pub struct Settings {
     pub pulse: PulseSettings,
 }
 
-/// The jam's pulse (issue 16): the mood alert (see `mood_alert`).
+/// The jam's pulse (issue 16): the mood alert (see `mood_alert`), themes (`themes_job`) and hot
+/// topics (`jam_domain::hot`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PulseSettings {
@@ -52,6 +53,13 @@ pub struct PulseSettings {
     /// Milliseconds between the alert's evaluations (10 to 60000); each evaluates every server-clock
     /// minute since the last.
     pub alert_tick_ms: u64,
+    /// Seconds between re-clusterings of a jam's themes (10 to 86400 in production; 1 is allowed
+    /// for tests): every node wakes this often, the holder of the `themes` lease re-clusters each
+    /// live or closed jam whose ideas changed, at most once per interval of the server clock.
+    pub themes_every_secs: u64,
+    /// The hot topics' window in minutes (1 to 1440): activity in the last window, its trend against
+    /// the window before.
+    pub hot_window_minutes: u32,
 }
 
 /// OpenID Connect sign-in (see `oidc` and `routes::oidc`).
@@ -566,6 +574,12 @@ impl Settings {
         if !(10..=60_000).contains(&pulse.alert_tick_ms) {
             return fail("pulse.alert_tick_ms", "must be between 10 and 60000");
         }
+        if !(1..=86_400).contains(&pulse.themes_every_secs) {
+            return fail("pulse.themes_every_secs", "must be between 1 and 86400");
+        }
+        if !(1..=1440).contains(&pulse.hot_window_minutes) {
+            return fail("pulse.hot_window_minutes", "must be between 1 and 1440");
+        }
         if self.clock.kind == ClockKind::File && self.clock.file.is_empty() {
             return fail("clock.file", "must name a file when clock.kind = \"file\"");
         }
@@ -763,6 +777,8 @@ mod tests {
         let s = load(&[], None).unwrap();
         assert_eq!(s.pulse.negative_alert_share, 0.5);
         assert_eq!(s.pulse.alert_window_minutes, 30);
+        assert_eq!(s.pulse.themes_every_secs, 300);
+        assert_eq!(s.pulse.hot_window_minutes, 60);
         for (key, value, name) in [
             (
                 "JAM__PULSE__NEGATIVE_ALERT_SHARE",
@@ -776,6 +792,12 @@ mod tests {
             ),
             ("JAM__PULSE__ALERT_MIN_POSTS", "0", "pulse.alert_min_posts"),
             ("JAM__PULSE__ALERT_TICK_MS", "5", "pulse.alert_tick_ms"),
+            ("JAM__PULSE__THEMES_EVERY_SECS", "0", "pulse.themes_every_secs"),
+            (
+                "JAM__PULSE__HOT_WINDOW_MINUTES",
+                "1441",
+                "pulse.hot_window_minutes",
+            ),
         ] {
             let err = load(&[(key, value)], None).unwrap_err().to_string();
             assert!(err.contains(name), "{err}");

@@ -225,6 +225,23 @@ impl Application {
                 let _ = mood_stop_rx.await;
             }),
         );
+        // Every node runs the themes job; the broker lease lets one of them re-cluster per interval.
+        let (themes_stop_tx, themes_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let themes = tokio::spawn(
+            crate::themes_job::ThemesJob::new(
+                self.state.db.clone(),
+                self.state.broker.clone(),
+                self.state.clock.clone(),
+                crate::themes_job::JobConfig {
+                    node_id: self.state.node_id.clone(),
+                    every: Duration::from_secs(pulse.themes_every_secs),
+                    clustering: jam_pulse::themes::Config::default(),
+                },
+            )
+            .run(async move {
+                let _ = themes_stop_rx.await;
+            }),
+        );
         tracing::info!(port = self.port, "jamd listening");
         let handle = self.server.handle();
         let mut server = std::pin::pin!(self.server);
@@ -248,6 +265,8 @@ impl Application {
         let _ = tally.await;
         let _ = mood_stop_tx.send(());
         let _ = mood.await;
+        let _ = themes_stop_tx.send(());
+        let _ = themes.await;
         // Every vote already accepted is written and answered before the pool closes.
         self.state.votes.shutdown().await;
         self.state.db.close_by_ref().await.ok();

@@ -30,6 +30,9 @@
 //!   similar ideas, likely duplicate pairs and a session's top tags.
 //! - `schedule`: the schedule runner's queries: record transitions once, claim and publish them.
 //! - `staff`: staff accounts.
+//! - `themes`: a jam's themes from its latest clustering run and each idea's theme: the job's reads
+//!   (visible ideas' texts, the previous run, whether ideas changed) and its run saved in one
+//!   transaction; a theme's ideas in pages, labels for the exports, activity per theme for hot topics.
 //! - `tally`: what the tally reads (ideas, vote counts, the sorted vote set in chunks), curation
 //!   decisions, the published snapshot, and activity per hour and per session.
 //! - `tally_dirty`: the live tally's queue of changed ideas (filled by a trigger in the writes' own
@@ -68,6 +71,7 @@ pub mod search;
 pub mod staff;
 pub mod tally;
 pub mod tally_dirty;
+pub mod themes;
 pub mod vote_writer;
 pub mod votes;
 

@@ -9,9 +9,9 @@
 use jam_domain::VoteValue;
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
-    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
-    staff, tally_leaves, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas, inboxes,
+    jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, theme_runs, themes, transitions, votes,
 };
 use jam_store::{StoreError, is_foreign_key_violation, is_unique_violation};
 use jam_testkit::db::settings;
@@ -31,7 +31,7 @@ async fn postgres() -> Option<TestDb> {
     TestDb::postgres("PostgreSQL schema tests").await
 }
 
-const TABLES: [&str; 30] = [
+const TABLES: [&str; 33] = [
     "announcements",
     "audiences",
     "audit_log",
@@ -39,6 +39,7 @@ const TABLES: [&str; 30] = [
     "comments",
     "flags",
     "follows",
+    "idea_themes",
     "ideas",
     "impressions",
     "inboxes",
@@ -60,6 +61,8 @@ const TABLES: [&str; 30] = [
     "tally_deployment",
     "tally_dirty",
     "tally_leaves",
+    "theme_runs",
+    "themes",
     "transitions",
     "votes",
 ];
@@ -394,6 +397,27 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     assert!(
         insert(db, &answer).await.is_err(),
         "one answer per participant and poll"
+    let theme = rows::theme(&f.jam).with(|t| t.size = 1);
+    insert(db, &theme).await.unwrap();
+    assert_eq!(
+        themes::Entity::find_by_id(theme.id).one(db).await.unwrap(),
+        Some(theme.clone())
+    );
+    assert_eq!(theme.terms(), ["canteen", "menu", "lunch"]);
+    let assigned = rows::idea_theme(&f.idea, &theme);
+    insert(db, &assigned).await.unwrap();
+    assert_eq!(
+        idea_themes::Entity::find_by_id(f.idea.id).one(db).await.unwrap(),
+        Some(assigned)
+    );
+    let run = rows::theme_run(&f.jam).with(|r| {
+        r.ideas = 2;
+        r.ideas_updated_at = Some(t);
+    });
+    insert(db, &run).await.unwrap();
+    assert_eq!(
+        theme_runs::Entity::find_by_id(f.jam.id).one(db).await.unwrap(),
+        Some(run)
     );
 
     // The relations the queries use.
@@ -608,6 +632,28 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
         .unwrap();
     insert(db, &rows::follow(&f.idea, &f.participant)).await.unwrap();
     insert(db, &rows::inbox(&f.participant)).await.unwrap();
+    let theme = rows::theme(&f.jam);
+    insert(db, &theme).await.unwrap();
+    insert(db, &rows::idea_theme(&f.idea, &theme)).await.unwrap();
+    insert(db, &rows::idea_theme(&merged, &theme)).await.unwrap();
+    insert(db, &rows::theme_run(&f.jam)).await.unwrap();
+
+    // Deleting an idea takes its theme assignment and keeps the theme.
+    ideas::Entity::delete_by_id(merged.id).exec(db).await.unwrap();
+    assert!(
+        idea_themes::Entity::find_by_id(merged.id)
+            .one(db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        idea_themes::Entity::find_by_id(f.idea.id)
+            .one(db)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // Deleting a staff account ends its sign-ins and keeps the jam it created.
     staff::Entity::delete_by_id(f.staff.id).exec(db).await.unwrap();
@@ -665,6 +711,25 @@ async fn check_deletes_cascade_as_documented(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert_eq!(left, 0, "audiences of the deleted jam");
+    let left = themes::Entity::find()
+        .filter(themes::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "themes of the deleted jam");
+    let left = idea_themes::Entity::find()
+        .filter(idea_themes::Column::JamId.eq(f.jam.id))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "theme assignments of the deleted jam");
+    assert!(
+        theme_runs::Entity::find_by_id(f.jam.id)
+            .one(db)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let left = auth_sessions::Entity::find()
         .filter(auth_sessions::Column::ParticipantId.eq(f.participant.id))
         .count(db)

@@ -22,6 +22,10 @@ pub struct IdeaRef {
     /// The author's display name.
     pub author: String,
     pub created_at: DateTime<Utc>,
+    /// The label of the idea's theme in the jam's latest clustering run (its terms joined by `, `),
+    /// if it has one.
+    #[serde(default)]
+    pub theme: Option<String>,
 }
 
 /// One visible idea in the ranking: the row of the all-ideas export.
@@ -149,6 +153,8 @@ pub struct IdeaDetails {
     pub author: String,
     pub comments: u64,
     pub by_audience: BTreeMap<String, AudienceCounts>,
+    /// The idea's theme label, if it has a theme.
+    pub theme: Option<String>,
 }
 
 /// The ranking of one jam at one moment, without texts: [`rank_ideas`]'s result.
@@ -190,6 +196,7 @@ impl Ranking {
                 session_title: details.session_title,
                 author: details.author,
                 created_at: slot.created_at,
+                theme: details.theme,
             },
             score: slot.score,
             up: slot.up,
@@ -340,6 +347,7 @@ impl From<IdeaFacts> for IdeaDetails {
             author: idea.author,
             comments: idea.comments,
             by_audience: idea.by_audience,
+            theme: None,
         }
     }
 }

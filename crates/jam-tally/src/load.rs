@@ -415,6 +415,7 @@ pub async fn rows(
         .into_iter()
         .map(|text| (text.id, text))
         .collect();
+    let mut themes = jam_store::themes::labels_of(db, ids.iter().copied()).await?;
     let audience_names: HashMap<Uuid, &str> = jam.audiences.iter().map(|a| (a.id, a.name.as_str())).collect();
     let session_titles: HashMap<Uuid, &str> = jam.sessions.iter().map(|s| (s.id, s.title.as_str())).collect();
     let mut counts: HashMap<Uuid, BTreeMap<String, AudienceCounts>> = HashMap::with_capacity(ids.len());
@@ -437,6 +438,7 @@ pub async fn rows(
         .iter()
         .map(|slot| {
             let by_audience = counts.remove(&slot.id).unwrap_or_default();
+            let theme = themes.remove(&slot.id);
             let details = match texts.remove(&slot.id) {
                 Some(text) => IdeaDetails {
                     session_title: session_titles
@@ -448,9 +450,11 @@ pub async fn rows(
                     author: text.author,
                     comments: counter(text.comments),
                     by_audience,
+                    theme,
                 },
                 None => IdeaDetails {
                     by_audience,
+                    theme,
                     ..IdeaDetails::default()
                 },
             };

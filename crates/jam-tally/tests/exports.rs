@@ -488,6 +488,7 @@ fn many_rows(n: usize) -> impl Iterator<Item = RankedIdea> {
             session_title: "Session".into(),
             author: "Author".into(),
             created_at: t0(),
+            theme: (i % 3 == 0).then(|| "bike, parking, shower".into()),
         },
         score: 1.0 / (i as f64 + 1.0),
         up: 50,
@@ -517,8 +518,18 @@ fn twenty_thousand_ideas_stream_into_every_format() {
         write_csv(&mut csv_bytes, &header, many_rows(N)).unwrap(),
         N as u64
     );
-    let records = csv::Reader::from_reader(&csv_bytes[3..]).records().count();
-    assert_eq!(records, N);
+    let mut reader = csv::Reader::from_reader(&csv_bytes[3..]);
+    let theme_col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "theme")
+        .unwrap();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), N);
+    // Every third idea has a theme (its label), the others an empty cell.
+    assert_eq!(&records[0][theme_col], "bike, parking, shower");
+    assert_eq!(&records[1][theme_col], "");
 
     let mut json_bytes = Vec::new();
     assert_eq!(
@@ -527,6 +538,8 @@ fn twenty_thousand_ideas_stream_into_every_format() {
     );
     let json: Value = serde_json::from_slice(&json_bytes).unwrap();
     assert_eq!(json["items"].as_array().unwrap().len(), N);
+    assert_eq!(json["items"][3]["idea"]["theme"], "bike, parking, shower");
+    assert_eq!(json["items"][4]["idea"]["theme"], Value::Null);
     assert_eq!(json["shortlist"].as_array().unwrap().len(), 10);
 
     let dir = tempfile::tempdir().unwrap();
@@ -538,5 +551,12 @@ fn twenty_thousand_ideas_stream_into_every_format() {
         write_xlsx(&mut xlsx, &header, many_rows(N), &options).unwrap(),
         N as u64
     );
-    assert_eq!(sheet(&xlsx, "All ideas").height(), N + 1);
+    let all = sheet(&xlsx, "All ideas");
+    assert_eq!(all.height(), N + 1);
+    let theme_col = 16; // the last column of "All ideas"
+    assert_eq!(all.get_value((0, theme_col)), Some(&Data::String("theme".into())));
+    assert_eq!(
+        all.get_value((1, theme_col)),
+        Some(&Data::String("bike, parking, shower".into()))
+    );
 }

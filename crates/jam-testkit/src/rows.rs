@@ -14,9 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use jam_domain::ranking::Method;
 use jam_domain::{AudienceId, IdeaId, JamId, NotificationKind, ParticipantId, VoteValue};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, ideas, inboxes, jams,
-    notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
-    staff, tally_leaves, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas, inboxes,
+    jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
+    staff, tally_leaves, theme_runs, themes, transitions, votes,
 };
 use uuid::Uuid;
 
@@ -274,5 +274,32 @@ pub fn poll_answer(poll: &polls::Model, participant: &participants::Model) -> po
         participant_id: participant.id,
         choice: 0,
         created_at: now(),
+/// A theme of the jam's latest run, of no ideas yet, labelled with three terms, run now.
+pub fn theme(jam: &jams::Model) -> themes::Model {
+    themes::Model {
+        id: Uuid::now_v7(),
+        jam_id: jam.id,
+        label: themes::label_json(&["canteen".into(), "menu".into(), "lunch".into()]),
+        size: 0,
+        run_at: now(),
+    }
+}
+
+/// The idea's theme (the idea's jam must be the theme's).
+pub fn idea_theme(idea: &ideas::Model, theme: &themes::Model) -> idea_themes::Model {
+    idea_themes::Model {
+        idea_id: idea.id,
+        jam_id: idea.jam_id,
+        theme_id: theme.id,
+    }
+}
+
+/// The jam's last clustering run, now, of no ideas.
+pub fn theme_run(jam: &jams::Model) -> theme_runs::Model {
+    theme_runs::Model {
+        jam_id: jam.id,
+        run_at: now(),
+        ideas: 0,
+        ideas_updated_at: None,
     }
 }

@@ -1,5 +1,5 @@
 // The jam lobby `/j/{slug}`: sessions with state and countdown, announcements, people online,
-// and a live ticker of new ideas.
+// a live ticker of new ideas, and the hot topics (themes by recent activity, `themes.js`).
 
 import { h, replace, announce } from '../dom.js';
 import { t, dateTime, countdown } from '../i18n.js';
@@ -7,6 +7,7 @@ import { navigate } from '../router.js';
 import { api, enc } from '../api.js';
 import { subscribe } from '../live.js';
 import { page, errorPage, paths, stateBadge, skewFrom } from './common.js';
+import { hotTopics } from './themes.js';
 
 const TICKER = 6;
 
@@ -120,6 +121,7 @@ export async function lobbyView({ slug }) {
     navigate(paths.search(slug, search.elements.q.value.trim()));
   });
 
+  const hot = hotTopics(slug);
   const el = page(jam.title,
     h('p', { class: 'lead' }, jamState, ' ', t('jam_schedule', { start: dateTime(jam.starts_at), end: dateTime(jam.ends_at) })),
     banner, online,
@@ -129,9 +131,10 @@ export async function lobbyView({ slug }) {
       h('section', { 'aria-labelledby': 'l-sessions' }, h('h2', { id: 'l-sessions' }, t('sessions')), list),
       h('section', { 'aria-labelledby': 'l-ticker', class: 'card' },
         h('h2', { id: 'l-ticker' }, t('ticker_title')), tickerEmpty, ticker)),
+    hot.el,
     h('section', { 'aria-labelledby': 'l-announcements' },
       h('h2', { id: 'l-announcements' }, t('announcements_title')), historyEmpty, history, historyMore),
     h('details', { class: 'guidelines' }, h('summary', {}, t('guidelines')),
       h('p', { class: 'prewrap' }, jam.guidelines || t('guidelines_none'))));
-  return { el, title: jam.title, destroy() { stop(); clearInterval(timer); } };
+  return { el, title: jam.title, destroy() { stop(); clearInterval(timer); hot.destroy(); } };
 }

@@ -24,6 +24,7 @@ pub mod people;
 pub mod polls;
 pub mod results;
 pub mod search;
+pub mod themes;
 
 /// `METHOD "path" => handler, status, "summary", "who" [, query [..]] [, req Type] [, res Type | , page Item];`
 macro_rules! api_routes {
@@ -122,6 +123,8 @@ api_routes! {
     get "/jams/{slug}/results.csv" => results::results_csv, 200, "Every visible idea ranked, per audience, with method and digest (RFC 4180, UTF-8)", "executive, facilitator, admin";
     get "/jams/{slug}/results.xlsx" => results::results_xlsx, 200, "The results as a workbook: shortlist with chart, all ideas, by audience, method", "executive, facilitator, admin";
     get "/jams/{slug}/results.json" => results::results_json, 200, "The results as one JSON document", "executive, facilitator, admin";
+    get "/jams/{slug}/themes" => themes::list_themes, 200, "The jam's themes from its latest clustering run (stable ids, 3–5 label terms, size, run time), hottest first: hot score 3 × ideas + 2 × comments + 1 × votes in the last pulse.hot_window_minutes, and its trend against the window before", "members", res ThemesView;
+    get "/jams/{slug}/themes/{theme_id}/ideas" => themes::theme_ideas, 200, "The theme's ideas, newest first; participants get visible ideas only", "members", query ["cursor", "limit"], page IdeaView;
     get "/jams/{slug}/mood" => mood::mood, 200, "The mood series: posts (ideas and comments) per sentiment label per bucket, the negative-mood alert, and the most negative and most positive visible ideas of the window from..to", "executive, facilitator, admin", query ["bucket_minutes", "session", "from", "to", "limit"], res MoodView;
 
     get "/me/notifications" => inbox::notifications, 200, "The caller's inbox, newest first: replies to their ideas and comments, mentions, activity on ideas they follow, decisions on their ideas, and the jam's announcements; with the unread count", "participant", query ["cursor", "limit"], res InboxView;

@@ -23,6 +23,7 @@ pub mod auth_sessions;
 pub mod comments;
 pub mod flags;
 pub mod follows;
+pub mod idea_themes;
 pub mod ideas;
 pub mod impressions;
 pub mod inboxes;
@@ -42,6 +43,8 @@ pub mod shortlist_snapshots;
 pub mod staff;
 pub mod staff_identities;
 pub mod tally_leaves;
+pub mod theme_runs;
+pub mod themes;
 pub mod transitions;
 pub mod votes;
 

@@ -18,12 +18,13 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// The header line, in order:
 ///
 /// `rank, shortlist_position, pinned, excluded, excluded_reason, idea_id, title, session_id, session,
-/// author, created_at, score, up, down, voters, comments`, then for each audience of the header in order
+/// author, created_at, score, up, down, voters, comments, theme`, then for each audience of the header in order
 /// `up (NAME), down (NAME)`, then `method, computed_at, digest`.
 ///
 /// - `rank`: place by the method among all visible ideas (1..); `shortlist_position`: place on the curated
 ///   shortlist, empty when not on it.
 /// - `pinned`, `excluded`: `true` or `false`; `excluded_reason`: empty unless excluded.
+/// - `theme`: the label of the idea's theme (its terms joined by `, `), empty when it has none.
 /// - `score`: see [`format_score`]; times: RFC 3339 UTC; text: formula-guarded ([`guard_formula`]).
 pub fn csv_columns(audiences: &[String]) -> Vec<String> {
     let mut columns: Vec<String> = [
@@ -43,6 +44,7 @@ pub fn csv_columns(audiences: &[String]) -> Vec<String> {
         "down",
         "voters",
         "comments",
+        "theme",
     ]
     .into_iter()
     .map(String::from)
@@ -95,6 +97,7 @@ where
         record.push(row.down.to_string());
         record.push(row.voters.to_string());
         record.push(row.comments.to_string());
+        record.push(guard_formula(row.idea.theme.as_deref().unwrap_or_default()).into_owned());
         for name in &header.audiences {
             let counts = row.by_audience.get(name).copied().unwrap_or_default();
             record.push(counts.up.to_string());

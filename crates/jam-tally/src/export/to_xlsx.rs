@@ -31,7 +31,7 @@ use crate::export::{
 };
 
 /// Columns of "All ideas".
-pub const ALL_COLUMNS: [&str; 16] = [
+pub const ALL_COLUMNS: [&str; 17] = [
     "rank",
     "shortlist_position",
     "pinned",
@@ -48,6 +48,7 @@ pub const ALL_COLUMNS: [&str; 16] = [
     "down",
     "voters",
     "comments",
+    "theme",
 ];
 
 /// Columns of "Shortlist" before the per-audience ones.
@@ -260,6 +261,9 @@ fn write_all_ideas_row(
     sheet.write_number(at, 13, row.down as f64)?;
     sheet.write_number(at, 14, row.voters as f64)?;
     sheet.write_number(at, 15, row.comments as f64)?;
+    if let Some(theme) = &row.idea.theme {
+        sheet.write_string(at, 16, cell_text(theme))?;
+    }
     Ok(())
 }
 
