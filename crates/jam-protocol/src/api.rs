@@ -6,8 +6,8 @@ pub use jam_domain::{ItemStatus, JamState, Role, Sentiment, SessionState, VoteVa
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use crate::inbox::*;
 pub use crate::fairness::{ImpressionsRequest, ImpressionsResult};
+pub use crate::inbox::*;
 pub use crate::invites::*;
 
 pub use crate::people::*;

@@ -15,8 +15,8 @@
 //! - `people`: staff accounts, a jam's participants, voiding one (re-exported by `api`).
 
 pub mod api;
-pub mod inbox;
 pub mod fairness;
+pub mod inbox;
 pub mod invites;
 pub mod live;
 pub mod mood;

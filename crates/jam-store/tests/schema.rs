@@ -9,9 +9,9 @@
 use jam_domain::VoteValue;
 use jam_migrations::{Migrator, MigratorTrait};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas, inboxes,
-    jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
-    staff, tally_leaves, theme_runs, themes, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas,
+    inboxes, jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation,
+    shortlist_snapshots, staff, tally_leaves, theme_runs, themes, transitions, votes,
 };
 use jam_store::{StoreError, is_foreign_key_violation, is_unique_violation};
 use jam_testkit::db::settings;
@@ -397,6 +397,8 @@ async fn check_every_entity_reads_back_what_it_wrote(db: &DatabaseConnection) {
     assert!(
         insert(db, &answer).await.is_err(),
         "one answer per participant and poll"
+    );
+
     let theme = rows::theme(&f.jam).with(|t| t.size = 1);
     insert(db, &theme).await.unwrap();
     assert_eq!(

@@ -256,6 +256,8 @@ fn the_csv_matches_the_json_cell_for_cell() {
             }
             expected[10] = cells[10].to_owned();
             expected[11] = format_score(method, item["score"].as_f64().unwrap());
+            // The theme's label follows the comments (empty without a theme).
+            expected.push(text(&item["idea"]["theme"]));
             for name in &audiences {
                 expected.push(audience(item, name, "up"));
                 expected.push(audience(item, name, "down"));

@@ -14,9 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use jam_domain::ranking::Method;
 use jam_domain::{AudienceId, IdeaId, JamId, NotificationKind, ParticipantId, VoteValue};
 use jam_store::entity::{
-    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas, inboxes,
-    jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation, shortlist_snapshots,
-    staff, tally_leaves, theme_runs, themes, transitions, votes,
+    announcements, audiences, audit_log, auth_sessions, comments, flags, follows, idea_themes, ideas,
+    inboxes, jams, notifications, participants, poll_answers, polls, sessions, shortlist_curation,
+    shortlist_snapshots, staff, tally_leaves, theme_runs, themes, transitions, votes,
 };
 use uuid::Uuid;
 
@@ -274,6 +274,9 @@ pub fn poll_answer(poll: &polls::Model, participant: &participants::Model) -> po
         participant_id: participant.id,
         choice: 0,
         created_at: now(),
+    }
+}
+
 /// A theme of the jam's latest run, of no ideas yet, labelled with three terms, run now.
 pub fn theme(jam: &jams::Model) -> themes::Model {
     themes::Model {

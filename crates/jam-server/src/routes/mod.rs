@@ -11,8 +11,8 @@ use crate::openapi::{RouteDoc, page, schema};
 
 mod access;
 pub mod auth;
-pub mod inbox;
 pub mod fairness;
+pub mod inbox;
 pub mod invites;
 pub mod jams;
 pub mod moderation;
