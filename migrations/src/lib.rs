@@ -63,11 +63,11 @@ mod m20261210_000003_staff_void;
 mod m20261210_000004_search;
 mod m20261210_000006_sentiment;
 mod m20261210_000007_fairness;
+mod m20261211_000001_themes;
 mod m20261212_000001_hide_counts;
 mod m20261213_000001_notifications;
 mod m20261213_000002_polls;
 mod m20261214_000001_search_vocab;
-mod m20261211_000001_themes;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
