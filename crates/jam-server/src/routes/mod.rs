@@ -91,7 +91,7 @@ api_routes! {
     post "/jams/{slug}/audiences/{audience}/invites/{id}/revoke" => invites::revoke_invite, 200, "Revokes an unused invite (audited); a used one is 409", "facilitator, admin", res InviteView;
     get "/jams/{slug}/stats" => jams::stats, 200, "Participants, online now, ideas, comments, votes; addresses that hit the join cap (join_caps_hit)", "staff";
 
-    get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code", query ["code"], res WelcomeView;
+    get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code or personal invite", query ["code", "invite"], res WelcomeView;
     post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie. A browser signed in to the jam gets its participant back (200); new participants per address and day are capped (429)", "anyone", req JoinRequest, res Me;
     get "/jams/{slug}/search" => search::search, 200, "Ideas matching every word (English and French stems, accents folded) in title, body or tags, by relevance or newest; facets session, tag, audience, and status for staff; participants get visible ideas only; at most search.max_words words; rate-limited per caller", "members", query ["q", "session", "tag", "audience", "status", "sort", "cursor", "limit"], page IdeaView;
     get "/jams/{slug}/duplicates" => search::duplicates, 200, "Likely duplicate pairs among the jam's newest visible ideas (search.duplicates_recent), best first", "facilitator, admin", page DuplicatePair;
