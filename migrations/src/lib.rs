@@ -37,6 +37,8 @@
 //! - `m20261211_000001_themes`: the themes of each jam's latest clustering run (`themes`: stable id,
 //!   label terms, size, run time), each idea's theme (`idea_themes`), and when each jam was last
 //!   clustered (`theme_runs`).
+//! - `m20261215_000001_tally_dirty_rev`: the tally's change log stamps a queued idea with its
+//!   `votes_rev`, a version that never repeats, so a late delete cannot drop a newer change.
 //!
 //! Conventions every migration here follows:
 //! - ids are UUID columns (stored as 16-byte blobs by SQLite, `uuid` by PostgreSQL), so both
@@ -68,6 +70,7 @@ mod m20261212_000001_hide_counts;
 mod m20261213_000001_notifications;
 mod m20261213_000002_polls;
 mod m20261214_000001_search_vocab;
+mod m20261215_000001_tally_dirty_rev;
 
 /// The ordered list of OpenJam's migrations; `Migrator::up(db, None)` applies the pending ones.
 pub struct Migrator;
@@ -93,6 +96,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000002_polls::Migration),
             Box::new(m20261214_000001_search_vocab::Migration),
             Box::new(m20261211_000001_themes::Migration),
+            Box::new(m20261215_000001_tally_dirty_rev::Migration),
         ]
     }
 }

@@ -1,12 +1,15 @@
 //! The live tally's queue of changed ideas (`tally_dirty`) and the deployment's id: what the tally
 //! ticker (`jam-tally`'s `ticker`) reads and settles each tick.
 //!
-//! A trigger on `ideas` (migration `m20261201_000001_tally_dirty`) upserts `tally_dirty(idea_id,
-//! version)` in the same transaction as any change of `up`/`down` (vote batches, single votes,
-//! merges, voids), so a committed change is recorded exactly when it becomes visible, whichever node
-//! wrote it. The ticker reads the rows with each idea's current counts ([`read`]), publishes, and
-//! deletes the rows still at the version it read ([`settle`]): a change committed after the read
-//! bumped the version, so its row stays for the next tick.
+//! A trigger on `ideas` (migrations `m20261201_000001_tally_dirty`, `m20261215_000001_tally_dirty_rev`)
+//! upserts `tally_dirty(idea_id, version)` in the same transaction as any change of `up`/`down`
+//! (vote batches, single votes, merges, voids), so a committed change is recorded exactly when it
+//! becomes visible, whichever node wrote it. The version is the idea's `votes_rev`, which every
+//! statement that moves the counters bumps, so an idea's versions never repeat, even across the
+//! row's deletion. The ticker reads the rows with each idea's current counts ([`read`]), publishes,
+//! and deletes the rows still at the version it read ([`settle`]): a change committed after the
+//! read has a newer version, so its row stays for the next tick, even when the read saw an older
+//! snapshot than the delete does.
 
 use jam_domain::ItemStatus;
 use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement, Value};

@@ -16,7 +16,8 @@
 //! - **Which ideas changed: the database says** (`jam_store::tally_dirty`, which holds the SQL). A
 //!   trigger on `ideas` (migration `m20261201_000001_tally_dirty`) upserts `tally_dirty(idea_id,
 //!   version)` in the same transaction as any change of `up`/`down`: vote batches, single votes,
-//!   merges. A committed change is thus
+//!   merges, voids. The version is the idea's `votes_rev` (migration
+//!   `m20261215_000001_tally_dirty_rev`), which never repeats. A committed change is thus
 //!   recorded exactly when it becomes visible, whichever node wrote it, and survives any node's
 //!   crash. No clock is involved (the black-box tests freeze the file clock, and time columns
 //!   written by several nodes do not order commits anyway), and no sequence number either: under
@@ -497,11 +498,12 @@ mod tests {
         (dir, db, session_id, idea_id)
     }
 
-    /// One more up-vote on the idea, as a vote batch writes it (the trigger marks it changed).
+    /// One more up-vote on the idea, as a vote batch writes it: counters and `votes_rev` in one
+    /// statement (the trigger marks it changed).
     async fn upvote(db: &DatabaseConnection, idea: Uuid) {
         db.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Sqlite,
-            "UPDATE ideas SET up = up + 1 WHERE id = ?",
+            "UPDATE ideas SET up = up + 1, votes_rev = votes_rev + 1 WHERE id = ?",
             [idea.into()],
         ))
         .await
@@ -581,6 +583,29 @@ mod tests {
                 "{topic} has no offsets"
             );
         }
+    }
+
+    /// A tick whose read saw an older snapshot than its delete (a SQLite connection can keep one
+    /// open) settles rows that were already published and deleted. Its delete must not remove the
+    /// row a later change queued meanwhile: that change would never be published. With versions
+    /// counted per row (restarting at 1), it did.
+    #[tokio::test]
+    async fn a_late_settle_of_published_rows_keeps_the_change_queued_since() {
+        let (_dir, db, _session, idea) = database().await;
+        upvote(&db, idea).await;
+        let first = tally_dirty::read(&db, BATCH_ROWS).await.unwrap();
+        assert_eq!(first.len(), 1);
+        let versions: Vec<(Uuid, i64)> = first.iter().map(|d| (d.idea, d.version)).collect();
+        tally_dirty::settle(&db, &versions).await.unwrap();
+        assert!(tally_dirty::read(&db, BATCH_ROWS).await.unwrap().is_empty());
+
+        upvote(&db, idea).await;
+        // The same settle again, as the late tick sends it.
+        tally_dirty::settle(&db, &versions).await.unwrap();
+        let queued = tally_dirty::read(&db, BATCH_ROWS).await.unwrap();
+        assert_eq!(queued.len(), 1, "the second vote is still queued");
+        assert_eq!((queued[0].idea, queued[0].up), (idea, 2));
+        assert_ne!(queued[0].version, first[0].version);
     }
 
     fn json_ideas(idea: Uuid, up: u64) -> serde_json::Value {
