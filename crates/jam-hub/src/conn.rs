@@ -1,7 +1,9 @@
 //! One connection's reader: parses the client's requests and answers them, runs the heartbeat and
 //! the sign-in check, and on the way out releases the connection's subscriptions.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jam_broker::Replay;
 use jam_domain::Principal;
@@ -16,6 +18,45 @@ use crate::topic::{BadTopic, Topic};
 
 /// Consecutive failed requests after which a connection is closed with 1008.
 const MAX_ERRORS_IN_A_ROW: u32 = 20;
+
+/// The window of `HubSettings::replays_per_topic_per_minute`.
+const REPLAY_WINDOW: Duration = Duration::from_secs(60);
+
+/// A token bucket: `rate` tokens a second up to `size`; each message takes one.
+struct Bucket {
+    rate: f64,
+    size: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    /// `rate` 0: no limit.
+    fn new(rate: u32, size: u32, now: Instant) -> Self {
+        let size = f64::from(size.max(1));
+        Bucket {
+            rate: f64::from(rate),
+            size,
+            tokens: size,
+            at: now,
+        }
+    }
+
+    /// Takes a token; false when there is none.
+    fn take(&mut self, now: Instant) -> bool {
+        if self.rate == 0.0 {
+            return true;
+        }
+        let refill = now.saturating_duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.size);
+        self.at = now;
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
+}
 
 /// What the reader does next.
 enum Flow {
@@ -35,6 +76,10 @@ pub(crate) struct Reader {
     /// The topics this connection holds. Owned by the reader alone: nobody else adds or removes.
     subs: Vec<Arc<Sub>>,
     errors_in_a_row: u32,
+    /// Messages the client may still send now.
+    bucket: Bucket,
+    /// Per topic: when its replay window began and the replays made in it.
+    replays: HashMap<String, (Instant, u32)>,
 }
 
 impl Reader {
@@ -45,6 +90,11 @@ impl Reader {
         principal: Principal,
         session_id: String,
     ) -> Self {
+        let bucket = Bucket::new(
+            core.settings.messages_per_sec,
+            core.settings.message_burst,
+            Instant::now(),
+        );
         Reader {
             core,
             id,
@@ -53,6 +103,8 @@ impl Reader {
             session_id,
             subs: Vec::new(),
             errors_in_a_row: 0,
+            bucket,
+            replays: HashMap::new(),
         }
     }
 
@@ -74,6 +126,10 @@ impl Reader {
                     Some(Ok(message)) => {
                         last_seen = Instant::now();
                         outbox.client_spoke();
+                        // Answers to our pings are ours to ask for; everything else is the client's.
+                        if !matches!(message, Incoming::Pong) && !self.bucket.take(last_seen) {
+                            break self.rate_limited().await;
+                        }
                         // Boxed so that an idle connection's task is not sized for a replay.
                         match Box::pin(self.on_message(message)).await {
                             Flow::Continue => {}
@@ -141,10 +197,8 @@ impl Reader {
                 let message = format!("unknown message type `{kind}`");
                 self.error("unknown_type", &message, None).await
             }
-            Ok(Request::Ping { id }) => {
-                self.errors_in_a_row = 0;
-                self.reply(&Reply::Pong { id: id.as_ref() }).await
-            }
+            // A ping is no success: it does not forgive the errors before it.
+            Ok(Request::Ping { id }) => self.reply(&Reply::Pong { id: id.as_ref() }).await,
             Ok(Request::Subscribe { topic, since, epoch }) => {
                 self.subscribe(&topic, since, epoch.as_deref()).await
             }
@@ -164,6 +218,13 @@ impl Reader {
                 self.core.settings.max_subscriptions
             );
             return self.error("too_many_subscriptions", &message, Some(&name)).await;
+        }
+        if since.is_some() && !self.may_replay(&name) {
+            let message = format!(
+                "at most {} replays of one topic a minute; subscribe without `since` and refetch",
+                self.core.settings.replays_per_topic_per_minute
+            );
+            return self.error("rate_limited", &message, Some(&name)).await;
         }
         if !self.core.authorizer.can_read(&self.principal, &topic).await {
             return self
@@ -321,6 +382,46 @@ impl Reader {
             shown.truncate(end);
         }
         self.error("bad_topic", &BadTopic.to_string(), Some(&shown)).await
+    }
+
+    /// Counts a replay of `topic`; false when its window has no replay left.
+    fn may_replay(&mut self, topic: &str) -> bool {
+        let limit = self.core.settings.replays_per_topic_per_minute;
+        if limit == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        // Bounded: windows that ended are dropped once the map outgrows the topics a connection holds.
+        if self.replays.len() > self.core.settings.max_subscriptions.max(16) {
+            self.replays
+                .retain(|_, (began, _)| now.saturating_duration_since(*began) < REPLAY_WINDOW);
+        }
+        let (began, made) = self.replays.entry(topic.to_owned()).or_insert((now, 0));
+        if now.saturating_duration_since(*began) >= REPLAY_WINDOW {
+            (*began, *made) = (now, 0);
+        }
+        if *made >= limit {
+            return false;
+        }
+        *made += 1;
+        true
+    }
+
+    /// The client sends faster than `messages_per_sec`: tell it why, then close with 1008.
+    async fn rate_limited(&mut self) -> Flow {
+        let message = format!(
+            "more than {} messages a second; closing",
+            self.core.settings.messages_per_sec
+        );
+        let error = Reply::Error {
+            code: "rate_limited",
+            message: &message,
+            topic: None,
+        };
+        match self.reply(&error).await {
+            Flow::Gone => Flow::Gone,
+            _ => Flow::Close(close::POLICY),
+        }
     }
 
     /// Answers with an `error`; too many in a row close the connection with 1008.

@@ -35,6 +35,16 @@ pub struct HubSettings {
     /// others, for the next fan-out (so at most this long). Each fan-out wakes every subscriber once,
     /// whatever it carries. Zero fans out every event at once.
     pub coalesce: Duration,
+    /// Messages one connection may send per second, on average (a token bucket refilled at this
+    /// rate; requests and the client's own pings count, pongs to our pings do not). A connection
+    /// that sends faster gets an `error` (`rate_limited`) and is closed with 1008. 0 = no limit.
+    pub messages_per_sec: u32,
+    /// The bucket's size: how many messages a connection may send at once (e.g. its subscriptions
+    /// on connecting) before the rate applies.
+    pub message_burst: u32,
+    /// Subscriptions with `since` (replays from history) one connection may make to one topic per
+    /// minute; more get an `error` (`rate_limited`) and no replay. 0 = no limit.
+    pub replays_per_topic_per_minute: u32,
 }
 
 impl Default for HubSettings {
@@ -52,6 +62,9 @@ impl Default for HubSettings {
             max_connections: 19_000,
             max_connections_per_sign_in: 10,
             coalesce: Duration::from_millis(100),
+            messages_per_sec: 20,
+            message_burst: 40,
+            replays_per_topic_per_minute: 10,
         }
     }
 }

@@ -704,6 +704,82 @@ async fn too_many_subscriptions_get_an_error_and_persistent_abuse_closes_with_10
     app.stop().await;
 }
 
+#[actix_rt::test]
+async fn a_client_sending_faster_than_its_rate_is_told_and_closed_with_1008() {
+    let app = spawn_app(|s| {
+        s.messages_per_sec = 2;
+        s.message_burst = 10;
+    })
+    .await;
+    let mut flooder = app.connect().await;
+    for n in 0..40 {
+        flooder.send(json!({"type": "ping", "id": n.to_string()})).await;
+    }
+    let (before, code) = flooder.until_closed().await;
+    assert_eq!(code, 1008);
+    let (last, pongs) = before.split_last().expect("an error before the close");
+    assert_eq!(last["type"], "error");
+    assert_eq!(last["code"], "rate_limited");
+    // The burst, plus what the rate refilled while the 40 went out (2 a second: a few at most).
+    assert!(
+        (10..=14).contains(&pongs.len()),
+        "{} pongs before the close",
+        pongs.len()
+    );
+    assert!(pongs.iter().all(|m| m["type"] == "pong"));
+
+    let mut calm = app.connect().await;
+    for _ in 0..5 {
+        assert!(calm.drain_until_pong().await.is_empty(), "others are unaffected");
+    }
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn pings_between_errors_do_not_forgive_them() {
+    let app = spawn_app(|s| s.messages_per_sec = 0).await;
+    let mut client = app.connect().await;
+    for n in 0..25 {
+        client.send_text("not json".to_owned()).await;
+        client.send(json!({"type": "ping", "id": n.to_string()})).await;
+    }
+    let (before, code) = client.until_closed().await;
+    assert_eq!(code, 1008, "closed after 21 errors, pings or not");
+    let errors = before.iter().filter(|m| m["type"] == "error").count();
+    assert_eq!(errors, 21);
+    app.stop().await;
+}
+
+#[actix_rt::test]
+async fn replays_of_one_topic_are_limited_per_minute_and_other_topics_keep_theirs() {
+    let app = spawn_app(|s| s.replays_per_topic_per_minute = 2).await;
+    let topic = session_topic();
+    let epoch = app.publish(&topic, announcement(1)).await.epoch;
+    let mut client = app.connect().await;
+    let replay = |topic: &str| json!({"type": "subscribe", "topic": topic, "since": 0, "epoch": &*epoch});
+    for _ in 0..2 {
+        client.send(replay(&topic)).await;
+        let event = client.recv().await;
+        assert_eq!(event["type"], "event", "{event}");
+        assert_eq!(client.recv().await["type"], "subscribed");
+    }
+    client.send(replay(&topic)).await;
+    let refused = client.recv().await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["code"], "rate_limited");
+    assert_eq!(refused["topic"], topic.as_str());
+    // Without `since` the topic is still open to it, and another topic still replays.
+    assert_eq!(client.subscribe(&topic).await["type"], "subscribed");
+    let other = session_topic();
+    let other_epoch = app.publish(&other, announcement(1)).await.epoch;
+    client
+        .send(json!({"type": "subscribe", "topic": other, "since": 0, "epoch": &*other_epoch}))
+        .await;
+    let answer = client.recv().await;
+    assert_eq!(answer["type"], "event", "{answer}");
+    app.stop().await;
+}
+
 /// Publishes `count` big events on `topic` in rounds of two, each round read by `fast` before the
 /// next: the fast client keeps up by construction, the one that never reads falls behind.
 async fn publish_while_fast_keeps_up<S: WsIo>(

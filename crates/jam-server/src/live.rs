@@ -175,6 +175,9 @@ pub fn hub_settings(settings: &Settings, node_id: &str) -> HubSettings {
         max_connections: live.max_connections,
         max_connections_per_sign_in: live.max_connections_per_sign_in,
         coalesce: Duration::from_millis(live.coalesce_ms),
+        messages_per_sec: live.messages_per_sec,
+        message_burst: live.message_burst,
+        replays_per_topic_per_minute: live.replays_per_topic_per_minute,
     }
 }
 

@@ -353,6 +353,14 @@ pub struct LiveSettings {
     pub max_connections_per_sign_in: usize,
     /// Milliseconds a busy topic's events wait to be fanned out together (0 to 1000; 0: never).
     pub coalesce_ms: u64,
+    /// Messages one connection may send a second on average; faster closes it with 1008. 0 = no
+    /// limit.
+    pub messages_per_sec: u32,
+    /// Messages one connection may send at once before `messages_per_sec` applies.
+    pub message_burst: u32,
+    /// Replays (`subscribe` with `since`) of one topic one connection may ask for a minute. 0 = no
+    /// limit.
+    pub replays_per_topic_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
