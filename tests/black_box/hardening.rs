@@ -448,3 +448,37 @@ async fn one_sign_in_holds_at_most_its_share_of_live_sockets_then_gets_1013() {
     .await;
     assert!(again.is_some());
 }
+
+/// The probes `/metrics` counts so far.
+async fn ready_probes(c: &Client) -> u64 {
+    let (status, text) = c.get_text("/metrics").await;
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix("jam_ready_probes_total "))
+        .unwrap_or_else(|| panic!("no jam_ready_probes_total in\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn a_burst_of_readiness_checks_shares_one_probe() {
+    let d = Deployment::sqlite(Utc::now());
+    let node = d.start().await;
+    let c = node.client();
+    let before = ready_probes(&c).await;
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all((0..200).map(|_| async { c.get("/readyz").await })).await;
+    let took = started.elapsed();
+    for r in &answers {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "ready");
+    }
+    let probes = ready_probes(&c).await - before;
+    // One probe per second of the burst at most (each answer is reused for a second).
+    let allowed = took.as_secs() + 1;
+    assert!(
+        (1..=allowed).contains(&probes),
+        "{probes} probes for 200 checks in {took:?}"
+    );
+}

@@ -141,6 +141,7 @@ impl Application {
             impressions,
             jams: Arc::default(),
             signins,
+            readiness: Arc::default(),
         };
         let server = http_server(state.clone(), listener, ops_listener)?;
         if let Some(ops_port) = ops_port {

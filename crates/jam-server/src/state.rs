@@ -45,6 +45,8 @@ pub struct AppState {
     /// OpenID Connect sign-in with the provider's metadata as last read; None when `oidc.enabled`
     /// is off.
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
+    /// `/readyz`'s last probe, shared by its callers.
+    pub readiness: Arc<crate::routes::ops::Readiness>,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! Operations endpoints, outside `/api/v1`: liveness, readiness (database and broker), metrics.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use sea_orm::ConnectionTrait;
@@ -11,27 +12,68 @@ use crate::state::AppState;
 /// How long `/readyz` waits for each dependency.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long one readiness probe's answer is reused. A balancer probes every node every few seconds;
+/// whoever else calls `/readyz` (as often as they like) shares that answer instead of taking a
+/// database connection and a broker round trip each.
+pub const READY_REUSE: Duration = Duration::from_secs(1);
+
 /// The process is up and serving.
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// The database and the broker answer; 503 (with `Retry-After`) names the one that does not.
-pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+/// The last readiness probe: at most one runs at a time, and its answer serves every caller for
+/// [`READY_REUSE`].
+#[derive(Debug, Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+    probes: AtomicU64,
+}
+
+impl Readiness {
+    /// Probes run so far (what the reuse saves is visible in tests and metrics).
+    pub fn probes(&self) -> u64 {
+        self.probes.load(Ordering::Relaxed)
+    }
+
+    /// `Err(what is not answering)`. Callers arriving while a probe runs wait for it and share it.
+    async fn check(&self, state: &AppState) -> Result<(), String> {
+        let mut last = self.last.lock().await;
+        if let Some((at, answer)) = &*last
+            && at.elapsed() < READY_REUSE
+        {
+            return answer.clone();
+        }
+        self.probes.fetch_add(1, Ordering::Relaxed);
+        let answer = probe(state).await;
+        *last = Some((Instant::now(), answer.clone()));
+        answer
+    }
+}
+
+async fn probe(state: &AppState) -> Result<(), String> {
     let db = tokio::time::timeout(PROBE_TIMEOUT, state.db.execute_unprepared("SELECT 1")).await;
     if !matches!(db, Ok(Ok(_))) {
-        return Err(ApiError::Unavailable {
-            detail: "database is not answering".into(),
-            retry_after_secs: 2,
-        });
+        return Err("database is not answering".into());
     }
     let broker = tokio::time::timeout(PROBE_TIMEOUT, state.broker.ping()).await;
     if !matches!(broker, Ok(Ok(()))) {
-        return Err(ApiError::Unavailable {
-            detail: format!("broker ({}) is not answering", state.broker.kind()),
-            retry_after_secs: 2,
-        });
+        return Err(format!("broker ({}) is not answering", state.broker.kind()));
     }
+    Ok(())
+}
+
+/// The database and the broker answer; 503 (with `Retry-After`) names the one that does not. The
+/// answer is at most [`READY_REUSE`] old.
+pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    state
+        .readiness
+        .check(&state)
+        .await
+        .map_err(|detail| ApiError::Unavailable {
+            detail,
+            retry_after_secs: 2,
+        })?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "status": "ready",
         "database": state.db.get_database_backend().as_str().to_lowercase(),
@@ -74,6 +116,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "Votes answered with an error.",
             "counter",
             votes.failed_votes,
+        ),
+        (
+            "jam_ready_probes_total",
+            "Readiness probes run (each /readyz answer is reused for a second).",
+            "counter",
+            state.readiness.probes(),
         ),
         (
             "jam_votes_refused_total",
