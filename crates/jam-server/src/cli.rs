@@ -201,7 +201,7 @@ async fn admin_change(settings: &Settings, email: &str, change: Change) -> anyho
         None => None,
     };
     let now = chrono::Utc::now();
-    let txn = jam_store::votes::begin_write(&db).await?;
+    let txn = jam_store::write::begin_write(&db).await?;
     if change == Change::Disable
         && account.role == Role::Admin.as_str()
         && account.disabled_at.is_none()

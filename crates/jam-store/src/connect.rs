@@ -99,7 +99,9 @@ pub async fn connect(settings: &DbSettings) -> Result<DatabaseConnection, StoreE
         Backend::Postgres => {}
     }
 
-    Ok(Database::connect(options).await?)
+    let db = Database::connect(options).await?;
+    crate::write::register(&db, settings.sqlite_busy_timeout);
+    Ok(db)
 }
 
 /// Applies every pending migration of `jam-migrations`.

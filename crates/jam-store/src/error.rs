@@ -34,6 +34,10 @@ pub enum StoreError {
     /// The vote writer has stopped (the node is shutting down). Nothing was written.
     #[error("the vote writer has stopped")]
     WriterStopped,
+    /// A SQLite writer waited longer than the busy timeout for its turn at the write lock (see
+    /// `write`); nothing was written (HTTP 503 with `Retry-After`).
+    #[error("waited too long for the database's write turn")]
+    WriteTurnTimeout,
     /// The folder that should hold the SQLite file could not be created.
     #[error("cannot create the database folder {}: {source}", path.display())]
     CreateDir {
@@ -106,7 +110,7 @@ impl StoreError {
         match self {
             StoreError::Db(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
             StoreError::Db(err) => is_contention(err),
-            StoreError::Overloaded | StoreError::WriterStopped => true,
+            StoreError::Overloaded | StoreError::WriterStopped | StoreError::WriteTurnTimeout => true,
             _ => false,
         }
     }

@@ -45,7 +45,7 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::entity::{count64, ideas, impressions};
-use crate::votes::begin_write;
+use crate::write::begin_write;
 
 /// The largest `batch_max` accepted: 3 bound values per impression stay under SQLite's 32,766
 /// parameters per statement.

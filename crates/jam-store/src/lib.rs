@@ -74,6 +74,7 @@ pub mod tally_dirty;
 pub mod themes;
 pub mod vote_writer;
 pub mod votes;
+pub mod write;
 
 pub mod void;
 

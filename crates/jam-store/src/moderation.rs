@@ -1,6 +1,6 @@
 //! Moderation: participants' flags, the facilitators' queue and decisions, and merging a duplicate
 //! idea into another. Every function runs inside the caller's transaction (begun with
-//! [`crate::votes::begin_write`], so SQLite takes its write lock at once), next to the audit entry
+//! [`crate::write::begin_write`], so SQLite takes its write lock at once), next to the audit entry
 //! the caller writes.
 //!
 //! The `flags` counter of an idea or a comment counts the distinct flags *since the last decision*

@@ -43,14 +43,15 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
 }
 
 /// Begins the publishing transaction: it reads the whole tally and then writes the snapshot, so it
-/// takes SQLite's write lock at once ([`crate::votes::begin_write`]) and reads one snapshot on
+/// takes SQLite's write lock at once ([`crate::write::begin_write`]) and reads one snapshot on
 /// PostgreSQL (`REPEATABLE READ`; a concurrent publish then fails on the snapshot's unique key).
-pub async fn begin_publish(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
+pub async fn begin_publish(db: &DatabaseConnection) -> Result<crate::write::WriteTxn, StoreError> {
     match db.get_database_backend() {
-        DbBackend::Postgres => Ok(db
-            .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
-            .await?),
-        _ => crate::votes::begin_write(db).await,
+        DbBackend::Postgres => Ok(crate::write::WriteTxn::without_turn(
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+                .await?,
+        )),
+        _ => crate::write::begin_write(db).await,
     }
 }
 

@@ -164,7 +164,7 @@ pub struct Run {
 /// Saves a run in one transaction: the jam's themes and assignments are replaced, so readers see
 /// either the previous run or this one, never a mix.
 pub async fn save_run(db: &DatabaseConnection, run: &Run) -> Result<(), StoreError> {
-    let txn = crate::votes::begin_write(db).await?;
+    let txn = crate::write::begin_write(db).await?;
     replace(&txn, run).await?;
     txn.commit().await?;
     Ok(())

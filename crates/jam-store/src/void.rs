@@ -1,5 +1,5 @@
 //! Voiding a participant: what one person did stops counting, in one transaction (begun with
-//! [`crate::votes::begin_write`]) beside the audit entry the caller writes.
+//! [`crate::write::begin_write`]) beside the audit entry the caller writes.
 //!
 //! - Their vote rows are deleted and every idea they had voted on is recounted from its rows, which
 //!   bumps its `votes_rev` (the digest's cached leaf is stale from then on) and, through the trigger

@@ -113,7 +113,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::entity::{ideas, votes};
-use crate::votes::{VoteInput, VoteOutcome, begin_write, delta};
+use crate::votes::{VoteInput, VoteOutcome, delta};
+use crate::write::begin_write;
 
 /// How often a batch that lost to contention (deadlock, serialization failure, timeout) is
 /// retried whole before its votes are answered with the error.

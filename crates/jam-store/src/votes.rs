@@ -24,13 +24,13 @@ use chrono::{DateTime, Utc};
 use jam_domain::{AudienceId, IdeaId, ItemStatus, JamId, ParticipantId, VoteValue};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::entity::{ideas, votes};
+use crate::write::begin_write;
 
 /// One participant's vote on one idea. The ids are typed so that two of them cannot be swapped.
 #[derive(Debug, Clone, Copy)]
@@ -57,23 +57,6 @@ pub struct VoteOutcome {
     pub previous: i16,
 }
 
-/// Begins a transaction that will write after reading. On SQLite it takes the write lock at once
-/// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that read first
-/// could not upgrade to a writer while another connection writes, and would fail at once with
-/// `SQLITE_BUSY` instead of waiting.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, StoreError> {
-    Ok(match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..TransactionOptions::default()
-            })
-            .await?
-        }
-        _ => db.begin().await?,
-    })
-}
-
 /// Records one vote in its own transaction and returns the idea's counts after it. Idempotent:
 /// repeating a vote changes nothing and returns the same counts (plus other voters' votes).
 pub async fn cast(db: &DatabaseConnection, vote: VoteInput) -> Result<VoteOutcome, StoreError> {
@@ -84,7 +67,7 @@ pub async fn cast(db: &DatabaseConnection, vote: VoteInput) -> Result<VoteOutcom
 }
 
 /// Applies one vote inside the caller's transaction (see the module docs for why it is correct).
-/// Call it only inside a transaction begun with [`begin_write`].
+/// Call it only inside a transaction begun with [`crate::write::begin_write`].
 pub async fn apply(db: &impl ConnectionTrait, vote: &VoteInput) -> Result<VoteOutcome, StoreError> {
     // The idea must still take votes, checked under the row lock the counter update takes anyway:
     // a moderator's hide or merge that committed after the request's own check wins.

@@ -293,7 +293,7 @@ async fn check_votes_rev_moves_whenever_an_ideas_vote_set_changes(t: &TestDb) {
         .unwrap();
     assert_eq!(votes_rev(&t.db, b).await, 0, "a retraction of nothing");
 
-    let txn = jam_store::votes::begin_write(&t.db).await.unwrap();
+    let txn = jam_store::write::begin_write(&t.db).await.unwrap();
     jam_store::moderation::merge(&txn, a, b, chrono::Utc::now())
         .await
         .unwrap();

@@ -167,8 +167,7 @@ pub async fn create_account(
     password_hash: String,
     actor: Actor,
 ) -> ApiResult<StaffView> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&db).await?;
     let account = jam_store::staff::insert(
         &txn,
         jam_store::staff::NewStaff {

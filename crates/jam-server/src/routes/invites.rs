@@ -16,7 +16,7 @@ use jam_protocol::api::{
 use jam_store::JamFull;
 use jam_store::audit::{Actor, NewAudit};
 use jam_store::entity::{audiences, invites};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::access::{jam_by_slug, store_err};
@@ -154,7 +154,7 @@ pub async fn issue(
             row,
         });
     }
-    let txn = db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&db).await?;
     jam_store::invites::insert_many(&txn, issued.iter().map(|i| i.row.clone()).collect()).await?;
     let bound = issued.iter().filter(|i| i.row.email.is_some()).count();
     jam_store::audit::record(
@@ -201,7 +201,7 @@ pub async fn patch_audience(
         ));
     }
     if body.admission != audience.admission {
-        let txn = state.db.begin().await.map_err(store_err)?;
+        let txn = jam_store::write::begin_write(&state.db).await?;
         jam_store::invites::set_admission(&txn, audience.id, body.admission).await?;
         jam_store::audit::record(
             &txn,
@@ -308,7 +308,7 @@ pub async fn revoke_invite(
     let (jam, audience) = load(&state, &caller, &slug, &name).await?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::not_found("invite"))?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     if !jam_store::invites::revoke(&txn, audience.id, id, now).await? {
         let rows = jam_store::invites::of_audience(&txn, audience.id).await?;
         return Err(match rows.iter().find(|i| i.id == id) {
@@ -348,7 +348,7 @@ pub async fn rotate_code(
     let (jam, audience) = load(&state, &caller, &slug, &name).await?;
     let now = state.clock.now();
     let code = auth::new_token()?[..20].to_owned();
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::invites::set_code(&txn, audience.id, &code).await?;
     // The old code itself stays out of the log: it may still be circulating.
     jam_store::audit::record(

@@ -17,7 +17,6 @@ use jam_protocol::live::{Event, jam_topic};
 use jam_store::JamFull;
 use jam_store::audit::NewAudit;
 use jam_store::entity::{announcements, jams, sessions};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -163,7 +162,7 @@ pub async fn create_jam(
     let mut jam = jams::Model::draft(new, now);
     jam.auto_hide = body.auto_hide.unwrap_or(true);
     jam.hide_counts_until_voted = body.hide_counts_until_voted.unwrap_or(false);
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let full = jam_store::jams::insert(&txn, jam, audiences)
         .await
         .map_err(|e| match e {
@@ -402,7 +401,7 @@ async fn save_jam(
     now: DateTime<Utc>,
 ) -> ApiResult<HttpResponse> {
     let jam = &full.jam;
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::jams::update(&txn, jam.clone()).await?;
     jam_store::audit::record(&txn, audit(jam.id, caller, action, "jam", jam.id, detail, now)).await?;
     txn.commit().await.map_err(jam_store::StoreError::from)?;
@@ -448,7 +447,7 @@ pub async fn create_session(
         body.closes_at,
         now,
     );
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::jams::insert_session(&txn, session.clone()).await?;
     let detail = serde_json::json!({ "title": session.title, "opens_at": session.opens_at, "closes_at": session.closes_at });
     jam_store::audit::record(
@@ -581,7 +580,7 @@ async fn save_session(
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> ApiResult<HttpResponse> {
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::jams::update_session(&txn, session.clone()).await?;
     jam_store::audit::record(
         &txn,
@@ -615,7 +614,7 @@ pub async fn announce(
     check.done()?;
     let now = state.clock.now();
     let row = announcements::Model::new(full.jam.id, Some(caller_staff_id(&caller)), body.text, now);
-    let txn = state.db.begin().await.map_err(jam_store::StoreError::from)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::jams::insert_announcement(&txn, row.clone()).await?;
     jam_store::audit::record(
         &txn,

@@ -269,7 +269,7 @@ async fn flag(
         counts,
     };
     let hide_after = jam.jam.auto_hide.then_some(threshold);
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let flagged = jam_store::moderation::flag(&txn, new.clone(), hide_after)
         .await
         .map_err(|e| match e {
@@ -497,7 +497,7 @@ async fn decide(
     let mut tell = Tell::default();
     let kind = target.as_str();
     let now = state.clock.now();
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let changed = match jam_store::moderation::decide(&txn, target, id, decision, now).await? {
         Decided::Missing => return Err(ApiError::not_found(kind)),
         Decided::Merged => {
@@ -565,7 +565,7 @@ pub async fn merge(
         )));
     }
     let now = state.clock.now();
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     // Anything but `Done` returns early: dropping `txn` rolls back the votes already carried.
     let outcome = match jam_store::moderation::merge(&txn, source.id, target.id, now).await? {
         Merged::Done(outcome) => outcome,

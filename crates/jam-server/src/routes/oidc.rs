@@ -21,7 +21,6 @@ use jam_store::StoreError;
 use jam_store::audit::{Actor, NewAudit};
 use jam_store::auth::Subject;
 use jam_store::entity::{audiences, oidc_logins, participants};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -303,7 +302,7 @@ async fn join(
     identity: &Identity,
 ) -> ApiResult<()> {
     let now = participant.created_at;
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::participants::insert(&txn, participant.clone()).await?;
     match jam_store::oidc::bind_participant(&txn, &identity.issuer, &identity.subject, participant, now).await
     {
@@ -381,7 +380,7 @@ async fn update_staff(
     name: &str,
     identity: &Identity,
 ) -> ApiResult<()> {
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::oidc::update_staff(&txn, id, role.as_str(), name).await?;
     jam_store::audit::record(
         &txn,
@@ -411,7 +410,7 @@ async fn create_staff(state: &AppState, role: Role, name: String, identity: &Ide
             ApiError::Forbidden("the identity provider gave no e-mail address for a staff account".into())
         })?;
     let now = state.clock.now();
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let account = jam_store::staff::insert(
         &txn,
         jam_store::staff::NewStaff {

@@ -118,6 +118,12 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             votes.failed_votes,
         ),
         (
+            "jam_sqlite_write_waiting",
+            "Transactions waiting for their turn at SQLite's write lock now (0 on PostgreSQL).",
+            "gauge",
+            jam_store::write::waiting(&state.db) as u64,
+        ),
+        (
             "jam_ready_probes_total",
             "Readiness probes run (each /readyz answer is reused for a second).",
             "counter",

@@ -25,7 +25,6 @@ use jam_store::entity::{comments, count, ideas, participants, sessions};
 use jam_store::ideas::{Cursor, IdeaEdit, Sort};
 use jam_store::join_caps::JoinKey;
 use jam_store::votes::VoteInput;
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -248,7 +247,7 @@ pub async fn join(
     participant.address_key = Some(address.clone());
     let expires_at = now + Duration::hours(state.settings.auth.participant_session_hours);
     let token = auth::new_token()?;
-    let txn = state.db.begin().await.map_err(store_err)?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let key = JoinKey {
         jam_id: jam.jam.id,
         address_key: address,
@@ -399,7 +398,7 @@ pub async fn create_idea(
     idea.sentiment = Some(mood.label);
     idea.sentiment_score = Some(mood.score);
     let tell = Tell::of_idea(&state, &jam, &idea, &caller.display_name).await?;
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::ideas::insert(&txn, idea.clone()).await?;
     // An author follows their own idea, so its activity reaches them however it comes.
     jam_store::inbox::follow(&txn, idea.id, author_id, now).await?;
@@ -600,7 +599,7 @@ pub async fn create_comment(
     comment.sentiment = Some(mood.label);
     comment.sentiment_score = Some(mood.score);
     let tell = Tell::of_comment(&state, &jam, &idea, &comment, &caller.display_name).await?;
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::comments::insert(&txn, comment.clone()).await?;
     tell.write(&txn).await?;
     txn.commit().await.map_err(store_err)?;

@@ -105,7 +105,7 @@ pub async fn patch_staff(
     }
     let stays_admin = role.map_or(was_admin, |r| r == Role::Admin.as_str())
         && disabled_at.map_or(before.disabled_at.is_none(), |d| d.is_none());
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     if was_admin && !stays_admin {
         // Read under row locks (PostgreSQL), so two admins demoting each other take turns.
         let admins: Vec<Uuid> = staff::Entity::find()
@@ -202,7 +202,7 @@ pub async fn change_password(
     }
     let hash = auth::hash_password(body.new_password).await?;
     let now = state.clock.now();
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     jam_store::staff::update(
         &txn,
         target.id,
@@ -328,7 +328,7 @@ pub async fn void_participant(
         .jam
         .auto_hide
         .then_some(state.settings.moderation.hide_after_flags);
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     let voided = jam_store::void::void(&txn, participant.id, hide_after, frozen, now)
         .await?
         .ok_or_else(|| ApiError::not_found("participant"))?;

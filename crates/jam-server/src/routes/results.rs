@@ -263,7 +263,7 @@ pub async fn curate(
     check.done()?;
 
     let now = state.clock.now();
-    let txn = jam_store::votes::begin_write(&state.db).await?;
+    let txn = jam_store::write::begin_write(&state.db).await?;
     if !jam_store::tally::touch_unpublished(&txn, jam.jam.id, now).await? {
         return Err(ApiError::Conflict(
             "the shortlist is published: its curation is frozen".into(),
