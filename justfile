@@ -42,6 +42,10 @@ bench-votes *args:
 bench-join *args:
     bash scripts/bench-join.sh {{args}}
 
+# Slowloris and a login flood against one node while a participant votes (scripts/bench-siege.sh).
+bench-siege *args:
+    bash scripts/bench-siege.sh {{args}}
+
 # N jamd nodes (default 3) on ports 8081… against PostgreSQL (database openjam_cluster, created if
 # missing) and Redis; prints their URLs and stops them on Ctrl-C. Settings: see scripts/cluster.sh.
 cluster n="3":

@@ -31,6 +31,7 @@ pub mod net;
 pub mod report;
 pub mod run;
 pub mod scan;
+pub mod siege;
 pub mod stats;
 
 pub use api::Fixture;

@@ -91,6 +91,35 @@ enum Command {
         #[arg(long)]
         json: PathBuf,
     },
+    /// The siege benchmark (`scripts/bench-siege.sh`): a quiet phase, slowloris, and a login flood
+    /// against one node, each with a probe voting and checking health; prints the table.
+    SiegeBench {
+        #[command(flatten)]
+        server: Server,
+        /// The node's pid (for its RSS).
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 30)]
+        secs: u64,
+        /// Slowloris connections.
+        #[arg(long, default_value_t = 1000)]
+        sockets: usize,
+        /// Seconds between two bytes of a slow body.
+        #[arg(long, default_value_t = 5)]
+        byte_every_secs: u64,
+        /// Concurrent sign-ins of the login flood.
+        #[arg(long, default_value_t = 500)]
+        logins: usize,
+        /// Source addresses 127.0.0.FIRST… the attackers are spread over.
+        #[arg(long, default_value_t = 2)]
+        source_first: u8,
+        #[arg(long, default_value_t = 100)]
+        source_count: u8,
+        /// Where to write the rows (JSON).
+        #[arg(long)]
+        json: PathBuf,
+    },
     /// Prints the join benchmark's table (markdown) from `join-bench` outputs.
     JoinTable {
         #[arg(long, required = true, value_delimiter = ',')]
@@ -260,6 +289,37 @@ fn main() -> anyhow::Result<()> {
             };
             let rows = runtime.block_on(jam_loadgen::joins::run(&opts))?;
             print!("{}", jam_loadgen::joins::table(&rows));
+            std::fs::write(&json, serde_json::to_vec_pretty(&rows)?)
+                .with_context(|| format!("writing {}", json.display()))?;
+        }
+        Command::SiegeBench {
+            server,
+            pid,
+            secs,
+            sockets,
+            byte_every_secs,
+            logins,
+            source_first,
+            source_count,
+            json,
+        } => {
+            let opts = jam_loadgen::siege::SiegeOptions {
+                addr: *server.nodes.first().context("no node")?,
+                origin: server.origin,
+                email: server.email,
+                password: server.password,
+                pid,
+                secs,
+                sockets,
+                byte_every: std::time::Duration::from_secs(byte_every_secs.max(1)),
+                logins,
+                sources: Sources {
+                    first: source_first,
+                    count: source_count,
+                },
+            };
+            let rows = runtime.block_on(jam_loadgen::siege::run(&opts))?;
+            print!("{}", jam_loadgen::siege::table(&rows));
             std::fs::write(&json, serde_json::to_vec_pretty(&rows)?)
                 .with_context(|| format!("writing {}", json.display()))?;
         }
