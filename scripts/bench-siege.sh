@@ -6,8 +6,8 @@
 #   slowloris:    SOCKETS connections, each sending a sign-in's headers with a 100 kB Content-Length,
 #                 then one byte of the body every 5 s (reopened at once whenever the server ends one);
 #   login flood:  LOGINS clients signing in as the staff account over and over (closed loop).
-# The probe, on its own connections: a participant votes (up, withdrawn, up, …) and /healthz is
-# fetched, each every 100 ms. Reported per phase: what the attack got (answers by status), /healthz
+# The probe, on its own connections: a participant votes (up, withdrawn, up, …) every 300 ms (inside
+# the default 300 votes a minute per participant) and /healthz is fetched every 100 ms. Reported per phase: what the attack got (answers by status), /healthz
 # answered and its p99, the votes' p50/p99/max and failures, the node's largest RSS, and the goal
 # (every health check 200, vote p99 ≤ 1 s with none failed, RSS < 1 GiB).
 # One change to the node's defaults: the sign-in rate per address is lifted, so that the flood

@@ -9,7 +9,7 @@
 //!   password, fresh cookie jar), each as soon as its last answer came.
 //!
 //! Throughout, the **probe** (own connections): a participant votes on one idea (alternately up and
-//! withdrawn) and `/healthz` is fetched, each every `PROBE_EVERY`; every answer's latency is
+//! withdrawn) every 300 ms and `/healthz` is fetched every 100 ms; every answer's latency is
 //! recorded per phase, and any answer but 200 (or no answer within `PROBE_TIMEOUT`) is a failure.
 //! The server's resident memory is sampled every `RSS_EVERY` when its pid is given. The goal of
 //! each phase: every health check answered 200, the probe's votes at p99 ≤ 1 s with none failed,
@@ -32,14 +32,18 @@ use crate::http::HttpConn;
 use crate::net::{self, Sources};
 use crate::stats::{ProcSample, Quantiles, histogram};
 
-/// How often the probe votes and checks health.
+/// How often the probe checks health.
 const PROBE_EVERY: Duration = Duration::from_millis(100);
+/// The probe votes every this many health checks (every 300 ms: 200 a minute, inside the node's
+/// default `rate_limits.votes` of 300 a minute per participant).
+const VOTE_EVERY_CHECKS: u64 = 3;
 /// Longest the probe waits for one answer before counting it failed.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the server's RSS is read.
 const RSS_EVERY: Duration = Duration::from_millis(250);
-/// The slow body a slowloris connection announces (it never sends that much).
-const SLOW_BODY_BYTES: usize = 100_000;
+/// The slow body a slowloris connection announces (it never sends that much): within the node's
+/// default `limits.max_body_bytes` (64 KiB), so that the node has to wait for it.
+const SLOW_BODY_BYTES: usize = 60_000;
 /// The goals of every phase.
 const VOTE_P99_GOAL_MS: f64 = 1000.0;
 const RSS_GOAL_MIB: f64 = 1024.0;
@@ -72,6 +76,8 @@ pub struct SiegeRow {
     pub health_failed: u64,
     pub votes: Quantiles,
     pub votes_failed: u64,
+    /// The probe's failed answers (health and votes), by what came back.
+    pub failures: BTreeMap<String, u64>,
     /// Largest RSS sampled during the phase, MiB (0 when no pid was given).
     pub rss_max_mib: f64,
 }
@@ -93,7 +99,23 @@ struct Probe {
     health_failed: u64,
     votes: Histogram<u64>,
     votes_failed: u64,
+    failures: BTreeMap<String, u64>,
     rss_max_kib: u64,
+}
+
+impl Probe {
+    fn failed(
+        &mut self,
+        what: &str,
+        answer: &Result<Result<crate::http::Response, impl std::fmt::Display>, tokio::time::error::Elapsed>,
+    ) {
+        let why = match answer {
+            Ok(Ok(r)) => format!("{what} HTTP {}", r.status),
+            Ok(Err(e)) => format!("{what} {e}"),
+            Err(_) => format!("{what} no answer in {} s", PROBE_TIMEOUT.as_secs()),
+        };
+        *self.failures.entry(why).or_default() += 1;
+    }
 }
 
 /// Runs the quiet phase, the slowloris phase and the login flood; one row each.
@@ -151,19 +173,22 @@ pub async fn run(opts: &SiegeOptions) -> Result<Vec<SiegeRow>, Error> {
             health_failed: seen.health_failed,
             votes: Quantiles::of(&seen.votes),
             votes_failed: seen.votes_failed,
+            failures: seen.failures,
             rss_max_mib: seen.rss_max_kib as f64 / 1024.0,
         });
     }
     Ok(rows)
 }
 
-/// Votes and checks health every `PROBE_EVERY` until `stop`, and samples the server's RSS.
+/// Checks health every `PROBE_EVERY` and votes every `VOTE_EVERY_CHECKS` checks until `stop`, and
+/// samples the server's RSS.
 async fn probe(opts: SiegeOptions, mut voter: Api, idea: String, stop: Arc<AtomicBool>) -> (Api, Probe) {
     let mut seen = Probe {
         health: histogram(),
         health_failed: 0,
         votes: histogram(),
         votes_failed: 0,
+        failures: BTreeMap::new(),
         rss_max_kib: 0,
     };
     let mut health = HttpConn::new(opts.addr, None);
@@ -171,8 +196,10 @@ async fn probe(opts: SiegeOptions, mut voter: Api, idea: String, stop: Arc<Atomi
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_rss = Instant::now() - RSS_EVERY;
     let mut value = 1;
+    let mut checks: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
         tick.tick().await;
+        checks += 1;
         if let Some(pid) = opts.pid
             && last_rss.elapsed() >= RSS_EVERY
         {
@@ -183,9 +210,15 @@ async fn probe(opts: SiegeOptions, mut voter: Api, idea: String, stop: Arc<Atomi
         }
         let started = Instant::now();
         let answer = tokio::time::timeout(PROBE_TIMEOUT, health.request("GET", "/healthz", &[], None)).await;
-        match answer {
+        match &answer {
             Ok(Ok(r)) if r.status == 200 => record(&mut seen.health, started),
-            _ => seen.health_failed += 1,
+            _ => {
+                seen.health_failed += 1;
+                seen.failed("healthz", &answer);
+            }
+        }
+        if checks % VOTE_EVERY_CHECKS != 0 {
+            continue;
         }
         let started = Instant::now();
         let body = json!({ "value": value });
@@ -194,9 +227,12 @@ async fn probe(opts: SiegeOptions, mut voter: Api, idea: String, stop: Arc<Atomi
             voter.send("PUT", &format!("/ideas/{idea}/vote"), Some(&body)),
         )
         .await;
-        match answer {
+        match &answer {
             Ok(Ok(r)) if r.status == 200 => record(&mut seen.votes, started),
-            _ => seen.votes_failed += 1,
+            _ => {
+                seen.votes_failed += 1;
+                seen.failed("vote", &answer);
+            }
         }
         value = 1 - value;
     }
@@ -256,25 +292,32 @@ async fn slow_request(
         return "closed".into();
     }
     let mut answer = [0u8; 64];
+    let mut next_byte = Instant::now() + every;
     loop {
-        let next_byte = Instant::now() + every;
-        if next_byte >= deadline {
-            return "open at the end".into();
-        }
         tokio::select! {
             read = stream.read(&mut answer) => {
-                return match read {
+                let outcome = match read {
                     Ok(n) if n >= 12 => {
                         let status = String::from_utf8_lossy(&answer[9..12]).into_owned();
                         format!("HTTP {status}")
                     }
                     _ => "closed".into(),
                 };
+                // An attacker refused comes back, but not in a tight loop: the attack is the slow
+                // bodies, not a connection storm.
+                if outcome != "HTTP 408" {
+                    tokio::time::sleep(every.min(Duration::from_secs(1))).await;
+                }
+                return outcome;
             }
-            () = tokio::time::sleep_until(next_byte.into()) => {
+            () = tokio::time::sleep_until(next_byte.min(deadline).into()) => {
+                if Instant::now() >= deadline {
+                    return "open at the end".into();
+                }
                 if stream.write_all(b" ").await.is_err() {
                     return "closed".into();
                 }
+                next_byte += every;
             }
         }
     }
@@ -344,6 +387,18 @@ pub fn table(rows: &[SiegeRow]) -> String {
             if r.met() { "met" } else { "**missed**" },
         ));
     }
+    let failures: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.failures.is_empty())
+        .map(|r| {
+            let why: Vec<String> = r.failures.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            format!("- {}: the probe's failures: {}\n", r.phase, why.join(", "))
+        })
+        .collect();
+    if !failures.is_empty() {
+        out.push('\n');
+        out.push_str(&failures.concat());
+    }
     out
 }
 
@@ -366,6 +421,7 @@ mod tests {
             health_failed,
             votes: q(votes_p99_ms),
             votes_failed,
+            failures: BTreeMap::new(),
             rss_max_mib,
         }
     }
