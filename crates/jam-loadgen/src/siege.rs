@@ -217,7 +217,7 @@ async fn probe(opts: SiegeOptions, mut voter: Api, idea: String, stop: Arc<Atomi
                 seen.failed("healthz", &answer);
             }
         }
-        if checks % VOTE_EVERY_CHECKS != 0 {
+        if !checks.is_multiple_of(VOTE_EVERY_CHECKS) {
             continue;
         }
         let started = Instant::now();

@@ -167,7 +167,7 @@ pub async fn create_account(
     password_hash: String,
     actor: Actor,
 ) -> ApiResult<StaffView> {
-    let txn = jam_store::write::begin_write(&db).await?;
+    let txn = jam_store::write::begin_write(db).await?;
     let account = jam_store::staff::insert(
         &txn,
         jam_store::staff::NewStaff {

@@ -154,7 +154,7 @@ pub async fn issue(
             row,
         });
     }
-    let txn = jam_store::write::begin_write(&db).await?;
+    let txn = jam_store::write::begin_write(db).await?;
     jam_store::invites::insert_many(&txn, issued.iter().map(|i| i.row.clone()).collect()).await?;
     let bound = issued.iter().filter(|i| i.row.email.is_some()).count();
     jam_store::audit::record(
