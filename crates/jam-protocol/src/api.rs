@@ -154,7 +154,12 @@ pub struct AudienceInput {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJamRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 64, pattern = r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    )]
     pub slug: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub title: String,
     #[serde(default)]
     pub description: String,
@@ -162,10 +167,12 @@ pub struct CreateJamRequest {
     pub guidelines: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20))]
     pub audiences: Vec<AudienceInput>,
     #[serde(default)]
     pub voting: Option<Voting>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub shortlist_size: Option<u32>,
     /// Flags hide an item at `moderation.hide_after_flags` (default true); false only queues it.
     #[serde(default)]
@@ -180,12 +187,14 @@ pub struct CreateJamRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchJamRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub title: Option<String>,
     pub description: Option<String>,
     pub guidelines: Option<String>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub voting: Option<Voting>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub shortlist_size: Option<u32>,
     pub auto_hide: Option<bool>,
     pub hide_counts_until_voted: Option<bool>,
@@ -267,6 +276,7 @@ pub struct PatchSessionRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnnouncementRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub text: String,
 }
 
@@ -361,7 +371,9 @@ pub struct AuthorView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIdeaRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub title: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub body: String,
     #[serde(default)]
     pub tags: Vec<String>,
@@ -372,7 +384,9 @@ pub struct CreateIdeaRequest {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIdeaRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub title: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub body: Option<String>,
     pub tags: Option<Vec<String>>,
 }
@@ -424,6 +438,7 @@ pub struct IdeaView {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCommentRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S"))]
     pub body: String,
     #[serde(default)]
     pub parent_id: Option<Uuid>,
@@ -495,6 +510,7 @@ impl FlagTarget {
 #[serde(deny_unknown_fields)]
 pub struct FlagRequest {
     /// Why, in the participant's words: 1 to 500 characters, several lines allowed.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"\S", max_length = 500))]
     pub reason: String,
 }
 

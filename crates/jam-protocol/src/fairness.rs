@@ -9,6 +9,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImpressionsRequest {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub idea_ids: Vec<Uuid>,
 }
 

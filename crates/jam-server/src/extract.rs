@@ -75,18 +75,44 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
 }
 
 /// Parses JSON: syntax errors (including invalid UTF-8) are 400, shape errors 422 with the path.
+/// A number with a zero fraction (`2.0`) counts as the integer it equals, as JSON Schema's
+/// `integer` (and so the OpenAPI document) says: `{"value": -1.0}` is a vote of -1.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    // Trailing bytes after the value are malformed too (`from_slice` checks).
+    let mut value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| classify(e, "body".to_owned()))?;
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         classify(
             err.into_inner(),
             if path == "." { "body".to_owned() } else { path },
         )
-    })?;
-    // Trailing bytes after the value are malformed too.
-    de.end().map_err(|e| classify(e, "body".to_owned()))?;
-    Ok(value)
+    })
+}
+
+/// Largest integer a float holds exactly (2^53).
+const EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrites every float with a zero fraction, within the range floats hold exactly, as an integer.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() <= EXACT_FLOAT_INTEGER
+            {
+                // Exact by the range check above.
+                #[allow(clippy::cast_possible_truncation)]
+                let integer = f as i64;
+                *n = integer.into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
 }
 
 fn classify(err: serde_json::Error, field: String) -> ApiError {
@@ -156,5 +182,33 @@ mod tests {
         );
         assert_eq!(status(parse_json(br#"{"inner":{"count":1}}"#)).0, 422);
         assert!(parse_json::<Body>(br#"{"name":"a","inner":{"count":1}}"#).is_ok());
+    }
+
+    /// JSON Schema's `integer` admits `3.0`; so does the server, and nothing with a fraction.
+    #[test]
+    fn an_integer_written_with_a_zero_fraction_is_that_integer() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Numbers {
+            count: u32,
+            value: i16,
+            ratio: f64,
+        }
+        let parsed: Numbers = parse_json(br#"{"count": 1000001.0, "value": -1.0, "ratio": 2.0}"#).unwrap();
+        assert_eq!(
+            parsed,
+            Numbers {
+                count: 1_000_001,
+                value: -1,
+                ratio: 2.0
+            }
+        );
+        assert_eq!(
+            status(parse_json(br#"{"name":"a","inner":{"count":1.5}}"#)),
+            (422, "inner.count".into())
+        );
+        assert_eq!(
+            status(parse_json(br#"{"name":"a","inner":{"count":1e300}}"#)),
+            (422, "inner.count".into())
+        );
     }
 }

@@ -64,23 +64,50 @@ fn method_of(name: &str) -> HttpMethod {
     }
 }
 
-/// A query parameter's schema: `limit` is a page size (1 to `limits.page_max`, 200 by default),
-/// `cursor` the id a previous page named; the others are text, absent rather than empty.
-fn query_schema(name: &str) -> RefOr<Schema> {
+/// A query parameter's name and schema from its entry in the route table: `name` is text (absent
+/// rather than empty), `name?` text that may be empty, `name=a|b|c` one of those words,
+/// `name=MIN..MAX` an integer in that range, `name=time` an RFC 3339 time; `limit` alone is a page
+/// size (1 to `limits.page_max`, 200 by default) and `cursor` the id a previous page named.
+fn query_param(entry: &'static str) -> (&'static str, RefOr<Schema>) {
     use utoipa::openapi::schema::{KnownFormat, SchemaFormat, Type};
     let builder = utoipa::openapi::ObjectBuilder::new();
-    match name {
-        "limit" => builder
+    let integer = |min: i64, max: i64| -> RefOr<Schema> {
+        utoipa::openapi::ObjectBuilder::new()
             .schema_type(Type::Integer)
-            .minimum(Some(1))
-            .maximum(Some(200))
-            .into(),
+            .minimum(Some(min))
+            .maximum(Some(max))
+            .into()
+    };
+    if let Some(name) = entry.strip_suffix('?') {
+        return (name, builder.schema_type(Type::String).into());
+    }
+    if let Some((name, kind)) = entry.split_once('=') {
+        if kind == "time" {
+            let time = builder
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)));
+            return (name, time.into());
+        }
+        if let Some((min, max)) = kind.split_once("..")
+            && let (Ok(min), Ok(max)) = (min.parse(), max.parse())
+        {
+            return (name, integer(min, max));
+        }
+        let words = kind.split('|').map(serde_json::Value::from);
+        return (
+            name,
+            builder.schema_type(Type::String).enum_values(Some(words)).into(),
+        );
+    }
+    let schema = match entry {
+        "limit" => integer(1, 200),
         "cursor" => builder
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
             .into(),
         _ => builder.schema_type(Type::String).min_length(Some(1)).into(),
-    }
+    };
+    (entry, schema)
 }
 
 fn content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
@@ -114,13 +141,18 @@ pub fn document(routes: &[RouteDoc]) -> OpenApi {
                     .schema(Some(String::schema())),
             );
         }
-        for name in route.query {
+        for entry in route.query {
+            let (name, schema) = query_param(entry);
             op = op.parameter(
                 ParameterBuilder::new()
-                    .name(*name)
+                    .name(name)
                     .parameter_in(ParameterIn::Query)
-                    .schema(Some(query_schema(name))),
+                    .schema(Some(schema)),
             );
+        }
+        // Routes anyone may call need no sign-in.
+        if route.who.starts_with("anyone") {
+            op = op.securities(Some(Vec::<SecurityRequirement>::new()));
         }
         if let Some(request) = route.request {
             let body = RequestBodyBuilder::new()

@@ -27,6 +27,7 @@ pub mod search;
 pub mod themes;
 
 /// `METHOD "path" => handler, status, "summary", "who" [, query [..]] [, req Type] [, res Type | , page Item];`
+/// Query entries may carry their schema (`q?`, `sort=a|b`, `limit=1..20`, `from=time`: see `openapi::query_param`).
 macro_rules! api_routes {
     ($( $method:ident $path:literal => $handler:path, $status:literal, $summary:literal, $who:literal
         $(, query [$($q:literal),*])? $(, req $req:ty)? $(, res $res:ty)? $(, page $page:ty)? ; )*) => {
@@ -82,7 +83,7 @@ api_routes! {
     post "/jams/{slug}/announcements" => jams::announce, 201, "Pushes an announcement live to everyone in the jam", "facilitator, admin", req AnnouncementRequest, res AnnouncementView;
     get "/jams/{slug}/announcements" => jams::list_announcements, 200, "The announcements sent so far, newest first", "staff; participants of that jam", query ["cursor", "limit"], page AnnouncementView;
     get "/jams/{slug}/audit" => jams::audit_log, 200, "Who did what, when (oldest first)", "facilitator, admin", query ["cursor", "limit"], page AuditEntry;
-    get "/jams/{slug}/participants" => people::list_participants, 200, "Participants with audience, join time, activity counts and joins from the same address; q filters by name", "staff", query ["q", "cursor", "limit"], page ParticipantView;
+    get "/jams/{slug}/participants" => people::list_participants, 200, "Participants with audience, join time, activity counts and joins from the same address; q filters by name", "staff", query ["q?", "cursor", "limit"], page ParticipantView;
     post "/jams/{slug}/participants/{id}/void" => people::void_participant, 200, "Voids a participant (audited, idempotent): votes and flags removed with counts and tallies recomputed, what their flags hid shown again, their posts hidden pending review, sign-ins ended; a published shortlist stays frozen", "facilitator, admin", req VoidRequest, res VoidResult;
     patch "/jams/{slug}/audiences/{audience}" => invites::patch_audience, 200, "Sets how the audience admits participants: code, invite or sso (audited); until the jam closes", "facilitator, admin", req PatchAudienceRequest, res AudienceView;
     post "/jams/{slug}/audiences/{audience}/rotate-code" => invites::rotate_code, 200, "Replaces the audience's shared code (audited); the old one stops admitting at once, on every node", "facilitator, admin", res RotatedCode;
@@ -93,12 +94,12 @@ api_routes! {
 
     get "/jams/{slug}/welcome" => participation::welcome, 200, "What a visitor needs before joining; rate-limited per address and jam", "anyone with a valid code or personal invite", query ["code", "invite"], res WelcomeView;
     post "/jams/{slug}/join" => participation::join, 201, "Becomes a participant (audience from the code); sets the cookie. A browser signed in to the jam gets its participant back (200); new participants per address and day are capped (429)", "anyone", req JoinRequest, res Me;
-    get "/jams/{slug}/search" => search::search, 200, "Ideas matching every word (English and French stems, accents folded) in title, body or tags, by relevance or newest; facets session, tag, audience, and status for staff; participants get visible ideas only; at most search.max_words words; rate-limited per caller", "members", query ["q", "session", "tag", "audience", "status", "sort", "cursor", "limit"], page IdeaView;
+    get "/jams/{slug}/search" => search::search, 200, "Ideas matching every word (English and French stems, accents folded) in title, body or tags, by relevance or newest; facets session, tag, audience, and status for staff; participants get visible ideas only; at most search.max_words words; rate-limited per caller", "members", query ["q", "session", "tag", "audience", "status=visible|hidden|removed|merged", "sort=relevance|new", "cursor", "limit"], page IdeaView;
     get "/jams/{slug}/duplicates" => search::duplicates, 200, "Likely duplicate pairs among the jam's newest visible ideas (search.duplicates_recent), best first", "facilitator, admin", page DuplicatePair;
     get "/sessions/{id}/tags" => search::session_tags, 200, "The session's most used tags on visible ideas, with counts, most used first", "members", query ["limit"], page TagCount;
     get "/sessions/{id}/similar" => search::similar, 200, "Up to search.similar_max visible ideas of the session like this title and body, with a score in [0, 1]; rate-limited per caller", "members", query ["title", "body", "except"], page SimilarIdea;
     post "/sessions/{id}/ideas" => participation::create_idea, 201, "Posts an idea", "participant (session open)", req CreateIdeaRequest, res IdeaView;
-    get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote; sort hot, top, new or discover (not yet seen by the caller first, then least seen, in a shuffle stable per participant); where the jam hides counts until one votes, a participant's hot and top are newest first and unvoted ideas carry counts_hidden", "members", query ["sort", "cursor", "limit"], page IdeaView;
+    get "/sessions/{id}/ideas" => participation::list_ideas, 200, "A page of ideas with counts and the caller's own vote; sort hot, top, new or discover (not yet seen by the caller first, then least seen, in a shuffle stable per participant); where the jam hides counts until one votes, a participant's hot and top are newest first and unvoted ideas carry counts_hidden", "members", query ["sort=hot|top|new|discover", "cursor", "limit"], page IdeaView;
     get "/ideas/{id}" => participation::get_idea, 200, "An idea with counts", "members", res IdeaView;
     patch "/ideas/{id}" => participation::patch_idea, 200, "Edits an idea within the edit window", "its author (session open)", req PatchIdeaRequest, res IdeaView;
     post "/ideas/{id}/comments" => participation::create_comment, 201, "Replies in the idea's thread", "participant (session open)", req CreateCommentRequest, res CommentView;
@@ -125,13 +126,13 @@ api_routes! {
     get "/jams/{slug}/results.json" => results::results_json, 200, "The results as one JSON document", "executive, facilitator, admin";
     get "/jams/{slug}/themes" => themes::list_themes, 200, "The jam's themes from its latest clustering run (stable ids, 3–5 label terms, size, run time), hottest first: hot score 3 × ideas + 2 × comments + 1 × votes in the last pulse.hot_window_minutes, and its trend against the window before", "members", res ThemesView;
     get "/jams/{slug}/themes/{theme_id}/ideas" => themes::theme_ideas, 200, "The theme's ideas, newest first; participants get visible ideas only", "members", query ["cursor", "limit"], page IdeaView;
-    get "/jams/{slug}/mood" => mood::mood, 200, "The mood series: posts (ideas and comments) per sentiment label per bucket, the negative-mood alert, and the most negative and most positive visible ideas of the window from..to", "executive, facilitator, admin", query ["bucket_minutes", "session", "from", "to", "limit"], res MoodView;
+    get "/jams/{slug}/mood" => mood::mood, 200, "The mood series: posts (ideas and comments) per sentiment label per bucket, the negative-mood alert, and the most negative and most positive visible ideas of the window from..to", "executive, facilitator, admin", query ["bucket_minutes=1..1440", "session", "from=time", "to=time", "limit=1..20"], res MoodView;
 
     get "/me/notifications" => inbox::notifications, 200, "The caller's inbox, newest first: replies to their ideas and comments, mentions, activity on ideas they follow, decisions on their ideas, and the jam's announcements; with the unread count", "participant", query ["cursor", "limit"], res InboxView;
     post "/me/notifications/read" => inbox::mark_read, 200, "Marks every inbox entry up to up_to (an entry's id), or everything so far, read; answers the unread count", "participant", req MarkReadRequest, res UnreadView;
     put "/ideas/{id}/follow" => inbox::follow, 200, "Follows an idea: its new comments reach the caller's inbox (an author follows their own idea from the start)", "participant of that jam", res FollowView;
     delete "/ideas/{id}/follow" => inbox::unfollow, 200, "Stops following an idea", "participant of that jam", res FollowView;
-    get "/jams/{slug}/mentions" => inbox::mentions, 200, "The @name picker: up to 8 of the jam's participants whose display name starts with q", "members", query ["q"], page MentionCandidate;
+    get "/jams/{slug}/mentions" => inbox::mentions, 200, "The @name picker: up to 8 of the jam's participants whose display name starts with q", "members", query ["q?"], page MentionCandidate;
 
     post "/sessions/{id}/polls" => polls::create, 201, "Asks the session a quick poll: a question, 2 to 6 options, open until closes_at; pushed live (poll.created)", "facilitator, admin", req CreatePollRequest, res PollView;
     get "/sessions/{id}/polls" => polls::list, 200, "The session's polls, newest first, with results and the caller's own answer", "members", page PollView;
