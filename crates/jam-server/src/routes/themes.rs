@@ -50,9 +50,14 @@ pub async fn list_themes(
     let now = state.clock.now();
     let minutes = state.settings.pulse.hot_window_minutes;
     let window = TimeDelta::minutes(i64::from(minutes));
-    let rows = jam_store::themes::list(&state.db, jam.jam.id).await?;
+    // One snapshot for the themes and the run they come from: read apart, a run saved in between
+    // answered the new run's time with the old run's (empty) themes.
+    let txn = jam_store::tally::begin_snapshot(&state.db).await?;
+    let rows = jam_store::themes::list(&txn, jam.jam.id).await?;
     let activity =
-        jam_store::themes::activity(&state.db, jam.jam.id, now - window - window, now - window, now).await?;
+        jam_store::themes::activity(&txn, jam.jam.id, now - window - window, now - window, now).await?;
+    let last_run = jam_store::themes::last_run(&txn, jam.jam.id).await?;
+    txn.commit().await.map_err(jam_store::StoreError::from)?;
     let run_at = rows.first().map(|t| t.run_at);
     let mut items: Vec<ThemeView> = rows
         .into_iter()
@@ -67,12 +72,7 @@ pub async fn list_themes(
             .then(b.size.cmp(&a.size))
             .then(a.id.cmp(&b.id))
     });
-    let run_at = match run_at {
-        Some(t) => Some(t),
-        None => jam_store::themes::last_run(&state.db, jam.jam.id)
-            .await?
-            .map(|r| r.run_at),
-    };
+    let run_at = run_at.or(last_run.map(|r| r.run_at));
     Ok(HttpResponse::Ok().json(ThemesView {
         jam_id: jam.jam.id,
         run_at,
