@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::*;
 use crate::support::*;
+use crate::ws::*;
 
 /// Four topics; ideas reuse their topic's words so the topics separate.
 const TOPICS: [[&str; 5]; 4] = [
@@ -91,6 +92,10 @@ async fn ideas_form_themes_that_members_read_with_their_heat_and_page_through() 
             }
         }
     }
+    // A lobby open on the jam's topic hears of the run.
+    let mut lobby = LiveClient::connect(&people[1]).await;
+    let jam_topic = format!("jam:{}", jam.jam_id);
+    assert_eq!(lobby.subscribe(&jam_topic, None).await["type"], "subscribed");
     let first_run = t0() + Duration::minutes(2);
     jam.d.set_clock(first_run);
     let view = themes_at(&people[0], &jam.slug, first_run).await;
@@ -102,6 +107,15 @@ async fn ideas_form_themes_that_members_read_with_their_heat_and_page_through() 
         .unwrap_or_else(|| panic!("{view}"))
         .clone();
     let bikes_id = id(&bikes);
+    let told = lobby
+        .recv_until(|m| {
+            m["type"] == "event"
+                && m["event"]["kind"] == "themes.updated"
+                && m["event"]["run_at"] == view["run_at"]
+        })
+        .await;
+    assert_eq!(told["event"]["jam_id"], jam.jam_id.as_str());
+    assert_eq!(told["event"]["themes"], themes.len());
     let label = bikes["label"].as_array().unwrap();
     assert!((1..=5).contains(&label.len()), "{bikes}");
     assert!(bikes["size"].as_u64().unwrap() >= 8, "{bikes}");

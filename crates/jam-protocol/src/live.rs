@@ -60,6 +60,16 @@ pub enum Event {
     /// A poll's results changed (absolute counts), on `session:{id}`.
     #[serde(rename = "poll.updated")]
     PollUpdated { poll: Box<PollView> },
+    /// The jam's themes were recomputed (`GET /jams/{slug}/themes` has the new run), on `jam:{id}`;
+    /// a page showing themes refetches them.
+    #[serde(rename = "themes.updated")]
+    ThemesUpdated {
+        jam_id: Uuid,
+        /// The server-clock time of the run.
+        run_at: DateTime<Utc>,
+        /// Themes the run found.
+        themes: u32,
+    },
     /// The jam's negative share rose above `pulse.negative_alert_share` over the last
     /// `pulse.alert_window_minutes`: once per crossing, on `staff:{jam_id}` only.
     #[serde(rename = "mood.alert")]

@@ -180,12 +180,36 @@ impl ThemesJob {
         let run = to_run(jam_id, now, read, outcome);
         let themed = run.themes.iter().map(|t| t.ideas.len()).sum();
         jam_store::themes::save_run(&self.db, &run).await?;
+        self.announce(jam_id, now, run.themes.len()).await;
         Ok(Report {
             jam_id,
             themes: run.themes.len(),
             themed,
             unthemed: visible - themed,
         })
+    }
+}
+
+impl ThemesJob {
+    /// Tells the jam's pages that its themes changed (`themes.updated` on `jam:{id}`). Best effort:
+    /// pages that miss it refetch on their own timer.
+    async fn announce(&self, jam_id: Uuid, run_at: DateTime<Utc>, themes: usize) {
+        let event = jam_protocol::live::Event::ThemesUpdated {
+            jam_id,
+            run_at,
+            themes: u32::try_from(themes).unwrap_or(u32::MAX),
+        };
+        let payload = match serde_json::to_vec(&event) {
+            Ok(payload) => payload,
+            Err(error) => {
+                tracing::warn!(%error, "could not encode themes.updated");
+                return;
+            }
+        };
+        let topic = jam_protocol::live::jam_topic(jam_id);
+        if let Err(error) = self.broker.publish(&topic, payload.into()).await {
+            tracing::warn!(%error, %jam_id, "could not publish themes.updated; pages refetch on their timer");
+        }
     }
 }
 

@@ -79,6 +79,21 @@ export default async function themesSuite({ origin, shoot, axe, state, a, b }) {
     await a.waitForSelector(`[data-role=theme-ideas] .idea-card[data-idea-id="${posted.id}"]`);
   });
 
+  await test('the lobby follows each run live: a theme that grew shows its new size without a reload', async () => {
+    const bikes = bikeTheme(formed);
+    const item = `[data-role=hot-topics] li[data-theme-id="${bikes.id}"]`;
+    await a.goto(`/j/${SLUG}`);
+    await a.waitForSelector(item);
+    const before = await a.textContent(item);
+    for (let i = 0; i < 3; i++) {
+      await seeder.post(`/sessions/${state.sessionId}/ideas`,
+        { title: `bicycle racks and parking ${i}`, body: `Bicycle parking racks, a shower after the commute (${i}).` });
+    }
+    // Well inside the lobby's 30 s refetch timer: only the run's `themes.updated` event explains it.
+    await eventually(async () => (await a.textContent(item)) !== before,
+      { timeout: 15000, every: 200, what: 'the grown theme in the lobby' });
+  });
+
   await test('hot topics and the theme page work in French', async () => {
     await b.goto(`/j/${SLUG}`);
     await b.waitForSelector('[data-role=hot-topics] li a');

@@ -121,7 +121,7 @@ export async function lobbyView({ slug }) {
     navigate(paths.search(slug, search.elements.q.value.trim()));
   });
 
-  const hot = hotTopics(slug);
+  const hot = hotTopics(slug, jam.id);
   const el = page(jam.title,
     h('p', { class: 'lead' }, jamState, ' ', t('jam_schedule', { start: dateTime(jam.starts_at), end: dateTime(jam.ends_at) })),
     banner, online,

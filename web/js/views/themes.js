@@ -7,6 +7,7 @@ import { t, num } from '../i18n.js';
 import { api, me, enc, qs } from '../api.js';
 import { page, errorBox, errorPage, paths } from './common.js';
 import { ideaCard } from './idea_card.js';
+import { subscribe } from '../live.js';
 
 const HOT = 5;
 const PAGE = 20;
@@ -26,8 +27,9 @@ function trendBadge(trend) {
     h('span', { 'aria-hidden': 'true' }, arrow), ' ', t(`trend_${trend}`));
 }
 
-/** The lobby's hot topics section: `{el, destroy}`. */
-export function hotTopics(slug) {
+/** The lobby's hot topics section: `{el, destroy}`. Refetched when a run ends (`themes.updated`
+ *  on the jam's topic) and on a timer, for runs a lost connection missed. */
+export function hotTopics(slug, jamId) {
   const list = h('ol', { class: 'hot-topics', dataset: { role: 'hot-topics' } });
   const empty = h('p', { class: 'muted', dataset: { role: 'hot-topics-empty' } }, t('hot_topics_none'));
   const windowNote = h('p', { class: 'muted' });
@@ -46,9 +48,12 @@ export function hotTopics(slug) {
   }
   load();
   const timer = setInterval(load, REFRESH_MS);
+  const stop = subscribe(`jam:${jamId}`, (msg) => {
+    if (msg.type === 'event' && msg.event.kind === 'themes.updated') load();
+  });
   const el = h('section', { 'aria-labelledby': 'l-hot', class: 'card' },
     h('h2', { id: 'l-hot' }, t('hot_topics_title')), windowNote, empty, list);
-  return { el, destroy() { clearInterval(timer); } };
+  return { el, destroy() { clearInterval(timer); stop(); } };
 }
 
 /** `/j/{slug}/t/{id}`: one theme and its ideas. */
