@@ -555,6 +555,24 @@ fn twenty_thousand_ideas_stream_into_every_format() {
     );
     let all = sheet(&xlsx, "All ideas");
     assert_eq!(all.height(), N + 1);
+    // One theme, summed over its ideas: every third from rank 1, four of them on the shortlist of 10.
+    let themes = sheet(&xlsx, "Themes");
+    assert_eq!(themes.height(), 2);
+    assert_eq!(themes.get_value((0, 0)), Some(&Data::String("theme".into())));
+    let themed: Vec<RankedIdea> = many_rows(N).filter(|r| r.idea.theme.is_some()).collect();
+    let cell = |col: u32| themes.get_value((1, col)).cloned();
+    assert_eq!(cell(0), Some(Data::String("bike, parking, shower".into())));
+    assert_eq!(cell(1), Some(Data::Float(themed.len() as f64)));
+    assert_eq!(cell(2), Some(Data::Float(4.0)));
+    assert_eq!(cell(3), Some(Data::Float(1.0)));
+    assert_eq!(
+        cell(4),
+        Some(Data::Float(themed.iter().map(|r| r.up).sum::<u64>() as f64))
+    );
+    assert_eq!(
+        cell(5),
+        Some(Data::Float(themed.iter().map(|r| r.down).sum::<u64>() as f64))
+    );
     let theme_col = 16; // the last column of "All ideas"
     assert_eq!(all.get_value((0, theme_col)), Some(&Data::String("theme".into())));
     assert_eq!(

@@ -1,4 +1,4 @@
-//! `results.xlsx`, four sheets:
+//! `results.xlsx`, four sheets and two more when there is something to show:
 //!
 //! - **Shortlist**: the curated shortlist (columns in [`SHORTLIST_COLUMNS`] plus `up (NAME)`, `down (NAME)`
 //!   per audience) and a bar chart of the scores.
@@ -8,6 +8,9 @@
 //!   audience of the header (wide, so it never runs into the sheet's row limit).
 //! - **Method**: jam, method, parameters, computed_at, digest, counts, the curation decisions with reasons,
 //!   and the method in plain words.
+//! - **Themes** (when some ranked idea has a theme): one row per theme label ([`THEME_COLUMNS`]): its
+//!   ranked ideas, how many are on the shortlist, its best rank and its votes, best-ranked first.
+//! - **Mood** (when the hourly mood series is given).
 //!
 //! Row 1 of every table is its header. "All ideas" and "By audience" are written in rust_xlsxwriter's
 //! constant-memory mode (rows go to a temporary file as they are written); "Shortlist" and "Method" are
@@ -29,6 +32,19 @@ use crate::error::TallyError;
 use crate::export::{
     ExportHeader, ShortlistCollector, XlsxOptions, format_time, method_explanation, score_decimals,
 };
+
+/// Columns of "Themes".
+pub const THEME_COLUMNS: [&str; 6] = ["theme", "ideas", "shortlisted", "best_rank", "up", "down"];
+
+/// One theme's row of "Themes", summed over its ranked ideas as they stream by.
+#[derive(Debug, Default)]
+struct ThemeRow {
+    ideas: u64,
+    shortlisted: u64,
+    best_rank: usize,
+    up: u64,
+    down: u64,
+}
 
 /// Columns of "All ideas".
 pub const ALL_COLUMNS: [&str; 17] = [
@@ -112,9 +128,21 @@ where
         .collect();
     let mut curated_titles: HashMap<Uuid, String> = HashMap::new();
     let mut shortlist = ShortlistCollector::default();
+    let mut themes: HashMap<String, ThemeRow> = HashMap::new();
     let mut count: u64 = 0;
     for row in rows {
         let row = row.borrow();
+        if let Some(label) = &row.idea.theme {
+            let theme = themes.entry(label.clone()).or_insert_with(|| ThemeRow {
+                best_rank: row.rank,
+                ..ThemeRow::default()
+            });
+            theme.ideas += 1;
+            theme.shortlisted += u64::from(row.shortlist_position.is_some());
+            theme.best_rank = theme.best_rank.min(row.rank);
+            theme.up += row.up;
+            theme.down += row.down;
+        }
         let at = RowNum::try_from(count + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
         write_all_ideas_row(&mut all, at, row, &formats)?;
         write_by_audience_row(&mut by_audience, at, row, header)?;
@@ -149,6 +177,12 @@ where
     workbook.push_worksheet(all);
     workbook.push_worksheet(by_audience);
     workbook.push_worksheet(method_sheet);
+    if !themes.is_empty() {
+        let mut themes_sheet = Worksheet::new();
+        themes_sheet.set_name("Themes")?;
+        write_themes(&mut themes_sheet, themes, &formats)?;
+        workbook.push_worksheet(themes_sheet);
+    }
     if !header.mood_hourly.is_empty() {
         let mut mood_sheet = Worksheet::new();
         mood_sheet.set_name("Mood")?;
@@ -157,6 +191,29 @@ where
     }
     workbook.save_to_writer(out)?;
     Ok(count)
+}
+
+/// One row per theme, best-ranked first (then by label).
+fn write_themes(
+    sheet: &mut Worksheet,
+    themes: HashMap<String, ThemeRow>,
+    formats: &Formats,
+) -> Result<(), XlsxError> {
+    let names: Vec<String> = THEME_COLUMNS.iter().map(|s| (*s).to_owned()).collect();
+    write_header_row(sheet, &names, &formats.bold)?;
+    let mut rows: Vec<(String, ThemeRow)> = themes.into_iter().collect();
+    rows.sort_by(|a, b| a.1.best_rank.cmp(&b.1.best_rank).then_with(|| a.0.cmp(&b.0)));
+    for (i, (label, theme)) in rows.iter().enumerate() {
+        let at = RowNum::try_from(i + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
+        sheet.write_string(at, 0, cell_text(label))?;
+        sheet.write_number(at, 1, theme.ideas as f64)?;
+        sheet.write_number(at, 2, theme.shortlisted as f64)?;
+        sheet.write_number(at, 3, theme.best_rank as f64)?;
+        sheet.write_number(at, 4, theme.up as f64)?;
+        sheet.write_number(at, 5, theme.down as f64)?;
+    }
+    sheet.set_column_width(0, 40)?;
+    Ok(())
 }
 
 /// The hourly mood series: one row per hour, the counts per label and the negative share.
