@@ -35,13 +35,26 @@ pub async fn connect(
         .map_err(|e| ApiError::Malformed(format!("cannot open the live connection: {e}")))
 }
 
+/// How long "no such session or idea" is remembered: a subscription to an id that does not exist
+/// costs one database query per id and this long, however often it is asked for. Short, since the
+/// id of an idea posted meanwhile becomes known on its own: nobody can guess a v7 id before.
+const UNKNOWN_TOPIC_CACHE: Duration = Duration::from_secs(10);
+
+/// Ids remembered as unknown at most; beyond, the expired ones go, and if none has, all of them.
+const UNKNOWN_TOPICS_MAX: usize = 10_000;
+
 /// Answers the hub from the database. Which jam a session or an idea belongs to never changes, so
-/// those answers are kept for the life of the process.
+/// those answers are kept for the life of the process; ids found to exist in no jam are remembered
+/// for `UNKNOWN_TOPIC_CACHE`.
 pub struct DbAuthorizer {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     /// Session or idea id → its jam.
     jam_of: Mutex<HashMap<Uuid, Uuid>>,
+    /// Session or idea ids the database did not know, and when it said so.
+    unknown: Mutex<HashMap<Uuid, Instant>>,
+    /// Database lookups of a topic's jam so far.
+    lookups: std::sync::atomic::AtomicU64,
     sign_ins: SignIns,
 }
 
@@ -97,8 +110,33 @@ impl DbAuthorizer {
             db,
             clock,
             jam_of: Mutex::default(),
+            unknown: Mutex::default(),
+            lookups: std::sync::atomic::AtomicU64::new(0),
             sign_ins: SignIns::default(),
         }
+    }
+
+    /// Database lookups of a topic's jam so far (what the caches save shows here).
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn known_unknown(&self, id: Uuid, now: Instant) -> bool {
+        let unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        unknown
+            .get(&id)
+            .is_some_and(|at| now.saturating_duration_since(*at) < UNKNOWN_TOPIC_CACHE)
+    }
+
+    fn remember_unknown(&self, id: Uuid, now: Instant) {
+        let mut unknown = self.unknown.lock().unwrap_or_else(|p| p.into_inner());
+        if unknown.len() >= UNKNOWN_TOPICS_MAX {
+            unknown.retain(|_, at| now.saturating_duration_since(*at) < UNKNOWN_TOPIC_CACHE);
+            if unknown.len() >= UNKNOWN_TOPICS_MAX {
+                unknown.clear();
+            }
+        }
+        unknown.insert(id, now);
     }
 
     async fn jam_of(&self, topic: &Topic) -> Option<Uuid> {
@@ -111,15 +149,27 @@ impl DbAuthorizer {
         if let Some(jam) = self.jam_of.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
             return Some(*jam);
         }
-        let jam = match *topic {
-            Topic::Session(id) => jam_store::jams::session_jam(&self.db, id).await.ok().flatten(),
+        let now = Instant::now();
+        if self.known_unknown(id, now) {
+            return None;
+        }
+        self.lookups.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let found = match *topic {
+            Topic::Session(id) => jam_store::jams::session_jam(&self.db, id).await,
             Topic::Idea(id) => jam_store::ideas::by_id(&self.db, id)
                 .await
-                .ok()
-                .flatten()
-                .map(|i| i.jam_id),
-            Topic::Jam(_) | Topic::Staff(_) | Topic::Me(_) => None,
-        }?;
+                .map(|idea| idea.map(|i| i.jam_id)),
+            Topic::Jam(_) | Topic::Staff(_) | Topic::Me(_) => Ok(None),
+        };
+        let jam = match found {
+            Ok(Some(jam)) => jam,
+            // Only an answer is remembered; a failed query is asked again next time.
+            Ok(None) => {
+                self.remember_unknown(id, now);
+                return None;
+            }
+            Err(_) => return None,
+        };
         self.jam_of
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -183,7 +233,39 @@ pub fn hub_settings(settings: &Settings, node_id: &str) -> HubSettings {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Subscriptions to ids that exist in no jam cost one lookup per id and `UNKNOWN_TOPIC_CACHE`,
+    /// however often they are asked for; each new id costs its own.
+    #[tokio::test]
+    async fn an_unknown_topic_is_looked_up_once_while_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = jam_store::connect(&jam_store::DbSettings {
+            url: format!("sqlite://{}", dir.path().join("t.db").display()),
+            max_connections: 2,
+            min_connections: 1,
+            connect_timeout: Duration::from_secs(10),
+            sqlite_busy_timeout: Duration::from_secs(10),
+        })
+        .await
+        .unwrap();
+        jam_store::migrate(&db).await.unwrap();
+        let authorizer = DbAuthorizer::new(db, Arc::new(jam_domain::SystemClock));
+        let staff = Principal::Staff {
+            id: jam_domain::StaffId::new(),
+            role: jam_domain::Role::Admin,
+        };
+        let ghost = Uuid::now_v7();
+        for topic in [Topic::Session(ghost), Topic::Idea(ghost)] {
+            for _ in 0..50 {
+                assert!(!authorizer.can_read(&staff, &topic).await);
+            }
+        }
+        assert_eq!(authorizer.lookups(), 1, "one lookup for the one unknown id");
+        assert!(!authorizer.can_read(&staff, &Topic::Session(Uuid::now_v7())).await);
+        assert_eq!(authorizer.lookups(), 2, "another id is looked up");
+    }
 
     #[test]
     fn one_caller_per_sign_in_checks_an_expired_answer_while_the_others_reuse_the_last() {

@@ -35,7 +35,9 @@
 //! - **Counts are absolute**, so a repeated message is harmless and the last message wins. The
 //!   leader remembers what it last published per idea and leaves out ideas whose counts are back to
 //!   that (vote then retract within a tick). The memory is cleared whenever the node is not leader,
-//!   since another node may have published meanwhile. Only visible ideas are published (hidden,
+//!   and whenever its lease may have lapsed between two of its renewals (the second answered a TTL
+//!   or more after the first was sent), since another node may have led and published meanwhile
+//!   without this one ever seeing it lead. Only visible ideas are published (hidden,
 //!   removed and merged-away ideas take no votes and are not shown to everyone).
 //! - The lease holder checks, before publishing, that its renewal is recent enough that the lease
 //!   still has at least one tick to run, so a node paused past its lease does not publish counts
@@ -163,6 +165,9 @@ pub struct TallyTicker {
     published: HashMap<Uuid, (u32, u32)>,
     /// `tally-ticker:{deployment id}`, read from the database at the first tick.
     lease: Option<String>,
+    /// When the last lease request that this node holds the lease by was sent: the lease runs at
+    /// least a TTL from then.
+    held_since: Option<Instant>,
 }
 
 impl TallyTicker {
@@ -175,6 +180,7 @@ impl TallyTicker {
             leading: false,
             published: HashMap::new(),
             lease: None,
+            held_since: None,
         }
     }
 
@@ -236,6 +242,19 @@ impl TallyTicker {
                 return Err(error.into());
             }
         };
+        // A holder that cannot be sure its lease ran without a gap since its last renewal (that
+        // renewal's TTL, counted from its request, may have ended before this answer came) may
+        // have been replaced meanwhile by a node that published newer counts: its memory of what
+        // it published is then no guide to what subscribers last saw.
+        let answered = Instant::now();
+        if holds
+            && self
+                .held_since
+                .is_some_and(|since| answered.saturating_duration_since(since) >= ttl)
+        {
+            self.published.clear();
+        }
+        self.held_since = holds.then_some(renewed_at);
         self.set_leading(holds);
         if !holds {
             return Ok(TickReport::default());
@@ -606,6 +625,66 @@ mod tests {
         assert_eq!(queued.len(), 1, "the second vote is still queued");
         assert_eq!((queued[0].idea, queued[0].up), (idea, 2));
         assert_ne!(queued[0].version, first[0].version);
+    }
+
+    /// One fewer up-vote, as a vote batch writes a withdrawn vote.
+    async fn withdraw(db: &DatabaseConnection, idea: Uuid) {
+        db.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Sqlite,
+            "UPDATE ideas SET up = up - 1, votes_rev = votes_rev + 1 WHERE id = ?",
+            [idea.into()],
+        ))
+        .await
+        .unwrap();
+    }
+
+    /// Node A publishes 1, its lease lapses, B leads and publishes 2, B's lapses, the count goes back
+    /// to 1 and A takes the lease again without ever having seen B lead. A must publish the 1: its
+    /// memory says subscribers have 1, but they have B's 2. (Seen in CI: a voided voter's idea kept
+    /// its old count on every page.)
+    #[tokio::test]
+    async fn a_leader_whose_lease_lapsed_forgets_what_it_published() {
+        let (_dir, db, session, idea) = database().await;
+        let broker = Arc::new(MemoryBroker::new(BrokerSettings::default()));
+        let seen = Arc::new(Recorder::default());
+        broker.set_sink(seen.clone());
+        let topic = format!("tally:session:{session}");
+        broker.subscribe(&topic).await.unwrap();
+        // The shortest lease there is (50 ms): waiting it out is the point of the test.
+        let quick = |node: &str| {
+            let config = TallyConfig {
+                node_id: node.into(),
+                tick: Duration::from_millis(20),
+            };
+            TallyTicker::new(db.clone(), broker.clone(), config, Handle::default())
+        };
+        let (mut a, mut b) = (quick("a"), quick("b"));
+        let lapse = || tokio::time::sleep(a_config_ttl() + Duration::from_millis(20));
+
+        upvote(&db, idea).await;
+        assert_eq!(a.tick().await.unwrap().ideas, 1);
+        assert_eq!(seen.take(), vec![(topic.clone(), json_ideas(idea, 1))]);
+        lapse().await;
+        upvote(&db, idea).await;
+        assert_eq!(b.tick().await.unwrap().ideas, 1, "b leads once a's lease is gone");
+        assert_eq!(seen.take(), vec![(topic.clone(), json_ideas(idea, 2))]);
+        lapse().await;
+        withdraw(&db, idea).await;
+        let report = a.tick().await.unwrap();
+        assert!(report.leading);
+        assert_eq!(
+            seen.take(),
+            vec![(topic.clone(), json_ideas(idea, 1))],
+            "a republishes 1 over b's 2"
+        );
+    }
+
+    fn a_config_ttl() -> Duration {
+        TallyConfig {
+            node_id: String::new(),
+            tick: Duration::from_millis(20),
+        }
+        .lease_ttl()
     }
 
     fn json_ideas(idea: Uuid, up: u64) -> serde_json::Value {
