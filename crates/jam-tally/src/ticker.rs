@@ -32,13 +32,14 @@
 //!   locked (`FOR UPDATE SKIP LOCKED`): such a row is about to get a new version anyway, and waiting
 //!   for it could deadlock with a batch waiting for a row this delete already removed. A crash
 //!   between publishing and deleting only publishes the same counts again.
-//! - **Counts are absolute**, so a repeated message is harmless and the last message wins. The
-//!   leader remembers what it last published per idea and leaves out ideas whose counts are back to
-//!   that (vote then retract within a tick). The memory is cleared whenever the node is not leader,
-//!   and whenever its lease may have lapsed between two of its renewals (the second answered a TTL
-//!   or more after the first was sent), since another node may have led and published meanwhile
-//!   without this one ever seeing it lead. Only visible ideas are published (hidden,
-//!   removed and merged-away ideas take no votes and are not shown to everyone).
+//! - **Counts are absolute**, so a repeated message is harmless and the last message wins. Every
+//!   changed visible idea read is published, even when its counts equal what this node published
+//!   last: the leader does not remember what it sent. It used to, to leave out a vote retracted
+//!   within a tick, but a memory of one publisher is wrong as soon as two publish (a lease that
+//!   lapsed unseen, a late message from the previous holder), and then a count that went back to
+//!   the remembered value was never sent again (a voided voter's idea kept its count on every
+//!   page). Only visible ideas are published (hidden, removed and merged-away ideas take no votes
+//!   and are not shown to everyone).
 //! - The lease holder checks, before publishing, that its renewal is recent enough that the lease
 //!   still has at least one tick to run, so a node paused past its lease does not publish counts
 //!   older than the new holder's.
@@ -66,7 +67,7 @@
 //! A subscriber that joined late or missed messages (tally messages have no offsets) gets the counts
 //! from the HTTP API (`resync`, reconnect); the next change of an idea brings its tally up to date.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -94,9 +95,6 @@ const MESSAGE_IDEAS: usize = 500;
 
 /// Publishes in flight at once.
 const PUBLISH_CONCURRENCY: usize = 16;
-
-/// Remembered published counts beyond which the memory starts over (it only saves repeats).
-const REMEMBER_MAX: usize = 200_000;
 
 #[derive(Debug, Clone)]
 pub struct TallyConfig {
@@ -161,13 +159,8 @@ pub struct TallyTicker {
     config: TallyConfig,
     handle: Handle,
     leading: bool,
-    /// Counts this node last published per idea, while it leads.
-    published: HashMap<Uuid, (u32, u32)>,
     /// `tally-ticker:{deployment id}`, read from the database at the first tick.
     lease: Option<String>,
-    /// When the last lease request that this node holds the lease by was sent: the lease runs at
-    /// least a TTL from then.
-    held_since: Option<Instant>,
 }
 
 impl TallyTicker {
@@ -178,9 +171,7 @@ impl TallyTicker {
             config,
             handle,
             leading: false,
-            published: HashMap::new(),
             lease: None,
-            held_since: None,
         }
     }
 
@@ -215,7 +206,6 @@ impl TallyTicker {
     fn set_leading(&mut self, leading: bool) {
         if leading != self.leading {
             tracing::info!(node = %self.config.node_id, leading, "tally ticker leadership changed");
-            self.published.clear();
         }
         self.leading = leading;
         self.handle.counters.leading.store(leading, Ordering::Relaxed);
@@ -242,19 +232,6 @@ impl TallyTicker {
                 return Err(error.into());
             }
         };
-        // A holder that cannot be sure its lease ran without a gap since its last renewal (that
-        // renewal's TTL, counted from its request, may have ended before this answer came) may
-        // have been replaced meanwhile by a node that published newer counts: its memory of what
-        // it published is then no guide to what subscribers last saw.
-        let answered = Instant::now();
-        if holds
-            && self
-                .held_since
-                .is_some_and(|since| answered.saturating_duration_since(since) >= ttl)
-        {
-            self.published.clear();
-        }
-        self.held_since = holds.then_some(renewed_at);
         self.set_leading(holds);
         if !holds {
             return Ok(TickReport::default());
@@ -274,7 +251,7 @@ impl TallyTicker {
         // What goes out, and the rows that can go once it has.
         let mut by_session: BTreeMap<Uuid, Vec<TallyIdea>> = BTreeMap::new();
         let mut settled: Vec<(Uuid, i64)> = Vec::with_capacity(rows.len());
-        let mut outgoing: Vec<(Uuid, i64, (u32, u32))> = Vec::new();
+        let mut outgoing: Vec<(Uuid, i64)> = Vec::new();
         for DirtyIdea {
             idea,
             version,
@@ -285,11 +262,6 @@ impl TallyTicker {
         } in rows
         {
             if !status.takes_votes() {
-                self.published.remove(&idea);
-                settled.push((idea, version));
-                continue;
-            }
-            if self.published.get(&idea) == Some(&(up, down)) {
                 settled.push((idea, version));
                 continue;
             }
@@ -297,7 +269,7 @@ impl TallyTicker {
                 .entry(session)
                 .or_default()
                 .push(TallyIdea::new(idea, up, down));
-            outgoing.push((idea, version, (up, down)));
+            outgoing.push((idea, version));
         }
 
         let mut messages: Vec<(String, Bytes, Vec<Uuid>)> = Vec::new();
@@ -337,16 +309,11 @@ impl TallyTicker {
                 }
             }
         }
-        if self.published.len() > REMEMBER_MAX {
-            self.published.clear();
-        }
-        for (idea, version, counts) in outgoing {
+        for (idea, version) in outgoing {
             if failed.contains(&idea) {
-                // Published to some topics only: unknown to the memory, still dirty.
-                self.published.remove(&idea);
+                // Published to some topics only: still dirty, sent again next tick.
                 continue;
             }
-            self.published.insert(idea, counts);
             settled.push((idea, version));
             report.ideas += 1;
         }
@@ -639,11 +606,11 @@ mod tests {
     }
 
     /// Node A publishes 1, its lease lapses, B leads and publishes 2, B's lapses, the count goes back
-    /// to 1 and A takes the lease again without ever having seen B lead. A must publish the 1: its
-    /// memory says subscribers have 1, but they have B's 2. (Seen in CI: a voided voter's idea kept
+    /// to 1 and A takes the lease again without ever having seen B lead. A must publish the 1 even
+    /// though it published 1 last: subscribers have B's 2. (Seen in CI: a voided voter's idea kept
     /// its old count on every page.)
     #[tokio::test]
-    async fn a_leader_whose_lease_lapsed_forgets_what_it_published() {
+    async fn a_leader_publishes_a_count_it_sent_before_when_it_changed_back() {
         let (_dir, db, session, idea) = database().await;
         let broker = Arc::new(MemoryBroker::new(BrokerSettings::default()));
         let seen = Arc::new(Recorder::default());
