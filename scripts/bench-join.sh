@@ -39,15 +39,9 @@ while (($#)); do
   shift
 done
 
-target=${CARGO_TARGET_DIR:-target}
-if [[ -z $jamd ]]; then
-  cargo build --release -p jam-server -p jam-loadgen
-  jamd=$target/release/jamd
-else
-  cargo build --release -p jam-loadgen
-fi
-[[ -x $jamd ]] || { echo "no jamd at $jamd" >&2; exit 1; }
-loadgen=$target/release/jam-loadgen
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+build_bench "$jamd"
 
 out=$(mktemp -d /tmp/bench-join.XXXXXX)
 echo "reports and logs: $out" >&2
@@ -80,16 +74,6 @@ node_env=(
   JAM__RATE_LIMITS__CONNECTIONS__COUNT=1000000
 )
 
-wait_healthy() { # pid log
-  for _ in $(seq 1 300); do
-    if curl -fsS "$origin/healthz" >/dev/null 2>&1; then return 0; fi
-    if ! kill -0 "$1" 2>/dev/null; then echo "jamd did not start; see $2:" >&2; tail -n 20 "$2" >&2; exit 1; fi
-    sleep 0.2
-  done
-  echo "jamd on port $port not healthy after 60 s" >&2
-  exit 1
-}
-
 # One backend: bench BACKEND DATABASE_URL; its rows go to $out/BACKEND.json.
 bench() {
   local backend=$1 db=$2
@@ -98,7 +82,7 @@ bench() {
     "$jamd" admin create --email admin@example.org --role admin >"$out/$backend/admin.log" 2>&1
   env "${node_env[@]}" JAM__DATABASE__URL="$db" "$jamd" serve >"$out/$backend/jamd.log" 2>&1 &
   node_pid=$!
-  wait_healthy "$node_pid" "$out/$backend/jamd.log"
+  wait_healthy "$origin" "$node_pid" "$out/$backend/jamd.log"
   echo "== $backend: $joins code joins, then $invites invites, $clients clients" >&2
   "$loadgen" join-bench --nodes "127.0.0.1:$port" --origin "$origin" --backend "$backend" \
     --joins "$joins" --invites "$invites" --clients "$clients" --json "$out/$backend.json" >&2

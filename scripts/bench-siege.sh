@@ -7,8 +7,8 @@
 #                 then one byte of the body every 5 s (reopened at once whenever the server ends one);
 #   login flood:  LOGINS clients signing in as the staff account over and over (closed loop).
 # The probe, on its own connections: a participant votes (up, withdrawn, up, …) every 300 ms (inside
-# the default 300 votes a minute per participant) and /healthz is fetched every 100 ms. Reported per phase: what the attack got (answers by status), /healthz
-# answered and its p99, the votes' p50/p99/max and failures, the node's largest RSS, and the goal
+# the default 300 votes a minute per participant) and /healthz is fetched every 100 ms. Reported
+# per phase: what the attack got (answers by status), /healthz answered and its p99, the votes' p50/p99/max and failures, the node's largest RSS, and the goal
 # (every health check 200, vote p99 ≤ 1 s with none failed, RSS < 1 GiB).
 # One change to the node's defaults: the sign-in rate per address is lifted, so that the flood
 # reaches the password hashing (its own pool, `auth.hash_concurrency`, 503 beyond) instead of being
@@ -37,15 +37,9 @@ while (($#)); do
   shift
 done
 
-target=${CARGO_TARGET_DIR:-target}
-if [[ -z $jamd ]]; then
-  cargo build --release -p jam-server -p jam-loadgen
-  jamd=$target/release/jamd
-else
-  cargo build --release -p jam-loadgen
-fi
-[[ -x $jamd ]] || { echo "no jamd at $jamd" >&2; exit 1; }
-loadgen=$target/release/jam-loadgen
+# shellcheck source=scripts/bench-common.sh
+source scripts/bench-common.sh
+build_bench "$jamd"
 
 out=$(mktemp -d /tmp/bench-siege.XXXXXX)
 echo "report and logs: $out" >&2
@@ -74,11 +68,7 @@ env "${node_env[@]}" JAM_ADMIN_PASSWORD="$password" \
   "$jamd" admin create --email admin@example.org --role admin >"$out/admin.log" 2>&1
 env "${node_env[@]}" "$jamd" serve >"$out/jamd.log" 2>&1 &
 node_pid=$!
-for _ in $(seq 1 300); do
-  if curl -fsS "$origin/healthz" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$node_pid" 2>/dev/null; then echo "jamd did not start:" >&2; tail -n 20 "$out/jamd.log" >&2; exit 1; fi
-  sleep 0.2
-done
+wait_healthy "$origin" "$node_pid" "$out/jamd.log"
 
 echo "== siege: $secs s per phase, $sockets slow sockets, $logins concurrent sign-ins" >&2
 "$loadgen" siege-bench --nodes "127.0.0.1:$port" --origin "$origin" --pid "$node_pid" \
